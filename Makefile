@@ -1,0 +1,32 @@
+# oq_fdw: a foreign data wrapper for the oq S3-backed task queue (PGXS)
+
+MODULE_big = oq_fdw
+OBJS = oq_fdw.o $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+PGFILEDESC = "oq_fdw - foreign data wrapper for the oq task queue"
+
+EXTENSION = oq_fdw
+DATA = oq_fdw--1.0.sql
+
+# pg_regress suites, run in this order by test/run ("make installcheck"
+# against the throwaway cluster and moto it starts)
+REGRESS = setup options s3_objects
+
+DEPS = libcurl openssl jansson libxml-2.0
+PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags $(DEPS))
+# PostgreSQL's callback signatures leave parameters unused by design.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+SHLIB_LINK = $(shell pkg-config --libs $(DEPS))
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: unit-check test demo
+unit-check:
+	$(MAKE) -C test/unit check
+
+test:
+	test/run
+
+demo:
+	test/demo

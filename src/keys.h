@@ -1,0 +1,41 @@
+/*-------------------------------------------------------------------------
+ *
+ * keys.h
+ *		The object keys of the oq bucket layout: tasks/{shard}/{id}.json and
+ *		ready/{shard}/{minute}/{id}.  (Tag index keys are in tags.h.)
+ *
+ * Pure functions; frontend-compatible.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_KEYS_H
+#define OQ_KEYS_H
+
+#define OQ_UUID_LEN 36
+#define OQ_MAX_SHARD_PREFIX_LEN 4
+
+#define OQ_TASKS_PREFIX "tasks/"
+#define OQ_READY_PREFIX "ready/"
+#define OQ_TAGS_PREFIX	"tags/"
+
+/* 8-4-4-4-12 lowercase hex digits, exactly OQ_UUID_LEN bytes */
+extern bool oq_uuid_is_canonical(const char *s, size_t len);
+
+/* First prefix_len hex digits of the id, hyphens skipped; shard gets NUL */
+extern void oq_task_shard(const char *id, int prefix_len, char *shard);
+
+/* "tasks/{shard}/{id}.json" */
+extern char *oq_task_key(const char *id, int prefix_len);
+
+/*
+ * Check that 'key' is tasks/{shard}/{id}.json with a canonical id whose
+ * first prefix_len hex digits are the shard.  On success copies the id
+ * (OQ_UUID_LEN + 1 bytes) and returns true; else sets *errmsg.
+ */
+extern bool oq_task_key_parse(const char *key, int prefix_len, char *id,
+							  char **errmsg);
+
+/* "ready/{shard}/{floor(unix_seconds / 60), 10 digits}/{id}" */
+extern char *oq_ready_key(const char *id, int prefix_len, int64 unix_seconds);
+
+#endif							/* OQ_KEYS_H */

@@ -1,0 +1,70 @@
+/*-------------------------------------------------------------------------
+ *
+ * tags.h
+ *		Task tags: the rules a tag must follow (the seed's constraints) and
+ *		the keys of the tag index, tags/{key}/{value segment}/{task id}.
+ *
+ * Pure functions: no I/O, no ereport; frontend-compatible.  Strings are
+ * palloc'd in CurrentMemoryContext.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_TAGS_H
+#define OQ_TAGS_H
+
+#include "lib/stringinfo.h"
+
+#define OQ_TAG_MAX_COUNT		20
+#define OQ_TAG_KEY_MAX_LEN		64	/* characters (ASCII, so bytes) */
+#define OQ_TAG_VALUE_MAX_CHARS	256 /* UTF-8 characters */
+
+/*
+ * Value segments longer than this many bytes (once encoded) are replaced by
+ * a hash, so that tags/{64-char key}/{segment}/{36-char id} always fits in
+ * S3's 1024-byte key limit.
+ */
+#define OQ_TAG_SEGMENT_MAX_LEN	512
+
+typedef struct OqTag
+{
+	const char *key;
+	const char *value;			/* NUL-terminated UTF-8 */
+} OqTag;
+
+/*
+ * Check one tag against the seed's rules: key of 1-64 characters of
+ * a-z 0-9 - _, not starting with "oq_" or "_"; value valid UTF-8 of at most
+ * 256 characters without a newline (LF or CR).  Returns true when valid;
+ * otherwise sets *errmsg to a sentence naming the key and the rule broken.
+ */
+extern bool oq_tag_check(const char *key, const char *value, char **errmsg);
+
+/* The rule for the number of tags; ntags is the count after any merge */
+extern bool oq_tag_check_count(int ntags, char **errmsg);
+
+/*
+ * Append the index segment for a tag value: the value UriEncoded (with '~'
+ * encoded too), unless that is empty, "." or "..", or longer than
+ * OQ_TAG_SEGMENT_MAX_LEN, in which case "~" followed by the hex SHA-256 of
+ * the value.  The mapping is deterministic and never yields '/'.
+ */
+extern void oq_tag_index_segment(StringInfo buf, const char *value);
+
+/* "tags/{key}/{segment}/{task_id}" */
+extern char *oq_tag_index_key(const char *key, const char *value,
+							  const char *task_id);
+
+/* "tags/{key}/{segment}/": the listing prefix for key = value */
+extern char *oq_tag_index_value_prefix(const char *key, const char *value);
+
+/* "tags/{key}/": the listing prefix for "has the tag key" */
+extern char *oq_tag_index_key_prefix(const char *key);
+
+/*
+ * Split an index key "tags/{key}/{segment}/{id}" into its parts (palloc'd).
+ * Returns false for a key not of that shape (id is not checked here).
+ */
+extern bool oq_tag_index_parse_key(const char *index_key, char **tag_key,
+								   char **segment, char **task_id);
+
+#endif							/* OQ_TAGS_H */

@@ -11,10 +11,20 @@
 #include "fmgr.h"
 #include "foreign/fdwapi.h"
 
+#include "http.h"
+#include "oq_fdw.h"
+
 PG_MODULE_MAGIC;
 
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	oq_http_init();
+}
+
 PG_FUNCTION_INFO_V1(oq_fdw_handler);
-PG_FUNCTION_INFO_V1(oq_fdw_validator);
 
 Datum
 oq_fdw_handler(PG_FUNCTION_ARGS)
@@ -22,10 +32,4 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	FdwRoutine *routine = makeNode(FdwRoutine);
 
 	PG_RETURN_POINTER(routine);
-}
-
-Datum
-oq_fdw_validator(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_VOID();
 }

@@ -1,0 +1,344 @@
+/*-------------------------------------------------------------------------
+ *
+ * connection.c
+ *		Per-backend cache of S3 "connections": one entry per server and user
+ *		mapping, holding the parsed options, the credentials and the libcurl
+ *		multi handle whose pool keeps TCP/TLS connections alive across
+ *		requests and statements.
+ *
+ * The pattern is postgres_fdw's connection cache: entries are found by
+ * server and user mapping, and a syscache callback marks them stale when
+ * either changes; a stale entry is rebuilt the next time it is asked for
+ * while no scan is using it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_user_mapping.h"
+#include "foreign/foreign.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "connection.h"
+#include "credentials.h"
+#include "oq_fdw.h"
+
+typedef struct OqConnectionKey
+{
+	Oid			serverid;
+	Oid			umid;
+} OqConnectionKey;
+
+static HTAB *connection_hash = NULL;
+
+/* A Date sample older than this is not trusted to tell "now" */
+#define OQ_CLOCK_SAMPLE_MAX_AGE_US	(300 * INT64CONST(1000000))
+/* Offsets are the maximum over windows of this length (see below) */
+#define OQ_CLOCK_WINDOW_US			(60 * INT64CONST(1000000))
+#define USECS_PER_SEC_64			INT64CONST(1000000)
+
+static void
+oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS scan;
+	OqConnection *entry;
+
+	hash_seq_init(&scan, connection_hash);
+	while ((entry = (OqConnection *) hash_seq_search(&scan)))
+	{
+		if (hashvalue == 0 ||
+			(cacheid == FOREIGNSERVEROID && entry->server_hashvalue == hashvalue) ||
+			(cacheid == USERMAPPINGOID && entry->mapping_hashvalue == hashvalue))
+			entry->invalidated = true;
+	}
+}
+
+static void
+oq_connection_init(void)
+{
+	HASHCTL		ctl;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not initialize libcurl")));
+
+	ctl.keysize = sizeof(OqConnectionKey);
+	ctl.entrysize = sizeof(OqConnection);
+	connection_hash = hash_create("oq_fdw connections", 8, &ctl,
+								  HASH_ELEM | HASH_BLOBS);
+
+	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, oq_inval_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(USERMAPPINGOID, oq_inval_callback, (Datum) 0);
+}
+
+/* The user mapping for (userid, serverid), else PUBLIC's, else InvalidOid */
+static Oid
+find_user_mapping(Oid userid, Oid serverid)
+{
+	Oid			ids[2] = {userid, InvalidOid};
+	int			i;
+
+	for (i = 0; i < 2; i++)
+	{
+		HeapTuple	tp = SearchSysCache2(USERMAPPINGUSERSERVER,
+										 ObjectIdGetDatum(ids[i]),
+										 ObjectIdGetDatum(serverid));
+
+		if (HeapTupleIsValid(tp))
+		{
+			Oid			umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
+
+			ReleaseSysCache(tp);
+			return umid;
+		}
+	}
+	return InvalidOid;
+}
+
+static void
+connection_release_resources(OqConnection *entry)
+{
+	int			i;
+
+	for (i = 0; i < entry->nidle; i++)
+		curl_easy_cleanup(entry->idle_easy[i]);
+	entry->nidle = 0;
+	if (entry->multi)
+		curl_multi_cleanup(entry->multi);
+	entry->multi = NULL;
+	if (entry->cxt)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = NULL;
+}
+
+static void
+connection_build(OqConnection *entry, Oid userid)
+{
+	ForeignServer *server = GetForeignServer(entry->serverid);
+	UserMapping *user = NULL;
+	MemoryContext oldcxt;
+	OqServerOptions *o;
+	const char *hostport;
+	const char *scheme_end;
+
+	entry->cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw connection",
+									   ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(entry->cxt);
+
+	entry->server_name = pstrdup(server->servername);
+	oq_server_options(server, &entry->opts);
+	o = &entry->opts;
+
+	if (OidIsValid(entry->umid))
+	{
+		user = GetUserMapping(userid, entry->serverid);
+		entry->userid = OidIsValid(user->userid) ? user->userid : userid;
+	}
+	else
+		entry->userid = userid;
+	oq_user_options(user, &entry->user_opts);
+
+	scheme_end = strstr(o->endpoint, "://");
+	Assert(scheme_end != NULL);
+	hostport = scheme_end + 3;
+	if (o->path_style)
+	{
+		entry->origin = pstrdup(o->endpoint);
+		entry->base_path = psprintf("/%s", o->bucket);
+		entry->host_header = pstrdup(hostport);
+	}
+	else
+	{
+		entry->origin = psprintf("%.*s%s.%s", (int) (hostport - o->endpoint),
+								 o->endpoint, o->bucket, hostport);
+		entry->base_path = "";
+		entry->host_header = psprintf("%s.%s", o->bucket, hostport);
+	}
+
+	entry->maxidle = Max(o->max_concurrency, 4);
+	entry->idle_easy = palloc0(sizeof(CURL *) * entry->maxidle);
+
+	MemoryContextSwitchTo(oldcxt);
+
+	entry->multi = curl_multi_init();
+	if (entry->multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl multi handle")));
+
+	/*
+	 * Keep enough idle connections for every request a scan has in flight,
+	 * plus those of a second batch (a nested loop's inner scan), so that
+	 * connections are reused instead of reopened.
+	 */
+	curl_multi_setopt(entry->multi, CURLMOPT_MAXCONNECTS,
+					  (long) (2 * o->max_concurrency));
+
+	entry->server_hashvalue =
+		GetSysCacheHashValue1(FOREIGNSERVEROID, ObjectIdGetDatum(entry->serverid));
+	entry->mapping_hashvalue = OidIsValid(entry->umid) ?
+		GetSysCacheHashValue1(USERMAPPINGOID, ObjectIdGetDatum(entry->umid)) : 0;
+
+	oq_credentials_resolve(entry);
+}
+
+OqConnection *
+oq_get_connection(Oid serverid, Oid userid)
+{
+	OqConnectionKey key;
+	OqConnection *entry;
+	bool		found;
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("oq_fdw requires a database with UTF8 encoding"),
+				 errdetail("Task objects are UTF-8 JSON; this database's encoding is %s.",
+						   GetDatabaseEncodingName())));
+
+	if (connection_hash == NULL)
+		oq_connection_init();
+
+	key.serverid = serverid;
+	key.umid = find_user_mapping(userid, serverid);
+
+	entry = hash_search(connection_hash, &key, HASH_ENTER, &found);
+	if (found && entry->invalidated && entry->nbatches == 0)
+	{
+		connection_release_resources(entry);
+		found = false;
+	}
+	if (!found)
+	{
+		memset(((char *) entry) + sizeof(key), 0, sizeof(*entry) - sizeof(key));
+		PG_TRY();
+		{
+			connection_build(entry, userid);
+		}
+		PG_CATCH();
+		{
+			connection_release_resources(entry);
+			hash_search(connection_hash, &key, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return entry;
+}
+
+Oid
+oq_server_oid_checked(const char *servername)
+{
+	ForeignServer *server = GetForeignServerByName(servername, false);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+	FmgrInfo	handler;
+	AclResult	aclresult;
+
+	if (!OidIsValid(fdw->fdwhandler))
+		handler.fn_addr = NULL;
+	else
+		fmgr_info(fdw->fdwhandler, &handler);
+	if (handler.fn_addr != oq_fdw_handler)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("server \"%s\" does not belong to the oq_fdw foreign-data wrapper",
+						servername)));
+
+	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, servername);
+
+	return server->serverid;
+}
+
+const OqCredentials *
+oq_connection_credentials(OqConnection *conn)
+{
+	if (oq_credentials_expiring(&conn->creds, oq_local_now_us()))
+		oq_credentials_resolve(conn);
+	return &conn->creds;
+}
+
+CURL *
+oq_connection_take_easy(OqConnection *conn)
+{
+	CURL	   *easy;
+
+	if (conn->nidle > 0)
+		return conn->idle_easy[--conn->nidle];
+
+	easy = curl_easy_init();
+	if (easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	return easy;
+}
+
+void
+oq_connection_return_easy(OqConnection *conn, CURL *easy)
+{
+	if (conn->cxt != NULL && conn->nidle < conn->maxidle)
+	{
+		curl_easy_reset(easy);
+		conn->idle_easy[conn->nidle++] = easy;
+	}
+	else
+		curl_easy_cleanup(easy);
+}
+
+int64
+oq_local_now_us(void)
+{
+	return GetCurrentTimestamp() +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
+/*
+ * A Date header says the server's time truncated to the second, so each
+ * sample (Date minus the local time at receipt) underestimates the true
+ * offset by up to a second plus latency.  The largest sample of a recent
+ * window is therefore the best estimate; windows restart every minute so
+ * that a local clock step is followed.
+ */
+void
+oq_connection_clock_sample(OqConnection *conn, int64 date_unix_s, int64 local_us)
+{
+	int64		sample = date_unix_s * USECS_PER_SEC_64 - local_us;
+
+	if (conn->clock_last_sample_us == 0 ||
+		local_us - conn->clock_window_start_us > OQ_CLOCK_WINDOW_US)
+	{
+		conn->clock_window_start_us = local_us;
+		conn->clock_offset_us = sample;
+	}
+	else if (sample > conn->clock_offset_us)
+		conn->clock_offset_us = sample;
+	conn->clock_last_sample_us = local_us;
+}
+
+bool
+oq_server_now_us(OqConnection *conn, int64 *now_us)
+{
+	int64		local = oq_local_now_us();
+	int64		offset = conn->clock_offset_us;
+
+	if (conn->clock_last_sample_us == 0 ||
+		local - conn->clock_last_sample_us > OQ_CLOCK_SAMPLE_MAX_AGE_US)
+		return false;
+
+	/* Within Date's resolution: the clocks agree, keep local precision */
+	if (offset <= 0 && offset > -USECS_PER_SEC_64)
+		offset = 0;
+	*now_us = local + offset;
+	return true;
+}

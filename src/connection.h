@@ -1,0 +1,94 @@
+/*-------------------------------------------------------------------------
+ *
+ * connection.h
+ *		Per-backend cache of what it takes to talk to one oq_fdw server as
+ *		one user: options, credentials, the libcurl multi handle (and with
+ *		it the kept-alive connections), and the S3 server's clock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_CONNECTION_H
+#define OQ_CONNECTION_H
+
+#include <curl/curl.h>
+
+#include "option.h"
+
+typedef struct OqCredentials
+{
+	char	   *access_key_id;	/* NULL: send requests unsigned */
+	char	   *secret_access_key;
+	char	   *session_token;	/* NULL unless temporary credentials */
+	int64		expires_at_us;	/* Unix us; 0 when they do not expire */
+	const char *source;			/* where they came from, for messages */
+} OqCredentials;
+
+typedef struct OqConnection
+{
+	/* hash key: the server and the user mapping in use (or none) */
+	Oid			serverid;
+	Oid			umid;
+
+	char	   *server_name;
+	Oid			userid;			/* the user whose mapping this is */
+	OqServerOptions opts;
+	OqUserOptions user_opts;
+	OqCredentials creds;
+
+	/* where requests go */
+	char	   *origin;			/* scheme://host[:port], with "bucket." in
+								 * virtual-host style */
+	char	   *base_path;		/* "/bucket" in path style, else "" */
+	char	   *host_header;	/* the Host we sign */
+
+	CURLM	   *multi;			/* owns the connection pool */
+	CURL	  **idle_easy;		/* easy handles ready for reuse */
+	int			nidle;
+	int			maxidle;
+	int			nbatches;		/* batches using this entry now */
+
+	/* the S3 server's clock, from Date headers (see oq_server_now) */
+	int64		clock_offset_us;
+	int64		clock_window_start_us;
+	int64		clock_last_sample_us;
+
+	bool		invalidated;	/* server or mapping changed: rebuild */
+	uint32		server_hashvalue;
+	uint32		mapping_hashvalue;
+	MemoryContext cxt;			/* everything above lives here */
+} OqConnection;
+
+/*
+ * The connection for a server and the user the query runs as (the
+ * checkAsUser of a foreign table, else the current user).  Errors if the
+ * database encoding is not UTF8, or the credential rules forbid the
+ * mapping.
+ */
+extern OqConnection *oq_get_connection(Oid serverid, Oid userid);
+
+/* An oq_fdw server by name, checking USAGE for the current user */
+extern Oid	oq_server_oid_checked(const char *servername);
+
+/* Current credentials; refreshed first when they are about to expire */
+extern const OqCredentials *oq_connection_credentials(OqConnection *conn);
+
+extern CURL *oq_connection_take_easy(OqConnection *conn);
+extern void oq_connection_return_easy(OqConnection *conn, CURL *easy);
+
+/* Unix microseconds by the local clock */
+extern int64 oq_local_now_us(void);
+
+/* Record the Date header of a response received at local time local_us */
+extern void oq_connection_clock_sample(OqConnection *conn, int64 date_unix_s,
+									   int64 local_us);
+
+/*
+ * Now by the S3 server's clock, in Unix microseconds: the local clock
+ * corrected by the offset Date headers showed, when that offset is a
+ * second or more (Date has one-second resolution, so smaller offsets
+ * are indistinguishable from none).  Returns false when no response of
+ * the last five minutes carried a Date: the caller must make a request.
+ */
+extern bool oq_server_now_us(OqConnection *conn, int64 *now_us);
+
+#endif							/* OQ_CONNECTION_H */

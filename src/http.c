@@ -1,0 +1,634 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *		The libcurl driver: many requests in flight on one multi handle, with
+ *		retries and interruptible waits, and nothing that can longjmp
+ *		through libcurl.
+ *
+ * A batch is the set of requests one caller (a scan, a function call)
+ * waits on.  Batches of the same connection share its multi handle and so
+ * its pool of kept-alive connections; a request that finishes while
+ * another batch is waiting is simply parked on its own batch's done list.
+ *
+ * Waits are at most 100 ms long and each is followed by
+ * CHECK_FOR_INTERRUPTS(), so a cancel or statement_timeout ends even a
+ * stalled transfer promptly; the signal itself also cuts poll() short.
+ * libcurl callbacks never ereport: they record what went wrong (a body
+ * over the size cap, no memory) and return, and the problem is reported
+ * after curl returns.  Batches are tied to the resource owner that was
+ * current when they were created, so an error anywhere releases their
+ * handles and memory (see oq_release_callback).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/pmsignal.h"
+#include "utils/memutils.h"
+
+#include "http.h"
+#include "oq_fdw.h"
+#include "s3xml.h"
+#include "stats.h"
+
+/* Longest single wait before checking for interrupts again */
+#define OQ_MAX_WAIT_MS			100
+/* Backoff before retry n is random in [0, min(CAP, BASE * 2^(n-1))] */
+#define OQ_BACKOFF_BASE_US		(100 * INT64CONST(1000))
+#define OQ_BACKOFF_CAP_US		(10 * INT64CONST(1000000))
+
+static MemoryContext http_cxt = NULL;
+static dlist_head live_batches = DLIST_STATIC_INIT(live_batches);
+
+static const OqStat op_stat[OQ_NUM_OPS] = {
+	[OQ_OP_GET] = OQ_STAT_REQUESTS_GET,
+	[OQ_OP_PUT] = OQ_STAT_REQUESTS_PUT,
+	[OQ_OP_DELETE] = OQ_STAT_REQUESTS_DELETE,
+	[OQ_OP_HEAD] = OQ_STAT_REQUESTS_HEAD,
+	[OQ_OP_LIST] = OQ_STAT_REQUESTS_LIST,
+};
+
+/*
+ * Transaction or subtransaction abort (or a leak at commit): release the
+ * batches of the resource owner going away.  Their memory lives under
+ * TopMemoryContext, so it is still valid whatever else abort has freed.
+ */
+static void
+oq_release_callback(ResourceReleasePhase phase, bool isCommit,
+					bool isTopLevel, void *arg)
+{
+	dlist_mutable_iter iter;
+
+	if (phase != RESOURCE_RELEASE_BEFORE_LOCKS)
+		return;
+
+	dlist_foreach_modify(iter, &live_batches)
+	{
+		OqBatch    *batch = dlist_container(OqBatch, node, iter.cur);
+
+		if (batch->owner != CurrentResourceOwner)
+			continue;
+		if (isCommit)
+			elog(WARNING, "oq_fdw: request batch was not closed before commit");
+		oq_batch_destroy(batch);
+	}
+}
+
+void
+oq_http_init(void)
+{
+	RegisterResourceReleaseCallback(oq_release_callback, NULL);
+}
+
+OqBatch *
+oq_batch_create(OqConnection *conn, int max_inflight)
+{
+	OqBatch    *batch;
+
+	if (http_cxt == NULL)
+		http_cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw requests",
+										 ALLOCSET_DEFAULT_SIZES);
+
+	batch = MemoryContextAllocZero(http_cxt, sizeof(OqBatch));
+	batch->conn = conn;
+	batch->owner = CurrentResourceOwner;
+	batch->max_inflight = Max(max_inflight, 1);
+	dlist_init(&batch->queued);
+	dlist_init(&batch->inflight);
+	dlist_init(&batch->done);
+	dlist_push_tail(&live_batches, &batch->node);
+	conn->nbatches++;
+	return batch;
+}
+
+static void
+release_transfer(OqRequest *req)
+{
+	OqConnection *conn = req->batch->conn;
+
+	if (req->easy)
+	{
+		curl_multi_remove_handle(conn->multi, req->easy);
+		oq_connection_return_easy(conn, req->easy);
+		req->easy = NULL;
+	}
+	if (req->headers)
+	{
+		curl_slist_free_all(req->headers);
+		req->headers = NULL;
+	}
+}
+
+void
+oq_request_free(OqRequest *req)
+{
+	OqBatch    *batch = req->batch;
+
+	switch (req->state)
+	{
+		case OQ_REQ_QUEUED:
+			dlist_delete(&req->node);
+			batch->nqueued--;
+			break;
+		case OQ_REQ_INFLIGHT:
+			dlist_delete(&req->node);
+			batch->ninflight--;
+			release_transfer(req);
+			break;
+		case OQ_REQ_DONE:
+			dlist_delete(&req->node);
+			batch->ndone--;
+			break;
+		case OQ_REQ_NEW:
+		case OQ_REQ_RETURNED:
+			break;
+	}
+	MemoryContextDelete(req->cxt);
+}
+
+static void
+free_request_list(dlist_head *list)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, list)
+		oq_request_free(dlist_container(OqRequest, node, iter.cur));
+}
+
+void
+oq_batch_destroy(OqBatch *batch)
+{
+	free_request_list(&batch->inflight);
+	free_request_list(&batch->queued);
+	free_request_list(&batch->done);
+	dlist_delete(&batch->node);
+	batch->conn->nbatches--;
+	pfree(batch);
+}
+
+OqRequest *
+oq_request_create(OqBatch *batch, OqOp op, const char *method)
+{
+	MemoryContext cxt;
+	OqRequest  *req;
+
+	cxt = AllocSetContextCreate(http_cxt, "oq_fdw request", ALLOCSET_SMALL_SIZES);
+	req = MemoryContextAllocZero(cxt, sizeof(OqRequest));
+	req->cxt = cxt;
+	req->batch = batch;
+	req->op = op;
+	req->method = method;
+	req->retry_unknown_outcome = true;
+	req->max_response = OQ_MAX_RESPONSE_BYTES;
+	req->response = "";
+	req->content_length = -1;
+	req->state = OQ_REQ_NEW;
+	return req;
+}
+
+void
+oq_batch_submit(OqBatch *batch, OqRequest *req)
+{
+	Assert(req->batch == batch && req->state == OQ_REQ_NEW);
+	req->state = OQ_REQ_QUEUED;
+	dlist_push_tail(&batch->queued, &req->node);
+	batch->nqueued++;
+}
+
+/*
+ * libcurl callbacks: record, never ereport.
+ */
+
+/* A copy of len bytes in the request's context, or NULL without memory */
+static char *
+request_strndup(OqRequest *req, const char *s, size_t len)
+{
+	char	   *copy = MemoryContextAllocExtended(req->cxt, len + 1, MCXT_ALLOC_NO_OOM);
+
+	if (copy)
+	{
+		memcpy(copy, s, len);
+		copy[len] = '\0';
+	}
+	return copy;
+}
+
+static size_t
+write_callback(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	OqRequest  *req = (OqRequest *) userdata;
+	size_t		n = size * nmemb;
+
+	if (n > req->max_response - req->response_len)
+	{
+		req->too_large = true;
+		return 0;				/* aborts the transfer */
+	}
+	if (req->response_len + n + 1 > req->response_cap)
+	{
+		size_t		cap = Max(req->response_cap * 2, req->response_len + n + 1);
+		char	   *grown;
+
+		cap = Max(cap, 8192);
+		cap = Min(cap, req->max_response + 1);
+		grown = MemoryContextAllocExtended(req->cxt, cap,
+										   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		if (grown == NULL)
+			return 0;
+		memcpy(grown, req->response, req->response_len);
+		if (req->response_cap > 0)
+			pfree(req->response);
+		req->response = grown;
+		req->response_cap = cap;
+	}
+	memcpy(req->response + req->response_len, data, n);
+	req->response_len += n;
+	req->response[req->response_len] = '\0';
+	return n;
+}
+
+static bool
+header_is(const char *line, size_t len, const char *name, const char **value,
+		  size_t *value_len)
+{
+	size_t		nlen = strlen(name);
+
+	if (len <= nlen || line[nlen] != ':' || pg_strncasecmp(line, name, nlen) != 0)
+		return false;
+	line += nlen + 1;
+	len -= nlen + 1;
+	while (len > 0 && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+					   line[len - 1] == ' '))
+		len--;
+	*value = line;
+	*value_len = len;
+	return true;
+}
+
+static size_t
+header_callback(char *line, size_t size, size_t nitems, void *userdata)
+{
+	OqRequest  *req = (OqRequest *) userdata;
+	size_t		len = size * nitems;
+	const char *v;
+	size_t		vlen;
+
+	/* A new status line starts a new response (after 100 Continue, say) */
+	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
+	{
+		req->etag = req->version_id = req->request_id = req->last_modified = NULL;
+		req->date = 0;
+		req->content_length = -1;
+	}
+	else if (header_is(line, len, "etag", &v, &vlen))
+	{
+		if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"')
+			v++, vlen -= 2;
+		req->etag = request_strndup(req, v, vlen);
+	}
+	else if (header_is(line, len, "x-amz-version-id", &v, &vlen))
+		req->version_id = request_strndup(req, v, vlen);
+	else if (header_is(line, len, "x-amz-request-id", &v, &vlen))
+		req->request_id = request_strndup(req, v, vlen);
+	else if (header_is(line, len, "last-modified", &v, &vlen))
+		req->last_modified = request_strndup(req, v, vlen);
+	else if (header_is(line, len, "date", &v, &vlen))
+	{
+		char	   *date = request_strndup(req, v, vlen);
+
+		if (date)
+		{
+			time_t		t = curl_getdate(date, NULL);
+
+			req->date = t > 0 ? (int64) t : 0;
+		}
+	}
+	else if (header_is(line, len, "content-length", &v, &vlen))
+	{
+		char	   *cl = request_strndup(req, v, vlen);
+
+		if (cl)
+			req->content_length = strtoll(cl, NULL, 10);
+	}
+	return len;
+}
+
+/*
+ * Starting and finishing attempts.
+ */
+
+static void
+start_attempt(OqRequest *req)
+{
+	OqBatch    *batch = req->batch;
+	OqConnection *conn = batch->conn;
+	OqServerOptions *o = &conn->opts;
+	CURL	   *easy;
+	CURLMcode	mc;
+
+	/* Forget what an earlier attempt received */
+	if (req->response_cap > 0)
+		pfree(req->response);
+	req->response = "";
+	req->response_len = req->response_cap = 0;
+	req->status = 0;
+	req->curl_code = CURLE_OK;
+	req->curl_error = NULL;
+	req->too_large = false;
+	req->errbuf[0] = '\0';
+
+	req->headers = req->prepare(req);
+	req->easy = easy = oq_connection_take_easy(conn);
+
+	curl_easy_setopt(easy, CURLOPT_URL, req->url);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) o->connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) o->request_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, req->errbuf);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_callback);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, req);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca_file)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, o->ca_file);
+
+	switch (req->op)
+	{
+		case OQ_OP_HEAD:
+			curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+			break;
+		case OQ_OP_PUT:
+			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
+			curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+			curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+							 (curl_off_t) req->body_len);
+			break;
+		case OQ_OP_DELETE:
+			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "DELETE");
+			break;
+		case OQ_OP_GET:
+		case OQ_OP_LIST:
+		case OQ_NUM_OPS:
+			break;
+	}
+
+	mc = curl_multi_add_handle(conn->multi, easy);
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not start an S3 request: %s", curl_multi_strerror(mc))));
+
+	req->attempts++;
+	req->state = OQ_REQ_INFLIGHT;
+	batch->requests[req->op]++;
+	oq_stat_inc(op_stat[req->op]);
+	oq_stat_add(OQ_STAT_BYTES_SENT, req->body_len);
+}
+
+/* Failures that are safe and worth trying again */
+static bool
+is_retryable(OqRequest *req)
+{
+	CURLcode	code = (CURLcode) req->curl_code;
+
+	if (req->too_large)
+		return false;
+
+	if (code != CURLE_OK)
+	{
+		switch (code)
+		{
+				/* nothing reached the server: always safe */
+			case CURLE_COULDNT_RESOLVE_HOST:
+			case CURLE_COULDNT_CONNECT:
+				return true;
+				/* the request may have been applied: only if idempotent */
+			case CURLE_OPERATION_TIMEDOUT:
+			case CURLE_SEND_ERROR:
+			case CURLE_RECV_ERROR:
+			case CURLE_GOT_NOTHING:
+			case CURLE_PARTIAL_FILE:
+			case CURLE_SSL_CONNECT_ERROR:
+			case CURLE_HTTP2:
+			case CURLE_HTTP2_STREAM:
+				return req->retry_unknown_outcome;
+			default:
+				return false;
+		}
+	}
+
+	switch (req->status)
+	{
+		case 500:
+		case 502:
+		case 503:				/* includes SlowDown */
+		case 504:
+			return req->retry_unknown_outcome;
+		case 429:
+			return true;
+		case 400:
+			{
+				/* S3 answers 400 RequestTimeout for a stalled upload */
+				OqS3Error	err;
+
+				return oq_s3xml_parse_error(req->response, req->response_len, &err) &&
+					err.code && strcmp(err.code, "RequestTimeout") == 0;
+			}
+		default:
+			return false;
+	}
+}
+
+static int64
+backoff_us(int attempt)
+{
+	int64		ceiling = OQ_BACKOFF_BASE_US << Min(attempt - 1, 20);
+
+	ceiling = Min(ceiling, OQ_BACKOFF_CAP_US);
+	return (int64) (pg_prng_double(&pg_global_prng_state) * ceiling);
+}
+
+static void
+finish_attempt(OqRequest *req, CURLcode code, int64 now)
+{
+	OqBatch    *batch = req->batch;
+	OqConnection *conn = batch->conn;
+
+	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
+	release_transfer(req);
+	dlist_delete(&req->node);
+	batch->ninflight--;
+
+	req->curl_code = code;
+	if (code != CURLE_OK)
+	{
+		req->status = 0;
+		req->curl_error = MemoryContextStrdup(req->cxt, req->errbuf[0] ?
+											  req->errbuf : curl_easy_strerror(code));
+	}
+	oq_stat_add(OQ_STAT_BYTES_RECEIVED, req->response_len);
+	if (req->date > 0)
+		oq_connection_clock_sample(conn, req->date, now);
+	if (req->status == 412 || req->status == 409)
+		oq_stat_inc(OQ_STAT_PRECONDITION_FAILED);
+
+	if (is_retryable(req) && req->attempts <= conn->opts.max_retries)
+	{
+		req->not_before_us = now + backoff_us(req->attempts);
+		req->state = OQ_REQ_QUEUED;
+		dlist_push_tail(&batch->queued, &req->node);
+		batch->nqueued++;
+		batch->retries++;
+		oq_stat_inc(OQ_STAT_RETRIES);
+		return;
+	}
+
+	req->state = OQ_REQ_DONE;
+	dlist_push_tail(&batch->done, &req->node);
+	batch->ndone++;
+}
+
+/* Start what the batch may start now; returns the earliest deferred start */
+static int64
+start_queued(OqBatch *batch, int64 now)
+{
+	dlist_mutable_iter iter;
+	int64		next = PG_INT64_MAX;
+
+	dlist_foreach_modify(iter, &batch->queued)
+	{
+		OqRequest  *req = dlist_container(OqRequest, node, iter.cur);
+
+		if (batch->ninflight >= batch->max_inflight)
+			break;
+		if (req->not_before_us > now)
+		{
+			next = Min(next, req->not_before_us);
+			continue;
+		}
+		dlist_delete(&req->node);
+		batch->nqueued--;
+		start_attempt(req);
+		dlist_push_tail(&batch->inflight, &req->node);
+		batch->ninflight++;
+	}
+	return next;
+}
+
+/* Let libcurl move every transfer of the connection along */
+static void
+perform(OqConnection *conn)
+{
+	int			running;
+	int			left;
+	CURLMcode	mc;
+	CURLMsg    *msg;
+	int64		now;
+
+	mc = curl_multi_perform(conn->multi, &running);
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("S3 transfer failed: %s", curl_multi_strerror(mc))));
+
+	now = oq_local_now_us();
+	while ((msg = curl_multi_info_read(conn->multi, &left)) != NULL)
+	{
+		OqRequest  *req;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
+		finish_attempt(req, msg->data.result, now);
+	}
+}
+
+/*
+ * One round: start, perform, and wait a little unless what the caller waits
+ * for (the request 'target', or any request of the batch) has finished.
+ */
+static void
+batch_step(OqBatch *batch, OqRequest *target)
+{
+	OqConnection *conn = batch->conn;
+	int64		now = oq_local_now_us();
+	int64		next_start;
+	long		timeout_ms = OQ_MAX_WAIT_MS;
+
+	next_start = start_queued(batch, now);
+	perform(conn);
+	next_start = Min(next_start, start_queued(batch, oq_local_now_us()));
+
+	if (target ? target->state != OQ_REQ_DONE : batch->ndone == 0)
+	{
+		if (next_start != PG_INT64_MAX)
+			timeout_ms = Min(timeout_ms, Max((next_start - now) / 1000, 1));
+
+		if (batch->ninflight == 0)
+		{
+			/* only backoffs pending: sleep on the latch */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 timeout_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		else
+		{
+			long		curl_ms;
+
+			if (curl_multi_timeout(conn->multi, &curl_ms) == CURLM_OK && curl_ms >= 0)
+				timeout_ms = Min(timeout_ms, curl_ms);
+			if (timeout_ms > 0)
+				curl_multi_poll(conn->multi, NULL, 0, (int) timeout_ms, NULL);
+			if (!PostmasterIsAlive())
+				proc_exit(1);
+		}
+	}
+	CHECK_FOR_INTERRUPTS();
+}
+
+OqRequest *
+oq_batch_next(OqBatch *batch)
+{
+	for (;;)
+	{
+		if (!dlist_is_empty(&batch->done))
+		{
+			OqRequest  *req = dlist_container(OqRequest, node,
+											  dlist_pop_head_node(&batch->done));
+
+			batch->ndone--;
+			req->state = OQ_REQ_RETURNED;
+			return req;
+		}
+		if (batch->ninflight == 0 && batch->nqueued == 0)
+			return NULL;
+		batch_step(batch, NULL);
+	}
+}
+
+void
+oq_batch_wait_for(OqBatch *batch, OqRequest *req)
+{
+	Assert(req->batch == batch && req->state != OQ_REQ_NEW);
+
+	while (req->state != OQ_REQ_DONE && req->state != OQ_REQ_RETURNED)
+		batch_step(batch, req);
+	if (req->state == OQ_REQ_DONE)
+	{
+		dlist_delete(&req->node);
+		batch->ndone--;
+		req->state = OQ_REQ_RETURNED;
+	}
+}

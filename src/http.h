@@ -1,0 +1,135 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.h
+ *		The libcurl driver: batches of concurrent requests on a connection's
+ *		multi handle, with retries, timeouts, size caps and interruptible
+ *		waits.  S3 specifics (URLs, signing, error bodies) are s3client's.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_HTTP_H
+#define OQ_HTTP_H
+
+#include "lib/ilist.h"
+#include "utils/resowner.h"
+
+#include "connection.h"
+
+typedef enum OqOp
+{
+	OQ_OP_GET,
+	OQ_OP_PUT,
+	OQ_OP_DELETE,
+	OQ_OP_HEAD,
+	OQ_OP_LIST,
+	OQ_NUM_OPS
+} OqOp;
+
+struct OqBatch;
+struct OqRequest;
+
+typedef enum OqRequestState
+{
+	OQ_REQ_NEW,					/* created, not submitted */
+	OQ_REQ_QUEUED,				/* waiting for a slot or its retry time */
+	OQ_REQ_INFLIGHT,
+	OQ_REQ_DONE,				/* finished, not yet returned */
+	OQ_REQ_RETURNED				/* handed to the caller */
+} OqRequestState;
+
+/* Builds the headers of one attempt (signing happens here) */
+typedef struct curl_slist *(*OqPrepareFn) (struct OqRequest *req);
+
+typedef struct OqRequest
+{
+	dlist_node	node;
+	struct OqBatch *batch;
+	MemoryContext cxt;			/* the request and everything it points to */
+
+	/* what to send */
+	OqOp		op;
+	const char *method;
+	char	   *key;			/* object key, for messages; NULL if none */
+	char	   *url;
+	char	   *body;			/* PUT body (may be empty) */
+	size_t		body_len;
+	OqPrepareFn prepare;
+	void	   *prepare_arg;	/* s3client's signing data */
+	bool		retry_unknown_outcome;	/* safe to resend after a 5xx? */
+	size_t		max_response;
+
+	/* the caller's */
+	void	   *arg;
+	int64		tag;
+
+	/* the outcome of the last attempt */
+	long		status;			/* HTTP status; 0 on a transport failure */
+	char	   *response;		/* body, NUL-terminated; never NULL */
+	size_t		response_len;
+	char	   *etag;			/* unquoted */
+	char	   *version_id;
+	char	   *request_id;
+	char	   *last_modified;
+	int64		date;			/* Date header, Unix seconds; 0 if none */
+	int64		content_length; /* -1 if not sent */
+	int			curl_code;		/* CURLE_OK unless the transfer failed */
+	char	   *curl_error;
+	bool		too_large;
+	int			attempts;
+
+	/* driver state */
+	OqRequestState state;
+	CURL	   *easy;
+	struct curl_slist *headers;
+	size_t		response_cap;
+	int64		not_before_us;	/* backoff: do not start before this */
+	char		errbuf[CURL_ERROR_SIZE];
+} OqRequest;
+
+typedef struct OqBatch
+{
+	dlist_node	node;			/* in the list of live batches */
+	OqConnection *conn;
+	ResourceOwner owner;
+	int			max_inflight;
+	int			ninflight;
+	int			nqueued;
+	int			ndone;
+	dlist_head	queued;			/* not started, or waiting to retry */
+	dlist_head	inflight;
+	dlist_head	done;
+	int64		requests[OQ_NUM_OPS];	/* attempts made, for EXPLAIN ANALYZE */
+	int64		retries;
+} OqBatch;
+
+extern OqBatch *oq_batch_create(OqConnection *conn, int max_inflight);
+extern void oq_batch_destroy(OqBatch *batch);
+
+/* A new request in its own memory context; the caller fills "what to send" */
+extern OqRequest *oq_request_create(OqBatch *batch, OqOp op, const char *method);
+extern void oq_request_free(OqRequest *req);
+
+/* Queue a request; it starts as soon as a slot is free */
+extern void oq_batch_submit(OqBatch *batch, OqRequest *req);
+
+/*
+ * The next finished request of the batch (after any retries), waiting for
+ * one if need be; NULL when the batch has nothing queued or in flight.
+ * Waits can be interrupted (cancel, statement_timeout).
+ */
+extern OqRequest *oq_batch_next(OqBatch *batch);
+
+/* Wait until this request is finished; others stay in the done list */
+extern void oq_batch_wait_for(OqBatch *batch, OqRequest *req);
+
+/* Requests queued or in flight, not yet returned */
+static inline int
+oq_batch_pending(OqBatch *batch)
+{
+	return batch->nqueued + batch->ninflight + batch->ndone;
+}
+
+/* Called once from _PG_init */
+extern void oq_http_init(void);
+
+#endif							/* OQ_HTTP_H */

@@ -1,0 +1,405 @@
+/*-------------------------------------------------------------------------
+ *
+ * option.c
+ *		Validation and lookup of oq_fdw's options.
+ *
+ * Every option lives in exactly one catalog: bucket and connection
+ * settings on the server, credentials only in user mappings (the rule of
+ * postgres_fdw: secrets nowhere else), scan behaviour on the foreign table,
+ * the task field a column reads on the column.  The validator checks names,
+ * types and ranges when the object is created or altered, so the lookups
+ * below can trust what they read.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/reloptions.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "commands/defrem.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "keys.h"
+#include "option.h"
+
+typedef enum OqOptionType
+{
+	OQ_OPT_STRING,
+	OQ_OPT_INT,
+	OQ_OPT_BOOL,
+	OQ_OPT_ENUM
+} OqOptionType;
+
+typedef struct OqOption
+{
+	const char *name;
+	Oid			context;		/* catalog the option belongs to */
+	OqOptionType type;
+	int			min;			/* OQ_OPT_INT range */
+	int			max;
+	const char *const *values;	/* OQ_OPT_ENUM: NULL-terminated list */
+} OqOption;
+
+static const char *const url_styles[] = {"path", "virtual", NULL};
+static const char *const on_invalid_values[] = {"error", "skip", NULL};
+
+static const OqOption oq_options[] = {
+	{"bucket", ForeignServerRelationId, OQ_OPT_STRING},
+	{"endpoint", ForeignServerRelationId, OQ_OPT_STRING},
+	{"region", ForeignServerRelationId, OQ_OPT_STRING},
+	{"url_style", ForeignServerRelationId, OQ_OPT_ENUM, 0, 0, url_styles},
+	{"shard_prefix_len", ForeignServerRelationId, OQ_OPT_INT, 1, OQ_MAX_SHARD_PREFIX_LEN},
+	{"tag_index", ForeignServerRelationId, OQ_OPT_BOOL},
+	{"max_concurrency", ForeignServerRelationId, OQ_OPT_INT, 1, 1024},
+	{"max_retries", ForeignServerRelationId, OQ_OPT_INT, 0, 100},
+	{"connect_timeout_ms", ForeignServerRelationId, OQ_OPT_INT, 1, 3600 * 1000},
+	{"request_timeout_ms", ForeignServerRelationId, OQ_OPT_INT, 1, 3600 * 1000},
+	{"ca_file", ForeignServerRelationId, OQ_OPT_STRING},
+	{"batch_size", ForeignServerRelationId, OQ_OPT_INT, 1, 10000},
+
+	{"access_key_id", UserMappingRelationId, OQ_OPT_STRING},
+	{"secret_access_key", UserMappingRelationId, OQ_OPT_STRING},
+	{"session_token", UserMappingRelationId, OQ_OPT_STRING},
+	{"use_server_environment", UserMappingRelationId, OQ_OPT_BOOL},
+
+	{"on_invalid", ForeignTableRelationId, OQ_OPT_ENUM, 0, 0, on_invalid_values},
+	{"batch_size", ForeignTableRelationId, OQ_OPT_INT, 1, 10000},
+	{"parallel_workers", ForeignTableRelationId, OQ_OPT_INT, 0, 1024},
+
+	{"field", AttributeRelationId, OQ_OPT_STRING},
+	{NULL}
+};
+
+static const OqOption *
+find_option(const char *name, Oid context)
+{
+	const OqOption *opt;
+
+	for (opt = oq_options; opt->name; opt++)
+		if (opt->context == context && strcmp(opt->name, name) == 0)
+			return opt;
+	return NULL;
+}
+
+static bool
+option_exists_elsewhere(const char *name)
+{
+	const OqOption *opt;
+
+	for (opt = oq_options; opt->name; opt++)
+		if (strcmp(opt->name, name) == 0)
+			return true;
+	return false;
+}
+
+static void
+report_unknown_option(const char *name, Oid context)
+{
+	const OqOption *opt;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (opt = oq_options; opt->name; opt++)
+	{
+		if (opt->context != context)
+			continue;
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", opt->name);
+	}
+
+	/*
+	 * Name the object where a misplaced option belongs: credentials typed
+	 * into a server are the classic mistake, and the hint keeps them out.
+	 */
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+			 errmsg("invalid option \"%s\"", name),
+			 option_exists_elsewhere(name) ?
+			 errdetail("Option \"%s\" belongs to another kind of object (credentials go in user mappings).", name) : 0,
+			 buf.len > 0 ?
+			 errhint("Valid options in this context are: %s.", buf.data) :
+			 errhint("There are no valid options in this context.")));
+}
+
+static void
+validate_int(const OqOption *opt, const char *value)
+{
+	int			ival;
+
+	if (!parse_int(value, &ival, 0, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for integer option \"%s\": \"%s\"",
+						opt->name, value)));
+	if (ival < opt->min || ival > opt->max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be between %d and %d", opt->name,
+						opt->min, opt->max)));
+}
+
+static void
+validate_enum(const OqOption *opt, const char *value)
+{
+	const char *const *v;
+	StringInfoData buf;
+
+	for (v = opt->values; *v; v++)
+		if (strcmp(*v, value) == 0)
+			return;
+
+	initStringInfo(&buf);
+	for (v = opt->values; *v; v++)
+		appendStringInfo(&buf, "%s\"%s\"", buf.len > 0 ? ", " : "", *v);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", opt->name, value),
+			 errhint("Valid values are %s.", buf.data)));
+}
+
+static void
+validate_endpoint(const char *value)
+{
+	const char *host;
+
+	if (strncmp(value, "http://", 7) == 0)
+		host = value + 7;
+	else if (strncmp(value, "https://", 8) == 0)
+		host = value + 8;
+	else
+		host = NULL;
+
+	if (host == NULL || *host == '\0' || *host == '/' ||
+		strpbrk(host, "?#@ ") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"endpoint\": \"%s\"", value),
+				 errhint("Give a base URL such as \"https://s3.us-east-1.amazonaws.com\" or \"http://127.0.0.1:9000\".")));
+}
+
+static void
+validate_bucket(const char *value)
+{
+	/* S3 bucket names: 3-63 of a-z 0-9 . - (the part that matters to URLs) */
+	size_t		len = strlen(value);
+
+	if (len < 3 || len > 63 || strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789.-") != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"bucket\": \"%s\"", value),
+				 errdetail("Bucket names have 3 to 63 characters of a-z, 0-9, \".\" and \"-\".")));
+}
+
+PG_FUNCTION_INFO_V1(oq_fdw_validator);
+
+/*
+ * The FDW's validator, called for every CREATE/ALTER of a server, user
+ * mapping, foreign table or column of this wrapper.
+ */
+Datum
+oq_fdw_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	bool		have_bucket = false;
+	ListCell   *cell;
+
+	foreach(cell, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+		const char *value = defGetString(def);
+		const OqOption *opt = find_option(def->defname, catalog);
+
+		if (opt == NULL)
+			report_unknown_option(def->defname, catalog);
+
+		switch (opt->type)
+		{
+			case OQ_OPT_INT:
+				validate_int(opt, value);
+				break;
+			case OQ_OPT_BOOL:
+				(void) defGetBoolean(def);
+				break;
+			case OQ_OPT_ENUM:
+				validate_enum(opt, value);
+				break;
+			case OQ_OPT_STRING:
+				if (*value == '\0')
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"%s\" must not be empty", opt->name)));
+				break;
+		}
+
+		if (strcmp(def->defname, "bucket") == 0)
+		{
+			validate_bucket(value);
+			have_bucket = true;
+		}
+		else if (strcmp(def->defname, "endpoint") == 0)
+			validate_endpoint(value);
+		else if (strcmp(def->defname, "use_server_environment") == 0 &&
+				 defGetBoolean(def) && !superuser())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("only a superuser may set \"use_server_environment\""),
+					 errdetail("It lets queries use the credentials of the database server's own environment.")));
+	}
+
+	if (catalog == ForeignServerRelationId && !have_bucket)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("an oq_fdw server needs the option \"bucket\"")));
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * Lookups.  The validator has already checked every value, so these only
+ * convert.
+ */
+
+void
+oq_server_options(ForeignServer *server, OqServerOptions *opts)
+{
+	char	   *endpoint = NULL;
+	char	   *url_style = NULL;
+	ListCell   *lc;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->region = "us-east-1";
+	opts->shard_prefix_len = 1;
+	opts->tag_index = true;
+	opts->max_concurrency = 32;
+	opts->max_retries = 5;
+	opts->connect_timeout_ms = 5000;
+	opts->request_timeout_ms = 30000;
+	opts->batch_size = 100;
+
+	foreach(lc, server->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+		const char *name = def->defname;
+
+		if (strcmp(name, "bucket") == 0)
+			opts->bucket = defGetString(def);
+		else if (strcmp(name, "endpoint") == 0)
+			endpoint = defGetString(def);
+		else if (strcmp(name, "region") == 0)
+			opts->region = defGetString(def);
+		else if (strcmp(name, "url_style") == 0)
+			url_style = defGetString(def);
+		else if (strcmp(name, "shard_prefix_len") == 0)
+			opts->shard_prefix_len = pg_strtoint32(defGetString(def));
+		else if (strcmp(name, "tag_index") == 0)
+			opts->tag_index = defGetBoolean(def);
+		else if (strcmp(name, "max_concurrency") == 0)
+			opts->max_concurrency = pg_strtoint32(defGetString(def));
+		else if (strcmp(name, "max_retries") == 0)
+			opts->max_retries = pg_strtoint32(defGetString(def));
+		else if (strcmp(name, "connect_timeout_ms") == 0)
+			opts->connect_timeout_ms = pg_strtoint32(defGetString(def));
+		else if (strcmp(name, "request_timeout_ms") == 0)
+			opts->request_timeout_ms = pg_strtoint32(defGetString(def));
+		else if (strcmp(name, "ca_file") == 0)
+			opts->ca_file = defGetString(def);
+		else if (strcmp(name, "batch_size") == 0)
+			opts->batch_size = pg_strtoint32(defGetString(def));
+	}
+
+	/* A server created before a required option existed cannot get here */
+	if (opts->bucket == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("server \"%s\" has no option \"bucket\"",
+						server->servername)));
+
+	if (endpoint)
+	{
+		size_t		len = strlen(endpoint);
+
+		/* Normalize away a trailing slash so paths join cleanly */
+		while (len > 0 && endpoint[len - 1] == '/')
+			len--;
+		opts->endpoint = pnstrdup(endpoint, len);
+	}
+	else
+		opts->endpoint = psprintf("https://s3.%s.amazonaws.com", opts->region);
+
+	/* Custom endpoints (MinIO, moto, RGW) mostly want path-style URLs */
+	if (url_style)
+		opts->path_style = strcmp(url_style, "path") == 0;
+	else
+		opts->path_style = endpoint != NULL;
+}
+
+void
+oq_user_options(UserMapping *user, OqUserOptions *opts)
+{
+	ListCell   *lc;
+
+	memset(opts, 0, sizeof(*opts));
+	if (user == NULL)
+		return;
+
+	foreach(lc, user->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "access_key_id") == 0)
+			opts->access_key_id = defGetString(def);
+		else if (strcmp(def->defname, "secret_access_key") == 0)
+			opts->secret_access_key = defGetString(def);
+		else if (strcmp(def->defname, "session_token") == 0)
+			opts->session_token = defGetString(def);
+		else if (strcmp(def->defname, "use_server_environment") == 0)
+			opts->use_server_environment = defGetBoolean(def);
+	}
+}
+
+void
+oq_table_options(Oid relid, OqTableOptions *opts)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	ListCell   *lc;
+
+	opts->on_invalid = OQ_ON_INVALID_ERROR;
+	opts->batch_size = 0;
+	opts->parallel_workers = -1;
+
+	foreach(lc, table->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "on_invalid") == 0)
+			opts->on_invalid = strcmp(defGetString(def), "skip") == 0 ?
+				OQ_ON_INVALID_SKIP : OQ_ON_INVALID_ERROR;
+		else if (strcmp(def->defname, "batch_size") == 0)
+			opts->batch_size = pg_strtoint32(defGetString(def));
+		else if (strcmp(def->defname, "parallel_workers") == 0)
+			opts->parallel_workers = pg_strtoint32(defGetString(def));
+	}
+}
+
+char *
+oq_column_field(Oid relid, AttrNumber attnum)
+{
+	List	   *options = GetForeignColumnOptions(relid, attnum);
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "field") == 0)
+			return defGetString(def);
+	}
+	return get_attname(relid, attnum, false);
+}

@@ -1,0 +1,487 @@
+/*-------------------------------------------------------------------------
+ *
+ * s3client.c
+ *		S3 operations: building URLs, signing each attempt with SigV4, and
+ *		turning S3's answers into results or PostgreSQL errors.
+ *
+ * The signer (s3sign.c) is ours rather than libcurl's CURLOPT_AWS_SIGV4,
+ * which in libcurl 7.88 signs the query string as given instead of in
+ * canonical form: real S3 rejects such signatures for paginated listings.
+ * Here the query string sent is the canonical one the signer signs, so
+ * the two cannot disagree.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/memutils.h"
+
+#include "s3client.h"
+#include "s3sign.h"
+
+/* What each attempt of a request needs to sign itself */
+typedef struct OqS3Signing
+{
+	char	   *canonical_uri;
+	OqQueryParam *query;
+	int			nquery;
+	char	   *payload_hash;
+	const char *content_type;
+	char	   *if_match;
+	bool		if_none_match;
+} OqS3Signing;
+
+static const char *const op_names[OQ_NUM_OPS] = {
+	[OQ_OP_GET] = "GET",
+	[OQ_OP_PUT] = "PUT",
+	[OQ_OP_DELETE] = "DELETE",
+	[OQ_OP_HEAD] = "HEAD",
+	[OQ_OP_LIST] = "LIST",
+};
+
+static struct curl_slist *
+append_header(struct curl_slist *list, const char *fmt,...) pg_attribute_printf(2, 3);
+
+static struct curl_slist *
+append_header(struct curl_slist *list, const char *fmt,...)
+{
+	StringInfoData buf;
+	va_list		args;
+	struct curl_slist *grown;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	grown = curl_slist_append(list, buf.data);
+	pfree(buf.data);
+	if (grown == NULL)
+	{
+		curl_slist_free_all(list);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	}
+	return grown;
+}
+
+/*
+ * Build the headers of one attempt.  Signing happens per attempt so a
+ * retry carries a fresh x-amz-date; the date follows the server's clock
+ * when it is known, which keeps a skewed database host inside S3's
+ * fifteen-minute window.
+ */
+static struct curl_slist *
+s3_prepare(OqRequest *req)
+{
+	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
+	OqConnection *conn = req->batch->conn;
+	const OqCredentials *creds = oq_connection_credentials(conn);
+	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
+	struct curl_slist *list = NULL;
+	char		amz_date[17];
+	int64		now_us;
+
+	if (!oq_server_now_us(conn, &now_us))
+		now_us = oq_local_now_us();
+	oq_format_amz_date(now_us / 1000000, amz_date);
+
+	list = append_header(list, "Host: %s", conn->host_header);
+	list = append_header(list, "x-amz-content-sha256: %s", sig->payload_hash);
+	list = append_header(list, "x-amz-date: %s", amz_date);
+	if (creds->session_token)
+		list = append_header(list, "x-amz-security-token: %s", creds->session_token);
+
+	if (creds->access_key_id)
+	{
+		OqHeader	headers[4];
+		int			nheaders = 0;
+		OqSigV4Input in;
+		OqSigV4Result out;
+
+		headers[nheaders++] = (OqHeader) {"host", conn->host_header};
+		headers[nheaders++] = (OqHeader) {"x-amz-content-sha256", sig->payload_hash};
+		headers[nheaders++] = (OqHeader) {"x-amz-date", amz_date};
+		if (creds->session_token)
+			headers[nheaders++] = (OqHeader) {"x-amz-security-token", creds->session_token};
+
+		memset(&in, 0, sizeof(in));
+		in.method = req->method;
+		in.canonical_uri = sig->canonical_uri;
+		in.query = sig->query;
+		in.nquery = sig->nquery;
+		in.headers = headers;
+		in.nheaders = nheaders;
+		in.payload_hash = sig->payload_hash;
+		in.amz_date = amz_date;
+		in.region = conn->opts.region;
+		in.service = "s3";
+		in.access_key_id = creds->access_key_id;
+		in.secret_access_key = creds->secret_access_key;
+		oq_sigv4_sign(&in, &out);
+		list = append_header(list, "Authorization: %s", out.authorization);
+	}
+
+	if (sig->if_match)
+		list = append_header(list, "If-Match: %s", sig->if_match);
+	if (sig->if_none_match)
+		list = append_header(list, "If-None-Match: *");
+	if (req->op == OQ_OP_PUT)
+	{
+		list = append_header(list, "Content-Type: %s",
+							 sig->content_type ? sig->content_type : "application/octet-stream");
+		/* no 100-continue round trip: our bodies are small */
+		list = append_header(list, "Expect:");
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	return list;
+}
+
+/*
+ * A request for 'key' (NULL: the bucket itself) with query parameters.
+ */
+static OqRequest *
+s3_request(OqBatch *batch, OqOp op, const char *method, const char *key,
+		   const OqQueryParam *query, int nquery)
+{
+	OqConnection *conn = batch->conn;
+	OqRequest  *req = oq_request_create(batch, op, method);
+	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
+	OqS3Signing *sig = palloc0(sizeof(OqS3Signing));
+	StringInfoData path;
+	StringInfoData url;
+	int			i;
+
+	initStringInfo(&path);
+	appendStringInfoString(&path, conn->base_path);
+	if (key)
+	{
+		appendStringInfoChar(&path, '/');
+		oq_uri_encode(&path, key, strlen(key), true);
+		req->key = pstrdup(key);
+	}
+	else if (path.len == 0)
+		appendStringInfoChar(&path, '/');
+	sig->canonical_uri = path.data;
+
+	sig->query = palloc(sizeof(OqQueryParam) * Max(nquery, 1));
+	for (i = 0; i < nquery; i++)
+	{
+		sig->query[i].name = pstrdup(query[i].name);
+		sig->query[i].value = pstrdup(query[i].value);
+	}
+	sig->nquery = nquery;
+	sig->payload_hash = OQ_EMPTY_SHA256_HEX;
+
+	initStringInfo(&url);
+	appendStringInfo(&url, "%s%s", conn->origin, path.data);
+	if (nquery > 0)
+		appendStringInfo(&url, "?%s", oq_sigv4_canonical_query(sig->query, nquery));
+	req->url = url.data;
+	req->prepare = s3_prepare;
+	req->prepare_arg = sig;
+
+	MemoryContextSwitchTo(oldcxt);
+	return req;
+}
+
+OqRequest *
+oq_s3_get(OqBatch *batch, const char *key)
+{
+	OqRequest  *req = s3_request(batch, OQ_OP_GET, "GET", key, NULL, 0);
+
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
+oq_s3_head(OqBatch *batch, const char *key)
+{
+	OqRequest  *req = s3_request(batch, OQ_OP_HEAD, "HEAD", key, NULL, 0);
+
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
+oq_s3_head_bucket(OqBatch *batch)
+{
+	OqRequest  *req = s3_request(batch, OQ_OP_HEAD, "HEAD", NULL, NULL, 0);
+
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
+oq_s3_delete(OqBatch *batch, const char *key)
+{
+	OqRequest  *req = s3_request(batch, OQ_OP_DELETE, "DELETE", key, NULL, 0);
+
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
+oq_s3_put(OqBatch *batch, const char *key, const char *body, size_t len,
+		  const char *content_type, const char *if_match, bool if_none_match)
+{
+	OqRequest  *req = s3_request(batch, OQ_OP_PUT, "PUT", key, NULL, 0);
+	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
+	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
+
+	req->body = palloc(len + 1);
+	memcpy(req->body, body, len);
+	req->body[len] = '\0';
+	req->body_len = len;
+	sig->payload_hash = palloc(65);
+	oq_sha256_hex(body, len, sig->payload_hash);
+	sig->content_type = content_type;
+	if (if_match)
+		sig->if_match = pstrdup(if_match);
+	sig->if_none_match = if_none_match;
+	req->retry_unknown_outcome = (if_match == NULL && !if_none_match);
+
+	MemoryContextSwitchTo(oldcxt);
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
+oq_s3_list(OqBatch *batch, const char *prefix, const char *delimiter,
+		   const char *start_after, const char *continuation_token, int max_keys)
+{
+	OqQueryParam query[7];
+	int			n = 0;
+	char		max_keys_str[16];
+	OqRequest  *req;
+
+	query[n++] = (OqQueryParam) {"list-type", "2"};
+	query[n++] = (OqQueryParam) {"encoding-type", "url"};
+	if (prefix && *prefix)
+		query[n++] = (OqQueryParam) {"prefix", prefix};
+	if (delimiter)
+		query[n++] = (OqQueryParam) {"delimiter", delimiter};
+	if (start_after)
+		query[n++] = (OqQueryParam) {"start-after", start_after};
+	if (continuation_token)
+		query[n++] = (OqQueryParam) {"continuation-token", continuation_token};
+	if (max_keys > 0)
+	{
+		snprintf(max_keys_str, sizeof(max_keys_str), "%d", max_keys);
+		query[n++] = (OqQueryParam) {"max-keys", max_keys_str};
+	}
+
+	req = s3_request(batch, OQ_OP_LIST, "GET", NULL, query, n);
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
+oq_s3_list_versions(OqBatch *batch, const char *prefix, const char *key_marker,
+					const char *version_id_marker, int max_keys)
+{
+	OqQueryParam query[6];
+	int			n = 0;
+	char		max_keys_str[16];
+	OqRequest  *req;
+
+	query[n++] = (OqQueryParam) {"versions", ""};
+	query[n++] = (OqQueryParam) {"encoding-type", "url"};
+	if (prefix && *prefix)
+		query[n++] = (OqQueryParam) {"prefix", prefix};
+	if (key_marker)
+		query[n++] = (OqQueryParam) {"key-marker", key_marker};
+	if (version_id_marker)
+		query[n++] = (OqQueryParam) {"version-id-marker", version_id_marker};
+	if (max_keys > 0)
+	{
+		snprintf(max_keys_str, sizeof(max_keys_str), "%d", max_keys);
+		query[n++] = (OqQueryParam) {"max-keys", max_keys_str};
+	}
+
+	req = s3_request(batch, OQ_OP_LIST, "GET", NULL, query, n);
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
+oq_s3_run(OqBatch *batch, OqRequest *req)
+{
+	oq_batch_wait_for(batch, req);
+	return req;
+}
+
+static bool
+error_code_is(const OqRequest *req, const char *code)
+{
+	OqS3Error	err;
+
+	return oq_s3xml_parse_error(req->response, req->response_len, &err) &&
+		err.code != NULL && strcmp(err.code, code) == 0;
+}
+
+bool
+oq_s3_precondition_failed(const OqRequest *req)
+{
+	if (req->curl_code != 0)
+		return false;
+	return req->status == 412 ||
+		(req->status == 409 && error_code_is(req, "ConditionalRequestConflict"));
+}
+
+bool
+oq_s3_outcome_unknown(const OqRequest *req)
+{
+	if (req->curl_code != 0)
+		return req->curl_code != CURLE_COULDNT_CONNECT &&
+			req->curl_code != CURLE_COULDNT_RESOLVE_HOST;
+	return req->status >= 500;
+}
+
+bool
+oq_s3_put_succeeded(const OqRequest *put, const char *stored_etag)
+{
+	char		md5[33];
+
+	if (stored_etag == NULL)
+		return false;
+	oq_md5_hex(put->body, put->body_len, md5);
+	return pg_strcasecmp(md5, stored_etag) == 0;
+}
+
+/* The SQLSTATE for an S3 failure: the HV000 class, as the contract says */
+static int
+error_sqlstate(const OqRequest *req, const OqS3Error *err)
+{
+	if (req->too_large)
+		return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+	if (req->curl_code != 0)
+		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+	if (err->code && strcmp(err->code, "NoSuchBucket") == 0)
+		return ERRCODE_FDW_TABLE_NOT_FOUND;
+	if (req->status == 401 || req->status == 403)
+		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+	return ERRCODE_FDW_ERROR;
+}
+
+void
+oq_s3_report(const OqRequest *req, int elevel)
+{
+	OqConnection *conn = req->batch->conn;
+	const char *bucket = conn->opts.bucket;
+	const char *what = op_names[req->op];
+	OqS3Error	err;
+	StringInfoData detail;
+
+	memset(&err, 0, sizeof(err));
+	if (req->curl_code == 0)
+		(void) oq_s3xml_parse_error(req->response, req->response_len, &err);
+
+	initStringInfo(&detail);
+	if (req->too_large)
+		appendStringInfo(&detail, "The response exceeded %zu bytes.", req->max_response);
+	else if (req->curl_code != 0)
+		appendStringInfo(&detail, "%s.", req->curl_error ? req->curl_error : "transfer failed");
+	else
+	{
+		appendStringInfo(&detail, "HTTP status %ld", req->status);
+		if (err.code)
+			appendStringInfo(&detail, ", S3 error code %s", err.code);
+		if (err.request_id || req->request_id)
+			appendStringInfo(&detail, ", request id %s",
+							 err.request_id ? err.request_id : req->request_id);
+		appendStringInfoChar(&detail, '.');
+		if (err.message)
+			appendStringInfo(&detail, " %s", err.message);
+	}
+	if (req->attempts > 1)
+		appendStringInfo(&detail, " (after %d attempts)", req->attempts);
+
+	if (err.code && strcmp(err.code, "NoSuchBucket") == 0)
+		ereport(elevel,
+				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+				 errmsg("bucket \"%s\" does not exist", bucket),
+				 errdetail_internal("%s", detail.data),
+				 errcontext("S3 %s at %s (server \"%s\")", what,
+							conn->opts.endpoint, conn->server_name)));
+	else if (req->status == 401 || req->status == 403)
+		ereport(elevel,
+				(errcode(error_sqlstate(req, &err)),
+				 errmsg("S3 refused access to bucket \"%s\"%s%s%s", bucket,
+						req->key ? " for key \"" : "", req->key ? req->key : "",
+						req->key ? "\"" : ""),
+				 errdetail_internal("%s", detail.data),
+				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
+						 conn->server_name),
+				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
+	else if (req->key)
+		ereport(elevel,
+				(errcode(error_sqlstate(req, &err)),
+				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed", what,
+						req->key, bucket),
+				 errdetail_internal("%s", detail.data),
+				 errcontext("server \"%s\" at %s", conn->server_name,
+							conn->opts.endpoint)));
+	else
+		ereport(elevel,
+				(errcode(error_sqlstate(req, &err)),
+				 errmsg("S3 %s of bucket \"%s\" failed", what, bucket),
+				 errdetail_internal("%s", detail.data),
+				 errcontext("server \"%s\" at %s", conn->server_name,
+							conn->opts.endpoint)));
+}
+
+void
+oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
+{
+	char	   *problem;
+
+	if (!oq_s3xml_parse_list(req->response, req->response_len, true, page, &problem))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not parse the S3 listing of bucket \"%s\": %s",
+						req->batch->conn->opts.bucket, problem)));
+}
+
+void
+oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
+{
+	char	   *problem;
+
+	if (!oq_s3xml_parse_versions(req->response, req->response_len, true, page, &problem))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not parse the S3 version listing of bucket \"%s\": %s",
+						req->batch->conn->opts.bucket, problem)));
+}
+
+int64
+oq_s3_server_now(OqBatch *batch)
+{
+	int64		now;
+	OqRequest  *req;
+
+	if (oq_server_now_us(batch->conn, &now))
+		return now;
+
+	req = oq_s3_run(batch, oq_s3_head_bucket(batch));
+	if (!oq_s3_ok(req))
+		oq_s3_report(req, ERROR);
+	oq_request_free(req);
+	if (!oq_server_now_us(batch->conn, &now))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("S3 endpoint %s sent no Date header", batch->conn->opts.endpoint),
+				 errdetail("oq_fdw takes task timestamps from the S3 server's clock.")));
+	return now;
+}

@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * stats.h
+ *		Per-backend counters of what oq_fdw did, shown by oq_stats().
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_STATS_H
+#define OQ_STATS_H
+
+/*
+ * One list drives the enum, the names oq_stats() prints and their order,
+ * so a counter cannot be added to one and forgotten in another.
+ */
+#define OQ_STAT_LIST(X) \
+	X(REQUESTS_LIST, "requests_list") \
+	X(REQUESTS_GET, "requests_get") \
+	X(REQUESTS_PUT, "requests_put") \
+	X(REQUESTS_DELETE, "requests_delete") \
+	X(REQUESTS_HEAD, "requests_head") \
+	X(PRECONDITION_FAILED, "precondition_failed") \
+	X(RETRIES, "retries") \
+	X(BYTES_RECEIVED, "bytes_received") \
+	X(BYTES_SENT, "bytes_sent") \
+	X(TASKS_SUBMITTED, "tasks_submitted") \
+	X(TAG_UPDATES, "tag_updates") \
+	X(TAG_INDEX_WRITES, "tag_index_writes") \
+	X(TAG_INDEX_DELETES, "tag_index_deletes") \
+	X(TAG_INDEX_QUERIES, "tag_index_queries") \
+	X(TAG_INDEX_STALE, "tag_index_stale") \
+	X(CACHE_HITS, "cache_hits") \
+	X(CACHE_MISSES, "cache_misses") \
+	X(TASKS_READ, "tasks_read") \
+	X(INVALID_TASKS_SKIPPED, "invalid_tasks_skipped")
+
+#define OQ_STAT_ENUM(sym, name) OQ_STAT_##sym,
+typedef enum OqStat
+{
+	OQ_STAT_LIST(OQ_STAT_ENUM)
+	OQ_NUM_STATS
+} OqStat;
+#undef OQ_STAT_ENUM
+
+extern int64 oq_stats[OQ_NUM_STATS];
+extern const char *const oq_stat_names[OQ_NUM_STATS];
+
+#define oq_stat_add(stat, n)	(oq_stats[(stat)] += (n))
+#define oq_stat_inc(stat)		(oq_stats[(stat)]++)
+
+#endif							/* OQ_STATS_H */

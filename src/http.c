@@ -350,6 +350,8 @@ start_attempt(OqRequest *req)
 	curl_easy_setopt(easy, CURLOPT_URL, req->url);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, req);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	/* keys may hold "./" or "../": send the path exactly as signed */
+	curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) o->connect_timeout_ms);

@@ -16,8 +16,9 @@ static int	unit_failures;
 
 #define CHECK(cond, ...) \
 	do { \
+		bool		unit_pass_ = (cond); \
 		unit_checks++; \
-		if (cond) \
+		if (unit_pass_) \
 			printf("ok %d - ", unit_checks); \
 		else \
 		{ \
@@ -26,7 +27,7 @@ static int	unit_failures;
 		} \
 		printf(__VA_ARGS__); \
 		printf("\n"); \
-		if (!(cond)) \
+		if (!unit_pass_) \
 			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 	} while (0)
 

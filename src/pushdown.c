@@ -1,0 +1,564 @@
+/*-------------------------------------------------------------------------
+ *
+ * pushdown.c
+ *		Plan-time recognition of the clauses oq_fdw evaluates itself.
+ *
+ * A clause is "pushed down" when the wrapper can decide it on the raw task
+ * object, before a tuple is built: tag predicates on the column reading the
+ * task's "tags" (->> equality and IN, ?, ?&, ?|, @>, IS NOT NULL), id
+ * equality, and status/task_type equality.  The value side may be anything
+ * that is constant for one scan: constants, parameters, stable
+ * expressions, and (in parameterized paths) values of outer relations.
+ * Pushed clauses are removed from the local quals, so their evaluation
+ * here must agree with PostgreSQL's exactly; where it could not (a
+ * nondeterministic collation, a volatile value), the clause stays local.
+ *
+ * Recognised tag predicates can also choose how the scan finds tasks: by
+ * listing the tag index instead of every task, and id equalities by GETting
+ * the tasks directly.  Those choices are costed in oq_fdw.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "filter.h"
+#include "option.h"
+#include "pushdown.h"
+#include "tags.h"
+
+void
+oq_column_roles(Oid relid, Relation rel, OqColumnRoles *roles)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			i;
+
+	memset(roles, 0, sizeof(*roles));
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		char	   *field;
+
+		if (att->attisdropped)
+			continue;
+		field = oq_column_field(relid, att->attnum);
+		if (strcmp(field, "tags") == 0 && att->atttypid == JSONBOID)
+			roles->tags = att->attnum;
+		else if (strcmp(field, "id") == 0 && att->atttypid == UUIDOID)
+			roles->id = att->attnum;
+		else if (strcmp(field, "status") == 0 && att->atttypid == TEXTOID)
+			roles->status = att->attnum;
+		else if (strcmp(field, "task_type") == 0 && att->atttypid == TEXTOID)
+			roles->task_type = att->attnum;
+	}
+}
+
+static Expr *
+strip_relabel(Expr *expr)
+{
+	while (expr && IsA(expr, RelabelType))
+		expr = ((RelabelType *) expr)->arg;
+	return expr;
+}
+
+/* A Var of the scanned relation's column attno */
+static bool
+is_column(Expr *expr, RelOptInfo *baserel, AttrNumber attno)
+{
+	Var		   *var;
+
+	expr = strip_relabel(expr);
+	if (attno == 0 || expr == NULL || !IsA(expr, Var))
+		return false;
+	var = (Var *) expr;
+	return var->varno == baserel->relid && var->varattno == attno &&
+		var->varlevelsup == 0;
+}
+
+/* Two-argument function call of funcid, as an operator or a function */
+static bool
+is_call(Expr *expr, Oid funcid, Expr **arg1, Expr **arg2)
+{
+	List	   *args;
+
+	expr = strip_relabel(expr);
+	if (expr == NULL)
+		return false;
+	if (IsA(expr, OpExpr))
+	{
+		OpExpr	   *op = (OpExpr *) expr;
+
+		set_opfuncid(op);
+		if (op->opfuncid != funcid)
+			return false;
+		args = op->args;
+	}
+	else if (IsA(expr, FuncExpr))
+	{
+		FuncExpr   *func = (FuncExpr *) expr;
+
+		if (func->funcid != funcid || func->funcvariadic)
+			return false;
+		args = func->args;
+	}
+	else
+		return false;
+
+	if (list_length(args) != 2)
+		return false;
+	*arg1 = linitial(args);
+	*arg2 = lsecond(args);
+	return true;
+}
+
+/* tags->>'key' with a constant key: returns the key, else NULL */
+static char *
+match_tag_field(Expr *expr, RelOptInfo *baserel, const OqColumnRoles *roles)
+{
+	Expr	   *col;
+	Expr	   *key;
+	Const	   *c;
+
+	if (!is_call(expr, F_JSONB_OBJECT_FIELD_TEXT, &col, &key) ||
+		!is_column(col, baserel, roles->tags))
+		return NULL;
+	key = strip_relabel(key);
+	if (!IsA(key, Const))
+		return NULL;
+	c = (Const *) key;
+	if (c->constisnull || c->consttype != TEXTOID)
+		return NULL;
+	return TextDatumGetCString(c->constvalue);
+}
+
+/*
+ * The value side: anything constant during one scan that does not refer to
+ * the scanned relation.  Values of other relations become executor
+ * parameters in a parameterized path (or via LATERAL).
+ */
+static bool
+is_scan_constant(PlannerInfo *root, Expr *expr, RelOptInfo *baserel)
+{
+	Relids		varnos;
+
+	if (contain_volatile_functions((Node *) expr) ||
+		contain_subplans((Node *) expr) ||
+		contain_agg_clause((Node *) expr) ||
+		contain_window_function((Node *) expr))
+		return false;
+	varnos = pull_varnos(root, (Node *) expr);
+	return !bms_is_member(baserel->relid, varnos);
+}
+
+/* texteq is byte equality only under a deterministic collation */
+static bool
+byte_equality_collation(Oid collid)
+{
+	return OidIsValid(collid) && get_collation_isdeterministic(collid);
+}
+
+static OqQual *
+make_qual(OqQualKind kind, char *key, Expr *arg, RestrictInfo *rinfo)
+{
+	OqQual	   *qual = palloc0(sizeof(OqQual));
+
+	qual->kind = kind;
+	qual->key = key;
+	qual->arg = arg;
+	qual->rinfo = rinfo;
+	return qual;
+}
+
+static OqQual *
+recognize_opexpr(PlannerInfo *root, RelOptInfo *baserel,
+				 const OqColumnRoles *roles, OpExpr *op, RestrictInfo *rinfo)
+{
+	Expr	   *left;
+	Expr	   *right;
+	int			side;
+
+	if (list_length(op->args) != 2)
+		return NULL;
+	set_opfuncid(op);
+
+	/* Try both orders: 'v' = tags->>'k' is as good as tags->>'k' = 'v' */
+	for (side = 0; side < 2; side++)
+	{
+		char	   *key;
+
+		left = side == 0 ? linitial(op->args) : lsecond(op->args);
+		right = side == 0 ? lsecond(op->args) : linitial(op->args);
+		if (!is_scan_constant(root, right, baserel))
+			continue;
+
+		switch (op->opfuncid)
+		{
+			case F_TEXTEQ:
+				if (!byte_equality_collation(op->inputcollid))
+					return NULL;
+				if ((key = match_tag_field(left, baserel, roles)) != NULL)
+					return make_qual(OQ_QUAL_TAG_EQ, key, right, rinfo);
+				if (is_column(left, baserel, roles->status))
+					return make_qual(OQ_QUAL_STATUS_EQ, NULL, right, rinfo);
+				if (is_column(left, baserel, roles->task_type))
+					return make_qual(OQ_QUAL_TASK_TYPE_EQ, NULL, right, rinfo);
+				break;
+			case F_UUID_EQ:
+				if (is_column(left, baserel, roles->id))
+					return make_qual(OQ_QUAL_ID_EQ, NULL, right, rinfo);
+				break;
+			case F_JSONB_EXISTS:
+			case F_JSONB_EXISTS_ALL:
+			case F_JSONB_EXISTS_ANY:
+			case F_JSONB_CONTAINS:
+				/* not commutative: the column must be on the left */
+				if (side != 0 || !is_column(left, baserel, roles->tags))
+					break;
+				if (op->opfuncid == F_JSONB_EXISTS)
+				{
+					Expr	   *k = strip_relabel(right);
+
+					if (IsA(k, Const) && !((Const *) k)->constisnull)
+						return make_qual(OQ_QUAL_TAG_EXISTS,
+										 TextDatumGetCString(((Const *) k)->constvalue),
+										 NULL, rinfo);
+					return make_qual(OQ_QUAL_TAG_EXISTS, NULL, right, rinfo);
+				}
+				if (op->opfuncid == F_JSONB_EXISTS_ALL)
+					return make_qual(OQ_QUAL_TAG_EXISTS_ALL, NULL, right, rinfo);
+				if (op->opfuncid == F_JSONB_EXISTS_ANY)
+					return make_qual(OQ_QUAL_TAG_EXISTS_ANY, NULL, right, rinfo);
+				return make_qual(OQ_QUAL_TAG_CONTAINS, NULL, right, rinfo);
+			default:
+				return NULL;
+		}
+	}
+	return NULL;
+}
+
+static OqQual *
+recognize_saop(PlannerInfo *root, RelOptInfo *baserel,
+			   const OqColumnRoles *roles, ScalarArrayOpExpr *saop,
+			   RestrictInfo *rinfo)
+{
+	Expr	   *left;
+	Expr	   *array;
+	char	   *key;
+
+	if (!saop->useOr || list_length(saop->args) != 2)
+		return NULL;
+	set_sa_opfuncid(saop);
+	left = linitial(saop->args);
+	array = lsecond(saop->args);
+	if (!is_scan_constant(root, array, baserel))
+		return NULL;
+
+	if (saop->opfuncid == F_TEXTEQ && byte_equality_collation(saop->inputcollid) &&
+		(key = match_tag_field(left, baserel, roles)) != NULL)
+		return make_qual(OQ_QUAL_TAG_IN, key, array, rinfo);
+	if (saop->opfuncid == F_UUID_EQ && is_column(left, baserel, roles->id))
+		return make_qual(OQ_QUAL_ID_IN, NULL, array, rinfo);
+	return NULL;
+}
+
+OqQual *
+oq_recognize_clause(PlannerInfo *root, RelOptInfo *baserel,
+					const OqColumnRoles *roles, RestrictInfo *rinfo)
+{
+	Expr	   *clause = rinfo->clause;
+
+	if (rinfo->pseudoconstant)
+		return NULL;
+
+	if (IsA(clause, OpExpr))
+		return recognize_opexpr(root, baserel, roles, (OpExpr *) clause, rinfo);
+	if (IsA(clause, ScalarArrayOpExpr))
+		return recognize_saop(root, baserel, roles, (ScalarArrayOpExpr *) clause,
+							  rinfo);
+	if (IsA(clause, NullTest))
+	{
+		NullTest   *nt = (NullTest *) clause;
+		char	   *key;
+
+		/* tag values are strings, so ->> is NULL exactly when absent */
+		if (nt->nulltesttype == IS_NOT_NULL && !nt->argisrow &&
+			(key = match_tag_field(nt->arg, baserel, roles)) != NULL)
+			return make_qual(OQ_QUAL_TAG_EXISTS, key, NULL, rinfo);
+	}
+	return NULL;
+}
+
+bool
+oq_qual_is_index_usable(const OqQual *qual)
+{
+	switch (qual->kind)
+	{
+		case OQ_QUAL_TAG_EQ:
+		case OQ_QUAL_TAG_IN:
+		case OQ_QUAL_TAG_EXISTS:
+		case OQ_QUAL_TAG_EXISTS_ALL:
+		case OQ_QUAL_TAG_EXISTS_ANY:
+		case OQ_QUAL_TAG_CONTAINS:
+			return true;
+		default:
+			return false;
+	}
+}
+
+bool
+oq_qual_is_id_lookup(const OqQual *qual)
+{
+	return qual->kind == OQ_QUAL_ID_EQ || qual->kind == OQ_QUAL_ID_IN;
+}
+
+OqAccessKind
+oq_best_access(List *quals, bool tag_index)
+{
+	ListCell   *lc;
+	bool		have_index = false;
+
+	foreach(lc, quals)
+	{
+		OqQual	   *qual = (OqQual *) lfirst(lc);
+
+		if (oq_qual_is_id_lookup(qual))
+			return OQ_ACCESS_IDS;
+		if (oq_qual_is_index_usable(qual))
+			have_index = true;
+	}
+	return (have_index && tag_index) ? OQ_ACCESS_INDEX : OQ_ACCESS_FULL;
+}
+
+/* Append one qual's index prefixes, known values spelled out */
+static void
+describe_prefixes(StringInfo buf, const OqQual *qual)
+{
+	Expr	   *arg = qual->arg ? strip_relabel(qual->arg) : NULL;
+	Const	   *c = (arg && IsA(arg, Const) && !((Const *) arg)->constisnull) ?
+		(Const *) arg : NULL;
+	List	   *keys = NIL;
+	List	   *values = NIL;
+	ListCell   *lk;
+	ListCell   *lv;
+	int			shown = 0;
+
+	switch (qual->kind)
+	{
+		case OQ_QUAL_TAG_EQ:
+			if (c)
+				appendStringInfoString(buf, oq_tag_index_value_prefix(qual->key,
+																	  TextDatumGetCString(c->constvalue)));
+			else
+				appendStringInfo(buf, "tags/%s/$value/", qual->key);
+			return;
+		case OQ_QUAL_TAG_EXISTS:
+			if (qual->key)
+				appendStringInfoString(buf, oq_tag_index_key_prefix(qual->key));
+			else
+				appendStringInfoString(buf, "tags/$key/");
+			return;
+		case OQ_QUAL_TAG_IN:
+		case OQ_QUAL_TAG_EXISTS_ALL:
+		case OQ_QUAL_TAG_EXISTS_ANY:
+			if (c == NULL)
+			{
+				appendStringInfoString(buf, qual->kind == OQ_QUAL_TAG_IN ?
+									   psprintf("tags/%s/$values/", qual->key) :
+									   "tags/$keys/");
+				return;
+			}
+			values = oq_text_array_strings(DatumGetArrayTypeP(c->constvalue));
+			break;
+		case OQ_QUAL_TAG_CONTAINS:
+			if (c == NULL)
+			{
+				appendStringInfoString(buf, "tags/$pairs/");
+				return;
+			}
+			(void) oq_jsonb_string_pairs(DatumGetJsonbP(c->constvalue), &keys, &values);
+			break;
+		default:
+			return;
+	}
+
+	lk = list_head(keys);
+	foreach(lv, values)
+	{
+		const char *v = (const char *) lfirst(lv);
+
+		if (shown == 3)
+		{
+			appendStringInfo(buf, " and %d more", list_length(values) - shown);
+			break;
+		}
+		if (shown++ > 0)
+			appendStringInfoString(buf, qual->kind == OQ_QUAL_TAG_EXISTS_ALL ||
+								   qual->kind == OQ_QUAL_TAG_CONTAINS ? " & " : " | ");
+		if (qual->kind == OQ_QUAL_TAG_IN)
+			appendStringInfoString(buf, oq_tag_index_value_prefix(qual->key, v));
+		else if (qual->kind == OQ_QUAL_TAG_CONTAINS)
+			appendStringInfoString(buf, oq_tag_index_value_prefix((const char *) lfirst(lk), v));
+		else
+			appendStringInfoString(buf, oq_tag_index_key_prefix(v));
+		if (lk)
+			lk = lnext(keys, lk);
+	}
+	if (shown == 0)
+		appendStringInfoString(buf, "(no prefix: matches nothing)");
+}
+
+char *
+oq_describe_access(OqAccessKind access, List *quals)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			n = 0;
+
+	initStringInfo(&buf);
+	switch (access)
+	{
+		case OQ_ACCESS_FULL:
+			appendStringInfoString(&buf, "full listing of tasks/");
+			break;
+		case OQ_ACCESS_IDS:
+			appendStringInfoString(&buf, "id lookup");
+			break;
+		case OQ_ACCESS_INDEX:
+			foreach(lc, quals)
+			{
+				if (oq_qual_is_index_usable(lfirst(lc)))
+					n++;
+			}
+			appendStringInfoString(&buf, n > 1 ? "tag index, most selective of " : "tag index ");
+			n = 0;
+			foreach(lc, quals)
+			{
+				OqQual	   *qual = (OqQual *) lfirst(lc);
+
+				if (!oq_qual_is_index_usable(qual))
+					continue;
+				if (n++ > 0)
+					appendStringInfoString(&buf, ", ");
+				describe_prefixes(&buf, qual);
+			}
+			break;
+	}
+	return buf.data;
+}
+
+/*
+ * Equivalence classes hold most join equalities (t.tags->>'k' = c.name is
+ * mergejoinable); this callback picks the members the wrapper can look up
+ * by.
+ */
+typedef struct EcMatchContext
+{
+	const OqColumnRoles *roles;
+} EcMatchContext;
+
+static bool
+ec_member_is_lookup_key(PlannerInfo *root, RelOptInfo *rel,
+						EquivalenceClass *ec, EquivalenceMember *em, void *arg)
+{
+	EcMatchContext *cxt = (EcMatchContext *) arg;
+
+	return match_tag_field(em->em_expr, rel, cxt->roles) != NULL ||
+		is_column(em->em_expr, rel, cxt->roles->id);
+}
+
+List *
+oq_join_lookup_clauses(PlannerInfo *root, RelOptInfo *baserel,
+					   const OqColumnRoles *roles)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+	EcMatchContext cxt;
+
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *rinfo = (RestrictInfo *) lfirst(lc);
+		OqQual	   *qual;
+
+		if (!join_clause_is_movable_to(rinfo, baserel))
+			continue;
+		qual = oq_recognize_clause(root, baserel, roles, rinfo);
+		if (qual && (qual->kind == OQ_QUAL_TAG_EQ || qual->kind == OQ_QUAL_TAG_IN ||
+					 oq_qual_is_id_lookup(qual)))
+			result = lappend(result, rinfo);
+	}
+
+	if (baserel->has_eclass_joins && (roles->tags || roles->id))
+	{
+		List	   *ec_clauses;
+
+		cxt.roles = roles;
+		ec_clauses = generate_implied_equalities_for_column(root, baserel,
+															ec_member_is_lookup_key,
+															&cxt,
+															baserel->lateral_referencers);
+		foreach(lc, ec_clauses)
+		{
+			RestrictInfo *rinfo = (RestrictInfo *) lfirst(lc);
+
+			if (oq_recognize_clause(root, baserel, roles, rinfo) != NULL)
+				result = lappend(result, rinfo);
+		}
+	}
+	return result;
+}
+
+List *
+oq_quals_serialize(List *quals, List **fdw_exprs)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		OqQual	   *qual = (OqQual *) lfirst(lc);
+		int			arg_index = -1;
+
+		if (qual->arg)
+		{
+			arg_index = list_length(*fdw_exprs);
+			*fdw_exprs = lappend(*fdw_exprs, qual->arg);
+		}
+		result = lappend(result, list_make3(makeInteger(qual->kind),
+											makeString(qual->key ? qual->key : ""),
+											makeInteger(arg_index)));
+	}
+	return result;
+}
+
+List *
+oq_quals_deserialize(List *serialized)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, serialized)
+	{
+		List	   *item = (List *) lfirst(lc);
+		OqQualDesc *desc = palloc(sizeof(OqQualDesc));
+		char	   *key = strVal(lsecond(item));
+
+		desc->kind = (OqQualKind) intVal(linitial(item));
+		desc->key = *key ? key : NULL;
+		desc->arg_index = intVal(lthird(item));
+		result = lappend(result, desc);
+	}
+	return result;
+}

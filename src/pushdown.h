@@ -1,0 +1,97 @@
+/*-------------------------------------------------------------------------
+ *
+ * pushdown.h
+ *		Which WHERE and join clauses the wrapper evaluates itself, and the
+ *		access path (full listing, tag index, id lookups) they allow.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_PUSHDOWN_H
+#define OQ_PUSHDOWN_H
+
+#include "nodes/pathnodes.h"
+
+/* The columns the wrapper can evaluate predicates on (0: none) */
+typedef struct OqColumnRoles
+{
+	AttrNumber	tags;			/* jsonb column reading field "tags" */
+	AttrNumber	id;				/* uuid column reading field "id" */
+	AttrNumber	status;			/* text column reading field "status" */
+	AttrNumber	task_type;		/* text column reading field "task_type" */
+} OqColumnRoles;
+
+typedef enum OqQualKind
+{
+	OQ_QUAL_TAG_EQ,				/* tags->>'k' = v */
+	OQ_QUAL_TAG_IN,				/* tags->>'k' = ANY (v[]), IN (...) */
+	OQ_QUAL_TAG_EXISTS,			/* tags ? k, tags->>'k' IS NOT NULL */
+	OQ_QUAL_TAG_EXISTS_ALL,		/* tags ?& k[] */
+	OQ_QUAL_TAG_EXISTS_ANY,		/* tags ?| k[] */
+	OQ_QUAL_TAG_CONTAINS,		/* tags @> '{...}' */
+	OQ_QUAL_ID_EQ,				/* id = v */
+	OQ_QUAL_ID_IN,				/* id = ANY (v[]) */
+	OQ_QUAL_STATUS_EQ,			/* status = v */
+	OQ_QUAL_TASK_TYPE_EQ		/* task_type = v */
+} OqQualKind;
+
+/* A recognised clause */
+typedef struct OqQual
+{
+	OqQualKind	kind;
+	char	   *key;			/* tag key for TAG_EQ/TAG_IN, and TAG_EXISTS
+								 * when constant; else NULL */
+	Expr	   *arg;			/* the value side, evaluated at scan start */
+	RestrictInfo *rinfo;
+} OqQual;
+
+typedef enum OqAccessKind
+{
+	OQ_ACCESS_FULL,				/* list tasks/ and read every task */
+	OQ_ACCESS_INDEX,			/* list tags/... and read the tasks named */
+	OQ_ACCESS_IDS				/* read the tasks of given ids: no listing */
+} OqAccessKind;
+
+extern void oq_column_roles(Oid relid, Relation rel, OqColumnRoles *roles);
+
+/* Recognise one clause; NULL when the wrapper cannot evaluate it */
+extern OqQual *oq_recognize_clause(PlannerInfo *root, RelOptInfo *baserel,
+								   const OqColumnRoles *roles,
+								   RestrictInfo *rinfo);
+
+/* Whether a qual can drive the tag index / id lookups */
+extern bool oq_qual_is_index_usable(const OqQual *qual);
+extern bool oq_qual_is_id_lookup(const OqQual *qual);
+
+/* Best access for a set of recognised quals */
+extern OqAccessKind oq_best_access(List *quals, bool tag_index);
+
+/*
+ * A one-line description of the access path for EXPLAIN, decided at plan
+ * time: constant values appear in the prefixes, others as "$value".
+ */
+extern char *oq_describe_access(OqAccessKind access, List *quals);
+
+/*
+ * Join clauses that could drive parameterized index or id lookups: the
+ * baserel's joininfo and equivalence-class equalities on tags->>'k' or id.
+ */
+extern List *oq_join_lookup_clauses(PlannerInfo *root, RelOptInfo *baserel,
+									const OqColumnRoles *roles);
+
+/*
+ * Plan <-> executor: the quals as fdw_private (kinds and keys) plus
+ * fdw_exprs (the value expressions, which setrefs and nestloop-parameter
+ * replacement must see).
+ */
+extern List *oq_quals_serialize(List *quals, List **fdw_exprs);
+
+typedef struct OqQualDesc
+{
+	OqQualKind	kind;
+	char	   *key;
+	int			arg_index;		/* into fdw_exprs, or -1 */
+} OqQualDesc;
+
+extern List *oq_quals_deserialize(List *serialized);
+
+#endif							/* OQ_PUSHDOWN_H */

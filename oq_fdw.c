@@ -2,26 +2,516 @@
  *
  * oq_fdw.c
  *		Foreign data wrapper for the oq task queue, whose only backend is an
- *		S3 bucket: module initialization and the FDW handler.
+ *		S3 bucket: module initialization, the FDW handler, and the planning,
+ *		scan, EXPLAIN and IMPORT FOREIGN SCHEMA callbacks.
+ *
+ * Planning never touches the network: row counts come from ANALYZE or
+ * from this backend's last complete listing, and the access path (full
+ * listing, tag index, id lookups) is chosen and described at plan time.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "fmgr.h"
+#include "access/table.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
 #include "foreign/fdwapi.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
 
+#include "filter.h"
 #include "http.h"
 #include "oq_fdw.h"
+#include "option.h"
+#include "pushdown.h"
+#include "scan.h"
+#include "taskjson.h"
+#include "taskrow.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-void
-_PG_init(void)
+/*
+ * Cost model, in the planner's units (a sequential page read is 1.0): one
+ * S3 round trip is about 10 ms, and GETs overlap max_concurrency at a time.
+ */
+#define OQ_ROUNDTRIP_COST		100.0
+#define OQ_LIST_PAGE_KEYS		1000.0
+#define OQ_DEFAULT_TASKS		1000.0
+#define OQ_TASK_CPU_COST		(10 * cpu_tuple_cost)
+
+/* baserel->fdw_private while planning */
+typedef struct OqRelInfo
 {
-	oq_http_init();
+	OqServerOptions opts;
+	OqTableOptions topts;
+	OqColumnRoles roles;
+	List	   *pushed;			/* OqQual * from baserestrictinfo */
+	List	   *local;			/* RestrictInfo * left to PostgreSQL */
+	double		ntasks;			/* tasks in the bucket (estimate) */
+} OqRelInfo;
+
+/* fdw_private of a ForeignScan, by position */
+enum OqPlanPrivate
+{
+	OQ_PRIV_ACCESS,				/* Integer: OqAccessKind */
+	OQ_PRIV_QUALS,				/* serialized pushed-down quals */
+	OQ_PRIV_ATTRS,				/* IntList of the attributes to fill */
+	OQ_PRIV_DESCRIPTION			/* String: the access path, for EXPLAIN */
+};
+
+typedef struct OqScanState
+{
+	Relation	rel;
+	OqConnection *conn;
+	OqRowBuilder rb;
+	List	   *quals;			/* OqQualDesc */
+	List	   *arg_states;		/* ExprState of each fdw_exprs value */
+	MemoryContext filter_cxt;	/* the filter of the current (re)scan */
+	OqScan	   *scan;
+} OqScanState;
+
+/*
+ * Planning
+ */
+
+static void
+oqGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	OqRelInfo  *info = palloc0(sizeof(OqRelInfo));
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	Relation	rel;
+	ListCell   *lc;
+	double		known;
+
+	baserel->fdw_private = info;
+	oq_server_options(GetForeignServer(table->serverid), &info->opts);
+	oq_table_options(foreigntableid, &info->topts);
+
+	rel = table_open(foreigntableid, NoLock);
+	oq_column_roles(foreigntableid, rel, &info->roles);
+	table_close(rel, NoLock);
+
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = (RestrictInfo *) lfirst(lc);
+		OqQual	   *qual = oq_recognize_clause(root, baserel, &info->roles, rinfo);
+
+		if (qual)
+			info->pushed = lappend(info->pushed, qual);
+		else
+			info->local = lappend(info->local, rinfo);
+	}
+
+	if (oq_known_task_count(table->serverid, &known))
+		info->ntasks = known;
+	else if (baserel->tuples >= 0)
+		info->ntasks = baserel->tuples;
+	else
+		info->ntasks = OQ_DEFAULT_TASKS;
+	baserel->tuples = info->ntasks;
+
+	baserel->rows = clamp_row_est(info->ntasks *
+								  clauselist_selectivity(root, baserel->baserestrictinfo,
+														 0, JOIN_INNER, NULL));
+}
+
+/* Selectivity of the quals that can drive the index */
+static double
+index_selectivity(PlannerInfo *root, List *quals)
+{
+	List	   *rinfos = NIL;
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		OqQual	   *qual = (OqQual *) lfirst(lc);
+
+		if (oq_qual_is_index_usable(qual))
+			rinfos = lappend(rinfos, qual->rinfo);
+	}
+	return clauselist_selectivity(root, rinfos, 0, JOIN_INNER, NULL);
+}
+
+/* Cost of fetching 'objects' tasks after 'roundtrips' serial round trips */
+static void
+access_cost(OqRelInfo *info, double roundtrips, double pages, double objects,
+			Cost *startup, Cost *total)
+{
+	*startup = roundtrips * OQ_ROUNDTRIP_COST;
+	*total = *startup + pages * OQ_ROUNDTRIP_COST +
+		objects * (OQ_ROUNDTRIP_COST / info->opts.max_concurrency + OQ_TASK_CPU_COST);
+}
+
+static void
+path_cost(PlannerInfo *root, OqRelInfo *info, OqAccessKind access, List *quals,
+		  double loop_rows, Cost *startup, Cost *total)
+{
+	double		matches;
+
+	*startup = *total = 0;
+	switch (access)
+	{
+		case OQ_ACCESS_FULL:
+			/* sixteen listing chains run side by side */
+			access_cost(info, 1, info->ntasks / OQ_LIST_PAGE_KEYS / 16,
+						info->ntasks, startup, total);
+			break;
+		case OQ_ACCESS_INDEX:
+			matches = clamp_row_est(info->ntasks * index_selectivity(root, quals));
+			access_cost(info, 2, matches / OQ_LIST_PAGE_KEYS, matches, startup, total);
+			break;
+		case OQ_ACCESS_IDS:
+			access_cost(info, 1, 0, loop_rows, startup, total);
+			break;
+	}
+}
+
+static void
+add_scan_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info,
+			  OqAccessKind access, List *quals, double rows,
+			  Relids required_outer)
+{
+	Cost		startup;
+	Cost		total;
+
+	path_cost(root, info, access, quals, rows, &startup, &total);
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, rows, startup, total,
+									 NIL, required_outer, NULL,
+									 list_make1(makeInteger(access))));
+}
+
+static void
+oqGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	OqRelInfo  *info = (OqRelInfo *) baserel->fdw_private;
+	OqAccessKind best = oq_best_access(info->pushed, info->opts.tag_index);
+	List	   *done_outer = NIL;
+	ListCell   *lc;
+
+	add_scan_path(root, baserel, info, OQ_ACCESS_FULL, info->pushed,
+				  baserel->rows, baserel->lateral_relids);
+	if (best != OQ_ACCESS_FULL)
+		add_scan_path(root, baserel, info, best, info->pushed, baserel->rows,
+					  baserel->lateral_relids);
+
+	/*
+	 * Parameterized paths: per outer row, an index or id lookup.  The
+	 * planner takes them only where their cost times the outer rows beats
+	 * a full scan joined afterwards.
+	 */
+	foreach(lc, oq_join_lookup_clauses(root, baserel, &info->roles))
+	{
+		RestrictInfo *rinfo = (RestrictInfo *) lfirst(lc);
+		OqQual	   *qual = oq_recognize_clause(root, baserel, &info->roles, rinfo);
+		Relids		required_outer;
+		ParamPathInfo *ppi;
+		List	   *quals;
+		OqAccessKind access;
+
+		required_outer = bms_union(bms_difference(rinfo->clause_relids, baserel->relids),
+								   baserel->lateral_relids);
+		if (bms_is_empty(required_outer) || list_member(done_outer, required_outer))
+			continue;
+		access = oq_qual_is_id_lookup(qual) ? OQ_ACCESS_IDS : OQ_ACCESS_INDEX;
+		if (access == OQ_ACCESS_INDEX && !info->opts.tag_index)
+			continue;
+		done_outer = lappend(done_outer, required_outer);
+
+		ppi = get_baserel_parampathinfo(root, baserel, required_outer);
+		quals = lappend(list_copy(info->pushed), qual);
+		add_scan_path(root, baserel, info, access, quals, ppi->ppi_rows,
+					  required_outer);
+	}
+}
+
+/* The attributes the scan must fill: those in the target list and quals */
+static List *
+needed_attributes(RelOptInfo *baserel, List *local_exprs, Relation rel)
+{
+	Bitmapset  *attrs = NULL;
+	List	   *result = NIL;
+	int			i;
+
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &attrs);
+	pull_varattnos((Node *) local_exprs, baserel->relid, &attrs);
+
+	for (i = 1; i <= RelationGetNumberOfAttributes(rel); i++)
+	{
+		/* a whole-row reference needs every column */
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, attrs) ||
+			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs))
+			result = lappend_int(result, i);
+	}
+	return result;
+}
+
+static ForeignScan *
+oqGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+				 ForeignPath *best_path, List *tlist, List *scan_clauses,
+				 Plan *outer_plan)
+{
+	OqRelInfo  *info = (OqRelInfo *) baserel->fdw_private;
+	OqAccessKind access = (OqAccessKind) intVal(linitial(best_path->fdw_private));
+	List	   *pushed = NIL;
+	List	   *local_exprs = NIL;
+	List	   *recheck_exprs = NIL;
+	List	   *fdw_exprs = NIL;
+	List	   *serialized;
+	List	   *attrs;
+	Relation	rel;
+	ListCell   *lc;
+
+	/* scan_clauses holds the join clauses of a parameterized path too */
+	foreach(lc, scan_clauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		OqQual	   *qual = oq_recognize_clause(root, baserel, &info->roles, rinfo);
+
+		if (qual)
+		{
+			pushed = lappend(pushed, qual);
+			recheck_exprs = lappend(recheck_exprs, rinfo->clause);
+		}
+		else if (!rinfo->pseudoconstant)
+			local_exprs = lappend(local_exprs, rinfo->clause);
+	}
+
+	serialized = oq_quals_serialize(pushed, &fdw_exprs);
+	rel = table_open(foreigntableid, NoLock);
+	attrs = needed_attributes(baserel, local_exprs, rel);
+	table_close(rel, NoLock);
+
+	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
+							list_make4(makeInteger(access), serialized, attrs,
+									   makeString(oq_describe_access(access, pushed))),
+							NIL, recheck_exprs, outer_plan);
+}
+
+/*
+ * Execution
+ */
+
+/* Evaluate the pushed-down values for this (re)scan and build the filter */
+static OqFilter *
+build_filter(ForeignScanState *node, OqScanState *state)
+{
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+	int			nargs = list_length(state->arg_states);
+	Datum	   *args = palloc0(sizeof(Datum) * Max(nargs, 1));
+	bool	   *nulls = palloc0(sizeof(bool) * Max(nargs, 1));
+	MemoryContext oldcxt;
+	ListCell   *lc;
+	int			i = 0;
+	OqFilter   *filter;
+
+	MemoryContextReset(state->filter_cxt);
+	oldcxt = MemoryContextSwitchTo(state->filter_cxt);
+	foreach(lc, state->arg_states)
+	{
+		ExprState  *es = (ExprState *) lfirst(lc);
+
+		args[i] = ExecEvalExpr(es, econtext, &nulls[i]);
+		i++;
+	}
+	filter = oq_filter_build(state->quals, args, nulls);
+	MemoryContextSwitchTo(oldcxt);
+	return filter;
+}
+
+static void
+oqBeginForeignScan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	EState	   *estate = node->ss.ps.state;
+	RangeTblEntry *rte = exec_rt_fetch(plan->scan.scanrelid, estate);
+	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Relation	rel = node->ss.ss_currentRelation;
+	OqScanState *state;
+	OqTableOptions topts;
+
+	/* EXPLAIN without ANALYZE makes no request */
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	state = palloc0(sizeof(OqScanState));
+	node->fdw_state = state;
+	state->rel = rel;
+	state->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid,
+									userid);
+	oq_row_builder_init(&state->rb, rel,
+						(List *) list_nth(plan->fdw_private, OQ_PRIV_ATTRS));
+	state->quals = oq_quals_deserialize((List *) list_nth(plan->fdw_private, OQ_PRIV_QUALS));
+	state->arg_states = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+	state->filter_cxt = AllocSetContextCreate(estate->es_query_cxt, "oq_fdw filter",
+											  ALLOCSET_SMALL_SIZES);
+
+	oq_table_options(RelationGetRelid(rel), &topts);
+	state->scan = oq_scan_begin(state->conn, RelationGetRelationName(rel),
+								(OqAccessKind) intVal(list_nth(plan->fdw_private,
+															   OQ_PRIV_ACCESS)),
+								build_filter(node, state), topts.on_invalid);
+}
+
+static TupleTableSlot *
+oqIterateForeignScan(ForeignScanState *node)
+{
+	OqScanState *state = (OqScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	const OqTaskDoc *doc;
+
+	ExecClearTuple(slot);
+	doc = oq_scan_next(state->scan);
+	if (doc == NULL)
+		return slot;
+
+	oq_row_build(&state->rb, doc, state->scan->current_key,
+				 state->scan->current_etag, slot->tts_values, slot->tts_isnull);
+	return ExecStoreVirtualTuple(slot);
+}
+
+static void
+oqReScanForeignScan(ForeignScanState *node)
+{
+	OqScanState *state = (OqScanState *) node->fdw_state;
+
+	oq_scan_restart(state->scan, build_filter(node, state));
+}
+
+static void
+oqEndForeignScan(ForeignScanState *node)
+{
+	OqScanState *state = (OqScanState *) node->fdw_state;
+
+	if (state && state->scan)
+		oq_scan_end(state->scan);
+}
+
+static void
+oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	OqScanState *state = (OqScanState *) node->fdw_state;
+	Relation	rel = node->ss.ss_currentRelation;
+	OqServerOptions opts;
+
+	oq_server_options(GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid),
+					  &opts);
+	ExplainPropertyText("Oq Bucket", opts.bucket, es);
+	ExplainPropertyText("Oq Access",
+						strVal(list_nth(plan->fdw_private, OQ_PRIV_DESCRIPTION)), es);
+	if (plan->fdw_recheck_quals != NIL)
+	{
+		List	   *context = set_deparse_context_plan(es->deparse_cxt,
+													   (Plan *) plan, NIL);
+
+		ExplainPropertyText("Oq Filter",
+							deparse_expression((Node *) make_ands_explicit(plan->fdw_recheck_quals),
+											   context, list_length(es->rtable) > 1,
+											   false),
+							es);
+	}
+
+	if (es->analyze && state && state->scan)
+	{
+		OqScan	   *scan = state->scan;
+		OqScanCounters c = scan->counters;
+		int			i;
+
+		/* counters of the running batch, if the scan was cut short */
+		if (scan->batch)
+		{
+			for (i = 0; i < OQ_NUM_OPS; i++)
+				c.requests[i] += scan->batch->requests[i];
+			c.retries += scan->batch->retries;
+		}
+		if (es->format == EXPLAIN_FORMAT_TEXT)
+		{
+			char	   *requests = psprintf("list=%lld get=%lld",
+											(long long) c.requests[OQ_OP_LIST],
+											(long long) c.requests[OQ_OP_GET]);
+
+			if (c.retries > 0)
+				requests = psprintf("%s retries=%lld", requests, (long long) c.retries);
+			ExplainPropertyText("S3 Requests", requests, es);
+			if (scan->access == OQ_ACCESS_INDEX)
+				ExplainPropertyText("Tag Index",
+									psprintf("hits=%lld stale=%lld",
+											 (long long) c.index_hits,
+											 (long long) c.index_stale), es);
+		}
+		else
+		{
+			ExplainPropertyInteger("S3 List Requests", NULL, c.requests[OQ_OP_LIST], es);
+			ExplainPropertyInteger("S3 Get Requests", NULL, c.requests[OQ_OP_GET], es);
+			ExplainPropertyInteger("S3 Retries", NULL, c.retries, es);
+			ExplainPropertyInteger("Tag Index Hits", NULL, c.index_hits, es);
+			ExplainPropertyInteger("Tag Index Stale", NULL, c.index_stale, es);
+		}
+		if (c.invalid_skipped > 0)
+			ExplainPropertyInteger("Invalid Tasks Skipped", NULL, c.invalid_skipped, es);
+	}
+}
+
+/*
+ * IMPORT FOREIGN SCHEMA oq: the bucket holds one table, "tasks", with a
+ * column per field of the task object, plus etag.
+ */
+static List *
+oqImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
+{
+	ForeignServer *server = GetForeignServer(serverOid);
+	StringInfoData buf;
+	ListCell   *lc;
+	int			i;
+
+	if (strcmp(stmt->remote_schema, "oq") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
+				 errmsg("oq_fdw has no remote schema \"%s\"", stmt->remote_schema),
+				 errhint("Use IMPORT FOREIGN SCHEMA oq FROM SERVER %s INTO ...",
+						 quote_identifier(server->servername))));
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE FOREIGN TABLE %s (\n",
+					 quote_identifier("tasks"));
+	for (i = 0; i < OQ_NUM_FIELDS; i++)
+		appendStringInfo(&buf, "  %s %s,\n", quote_identifier(oq_task_fields[i].name),
+						 oq_task_fields[i].sql_type);
+	appendStringInfo(&buf, "  etag text\n) SERVER %s",
+					 quote_identifier(server->servername));
+
+	/* IMPORT's OPTIONS become the table's (on_invalid, batch_size, ...) */
+	i = 0;
+	foreach(lc, stmt->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s %s", i++ == 0 ? " OPTIONS (" : ", ",
+						 quote_identifier(def->defname),
+						 quote_literal_cstr(defGetString(def)));
+	}
+	if (i > 0)
+		appendStringInfoChar(&buf, ')');
+
+	return list_make1(buf.data);
 }
 
 PG_FUNCTION_INFO_V1(oq_fdw_handler);
@@ -31,5 +521,30 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 {
 	FdwRoutine *routine = makeNode(FdwRoutine);
 
+	routine->GetForeignRelSize = oqGetForeignRelSize;
+	routine->GetForeignPaths = oqGetForeignPaths;
+	routine->GetForeignPlan = oqGetForeignPlan;
+	routine->BeginForeignScan = oqBeginForeignScan;
+	routine->IterateForeignScan = oqIterateForeignScan;
+	routine->ReScanForeignScan = oqReScanForeignScan;
+	routine->EndForeignScan = oqEndForeignScan;
+	routine->ExplainForeignScan = oqExplainForeignScan;
+	routine->ImportForeignSchema = oqImportForeignSchema;
+
 	PG_RETURN_POINTER(routine);
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("oq_fdw.max_scan_objects",
+							"Largest number of task objects a scan without an index or id path may read.",
+							"0 means no limit.",
+							&oq_max_scan_objects,
+							0, 0, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("oq_fdw");
+
+	oq_http_init();
 }

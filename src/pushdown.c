@@ -25,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "optimizer/restrictinfo.h"
@@ -84,7 +85,7 @@ is_column(Expr *expr, RelOptInfo *baserel, AttrNumber attno)
 	if (attno == 0 || expr == NULL || !IsA(expr, Var))
 		return false;
 	var = (Var *) expr;
-	return var->varno == baserel->relid && var->varattno == attno &&
+	return var->varno == (int) baserel->relid && var->varattno == attno &&
 		var->varlevelsup == 0;
 }
 

@@ -10,6 +10,7 @@
 #define OQ_PUSHDOWN_H
 
 #include "nodes/pathnodes.h"
+#include "utils/relcache.h"
 
 /* The columns the wrapper can evaluate predicates on (0: none) */
 typedef struct OqColumnRoles

@@ -1,0 +1,421 @@
+/*-------------------------------------------------------------------------
+ *
+ * filter.c
+ *		Evaluation of pushed-down clauses against raw task objects.
+ *
+ * Each term must give exactly the answer PostgreSQL would give for the
+ * clause it came from, because pushed clauses are not rechecked locally:
+ * a NULL comparison value matches nothing, NULL array elements are
+ * skipped the way ?& and ?| skip them, and containment of a non-string
+ * value in tags (whose values are all strings) never holds.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/uuid.h"
+
+#include "filter.h"
+#include "keys.h"
+#include "tags.h"
+
+List *
+oq_text_array_strings(ArrayType *array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			i;
+	List	   *result = NIL;
+
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	for (i = 0; i < nelems; i++)
+		if (!nulls[i])
+			result = lappend(result, TextDatumGetCString(elems[i]));
+	return result;
+}
+
+static char *
+uuid_string(Datum d)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, d));
+}
+
+static List *
+uuid_array_strings(ArrayType *array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			i;
+	List	   *result = NIL;
+
+	deconstruct_array(array, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+					  &elems, &nulls, &nelems);
+	for (i = 0; i < nelems; i++)
+		if (!nulls[i])
+			result = lappend(result, uuid_string(elems[i]));
+	return result;
+}
+
+/*
+ * The top-level pairs of a jsonb object whose values are all strings.
+ * Returns false when the value is not such an object: tags @> it can then
+ * never hold, since tags is an object of strings.
+ */
+bool
+oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	bool		ok = true;
+
+	*keys = *values = NIL;
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return false;
+
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			*keys = lappend(*keys, pnstrdup(v.val.string.val, v.val.string.len));
+		else if (tok == WJB_VALUE)
+		{
+			if (v.type != jbvString)
+				ok = false;
+			else
+				*values = lappend(*values, pnstrdup(v.val.string.val, v.val.string.len));
+		}
+	}
+	return ok;
+}
+
+OqFilter *
+oq_filter_build(List *quals, const Datum *args, const bool *argnulls)
+{
+	OqFilter   *filter = palloc0(sizeof(OqFilter));
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		OqQualDesc *desc = (OqQualDesc *) lfirst(lc);
+		OqFilterTerm *term = palloc0(sizeof(OqFilterTerm));
+		bool		isnull = desc->arg_index >= 0 && argnulls[desc->arg_index];
+		Datum		arg = desc->arg_index >= 0 ? args[desc->arg_index] : (Datum) 0;
+
+		term->kind = desc->kind;
+		term->key = desc->key;
+
+		/* Every clause is NULL, hence false, for a NULL value */
+		if (isnull)
+		{
+			filter->never = true;
+			continue;
+		}
+
+		switch (desc->kind)
+		{
+			case OQ_QUAL_TAG_EQ:
+			case OQ_QUAL_STATUS_EQ:
+			case OQ_QUAL_TASK_TYPE_EQ:
+				term->value = TextDatumGetCString(arg);
+				break;
+			case OQ_QUAL_TAG_EXISTS:
+				if (term->key == NULL)
+					term->key = TextDatumGetCString(arg);
+				break;
+			case OQ_QUAL_TAG_IN:
+				term->values = oq_text_array_strings(DatumGetArrayTypeP(arg));
+				if (term->values == NIL)
+					filter->never = true;
+				break;
+			case OQ_QUAL_TAG_EXISTS_ALL:
+				term->keys = oq_text_array_strings(DatumGetArrayTypeP(arg));
+				break;
+			case OQ_QUAL_TAG_EXISTS_ANY:
+				term->keys = oq_text_array_strings(DatumGetArrayTypeP(arg));
+				if (term->keys == NIL)
+					filter->never = true;
+				break;
+			case OQ_QUAL_TAG_CONTAINS:
+				if (!oq_jsonb_string_pairs(DatumGetJsonbP(arg), &term->keys, &term->values))
+					filter->never = true;
+				break;
+			case OQ_QUAL_ID_EQ:
+				term->value = uuid_string(arg);
+				filter->has_ids = true;
+				break;
+			case OQ_QUAL_ID_IN:
+				term->values = uuid_array_strings(DatumGetArrayTypeP(arg));
+				filter->has_ids = true;
+				if (term->values == NIL)
+					filter->never = true;
+				break;
+		}
+		filter->terms = lappend(filter->terms, term);
+	}
+	return filter;
+}
+
+static bool
+string_in_list(const char *s, List *list)
+{
+	ListCell   *lc;
+
+	if (s == NULL)
+		return false;
+	foreach(lc, list)
+		if (strcmp(s, (const char *) lfirst(lc)) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+string_field(const OqTaskDoc *doc, OqField field)
+{
+	const OqJsonMember *m = doc->field[field];
+
+	if (m == NULL)
+	{
+		const char *dflt = oq_task_fields[field].default_json;
+
+		/* absent status reads as the default, "pending" */
+		return (dflt && dflt[0] == '"') ? "pending" : NULL;
+	}
+	return m->type == OQ_JSON_STRING ? m->str : NULL;
+}
+
+bool
+oq_filter_match(const OqFilter *filter, const OqTaskDoc *doc)
+{
+	ListCell   *lc;
+
+	if (filter->never)
+		return false;
+
+	foreach(lc, filter->terms)
+	{
+		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
+		const char *v;
+		ListCell   *lk;
+		ListCell   *lv;
+		bool		any;
+
+		switch (t->kind)
+		{
+			case OQ_QUAL_TAG_EQ:
+				v = oq_task_tag(doc, t->key);
+				if (v == NULL || strcmp(v, t->value) != 0)
+					return false;
+				break;
+			case OQ_QUAL_TAG_IN:
+				if (!string_in_list(oq_task_tag(doc, t->key), t->values))
+					return false;
+				break;
+			case OQ_QUAL_TAG_EXISTS:
+				if (oq_task_tag(doc, t->key) == NULL)
+					return false;
+				break;
+			case OQ_QUAL_TAG_EXISTS_ALL:
+				foreach(lk, t->keys)
+					if (oq_task_tag(doc, (const char *) lfirst(lk)) == NULL)
+						return false;
+				break;
+			case OQ_QUAL_TAG_EXISTS_ANY:
+				any = false;
+				foreach(lk, t->keys)
+					if (oq_task_tag(doc, (const char *) lfirst(lk)) != NULL)
+						any = true;
+				if (!any)
+					return false;
+				break;
+			case OQ_QUAL_TAG_CONTAINS:
+				forboth(lk, t->keys, lv, t->values)
+				{
+					v = oq_task_tag(doc, (const char *) lfirst(lk));
+					if (v == NULL || strcmp(v, (const char *) lfirst(lv)) != 0)
+						return false;
+				}
+				break;
+			case OQ_QUAL_ID_EQ:
+			case OQ_QUAL_ID_IN:
+				if (!oq_filter_match_id(filter, string_field(doc, OQ_F_ID)))
+					return false;
+				break;
+			case OQ_QUAL_STATUS_EQ:
+				v = string_field(doc, OQ_F_STATUS);
+				if (v == NULL || strcmp(v, t->value) != 0)
+					return false;
+				break;
+			case OQ_QUAL_TASK_TYPE_EQ:
+				v = string_field(doc, OQ_F_TASK_TYPE);
+				if (v == NULL || strcmp(v, t->value) != 0)
+					return false;
+				break;
+		}
+	}
+	return true;
+}
+
+bool
+oq_filter_match_id(const OqFilter *filter, const char *id)
+{
+	ListCell   *lc;
+
+	if (filter->never)
+		return false;
+	if (id == NULL)
+		return !filter->has_ids;
+
+	foreach(lc, filter->terms)
+	{
+		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
+
+		if (t->kind == OQ_QUAL_ID_EQ && strcmp(id, t->value) != 0)
+			return false;
+		if (t->kind == OQ_QUAL_ID_IN && !string_in_list(id, t->values))
+			return false;
+	}
+	return true;
+}
+
+List *
+oq_filter_ids(const OqFilter *filter)
+{
+	List	   *candidates = NIL;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (filter->never)
+		return NIL;
+
+	/* Every id named by any id term is a candidate; keep those all allow */
+	foreach(lc, filter->terms)
+	{
+		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
+
+		if (t->kind == OQ_QUAL_ID_EQ)
+			candidates = lappend(candidates, t->value);
+		else if (t->kind == OQ_QUAL_ID_IN)
+			candidates = list_concat(candidates, t->values);
+	}
+	foreach(lc, candidates)
+	{
+		char	   *id = (char *) lfirst(lc);
+
+		if (oq_filter_match_id(filter, id) && !string_in_list(id, result))
+			result = lappend(result, id);
+	}
+	return result;
+}
+
+static bool
+indexable_key(const char *key)
+{
+	char	   *problem;
+
+	return oq_tag_check(key, "", &problem);
+}
+
+static void
+conjunct_add(OqIndexConjunct *c, const char *key, const char *value)
+{
+	c->prefixes = lappend(c->prefixes, value ? oq_tag_index_value_prefix(key, value) :
+						  oq_tag_index_key_prefix(key));
+	c->tag_keys = lappend(c->tag_keys, (char *) key);
+	c->tag_values = lappend(c->tag_values, (char *) value);
+}
+
+static List *
+add_single(List *conjuncts, const char *key, const char *value)
+{
+	OqIndexConjunct *c;
+
+	if (!indexable_key(key))
+		return conjuncts;
+	c = palloc0(sizeof(OqIndexConjunct));
+	conjunct_add(c, key, value);
+	return lappend(conjuncts, c);
+}
+
+List *
+oq_filter_index_conjuncts(const OqFilter *filter)
+{
+	List	   *conjuncts = NIL;
+	ListCell   *lc;
+
+	foreach(lc, filter->terms)
+	{
+		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
+		OqIndexConjunct *c;
+		ListCell   *lk;
+		ListCell   *lv;
+
+		switch (t->kind)
+		{
+			case OQ_QUAL_TAG_EQ:
+				conjuncts = add_single(conjuncts, t->key, t->value);
+				break;
+			case OQ_QUAL_TAG_EXISTS:
+				conjuncts = add_single(conjuncts, t->key, NULL);
+				break;
+			case OQ_QUAL_TAG_EXISTS_ALL:
+				/* each key alone names every match: one conjunct per key */
+				foreach(lk, t->keys)
+					conjuncts = add_single(conjuncts, lfirst(lk), NULL);
+				break;
+			case OQ_QUAL_TAG_CONTAINS:
+				forboth(lk, t->keys, lv, t->values)
+					conjuncts = add_single(conjuncts, lfirst(lk), lfirst(lv));
+				break;
+			case OQ_QUAL_TAG_IN:
+				if (!indexable_key(t->key))
+					break;
+				c = palloc0(sizeof(OqIndexConjunct));
+				foreach(lv, t->values)
+					conjunct_add(c, t->key, lfirst(lv));
+				conjuncts = lappend(conjuncts, c);
+				break;
+			case OQ_QUAL_TAG_EXISTS_ANY:
+				/* a match may hold only one of the keys: all must be indexable */
+				c = palloc0(sizeof(OqIndexConjunct));
+				foreach(lk, t->keys)
+				{
+					if (!indexable_key(lfirst(lk)))
+					{
+						c = NULL;
+						break;
+					}
+					conjunct_add(c, lfirst(lk), NULL);
+				}
+				if (c)
+					conjuncts = lappend(conjuncts, c);
+				break;
+			default:
+				break;
+		}
+	}
+	return conjuncts;
+}
+
+bool
+oq_index_conjunct_holds(const OqIndexConjunct *conjunct, const OqTaskDoc *doc)
+{
+	ListCell   *lk;
+	ListCell   *lv;
+
+	forboth(lk, conjunct->tag_keys, lv, conjunct->tag_values)
+	{
+		const char *have = oq_task_tag(doc, (const char *) lfirst(lk));
+		const char *want = (const char *) lfirst(lv);
+
+		if (have && (want == NULL || strcmp(have, want) == 0))
+			return true;
+	}
+	return false;
+}

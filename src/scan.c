@@ -1,0 +1,654 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.c
+ *		The streaming task scan.
+ *
+ * A scan is a pipeline on one request batch.  Producers find task keys:
+ * sixteen concurrent ListObjectsV2 chains over tasks/0 .. tasks/f (the
+ * shards are independent prefixes, whatever shard_prefix_len is), or the
+ * listings of tag index prefixes, or nothing at all when the ids are
+ * given.  A queue of keys feeds GETs, kept at max_concurrency in flight.
+ * Each finished GET is decoded and filtered by the pushed-down clauses;
+ * a match is handed to the executor while later pages are still being
+ * listed and fetched.
+ *
+ * Memory stays bounded whatever the number of tasks: a listing page is
+ * only requested while fewer than OQ_QUEUE_LOW_WATER keys wait, each key
+ * is freed once its GET is submitted, and each task's body and decoded
+ * form live until the next task is asked for.
+ *
+ * With several index conjuncts (tags->>'a' = 'x' AND tags->>'b' = 'y'),
+ * the first page of every one is listed, and the scan continues with the
+ * smallest; other conjuncts whose listing was complete on that first page
+ * still narrow it, by intersection.  Everything the index says is
+ * rechecked against the task object; entries whose task no longer has the
+ * tag are stale, counted, and skipped.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "keys.h"
+#include "s3client.h"
+#include "scan.h"
+#include "stats.h"
+
+int			oq_max_scan_objects = 0;
+
+/* Ask for more listing pages while fewer task keys than this wait */
+#define OQ_QUEUE_LOW_WATER	2000
+#define OQ_LIST_PAGE_KEYS	1000
+
+/* req->tag of a GET; LIST requests carry their chain's index */
+#define OQ_TAG_GET			(-1)
+
+static const char hex_digits[] = "0123456789abcdef";
+
+typedef struct OqIdEntry
+{
+	char		id[OQ_UUID_LEN + 1];
+} OqIdEntry;
+
+static HTAB *
+create_id_set(MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = OQ_UUID_LEN + 1;
+	ctl.entrysize = sizeof(OqIdEntry);
+	ctl.hcxt = cxt;
+	return hash_create("oq_fdw task ids", 256, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+static void
+enqueue_key(OqScan *scan, const char *key, const char *etag)
+{
+	size_t		len = strlen(key);
+	OqPendingKey *pk = MemoryContextAlloc(scan->scan_cxt,
+										  offsetof(OqPendingKey, key) + len + 1);
+
+	memcpy(pk->key, key, len + 1);
+	pk->etag = etag ? MemoryContextStrdup(scan->scan_cxt, etag) : NULL;
+	pk->next = NULL;
+	if (scan->queue_tail)
+		scan->queue_tail->next = pk;
+	else
+		scan->queue_head = pk;
+	scan->queue_tail = pk;
+	scan->nqueued++;
+}
+
+static void
+enqueue_id(OqScan *scan, const char *id)
+{
+	char	   *key = oq_task_key(id, scan->conn->opts.shard_prefix_len);
+
+	enqueue_key(scan, key, NULL);
+	pfree(key);
+}
+
+static void
+add_chain(OqScan *scan, const char *prefix, int conjunct)
+{
+	OqListChain *chain = &scan->chains[scan->nchains++];
+
+	memset(chain, 0, sizeof(*chain));
+	chain->prefix = MemoryContextStrdup(scan->scan_cxt, prefix);
+	chain->conjunct = conjunct;
+}
+
+static void
+start_full_listing(OqScan *scan)
+{
+	int			i;
+
+	scan->access = OQ_ACCESS_FULL;
+	scan->chains = MemoryContextAlloc(scan->scan_cxt, sizeof(OqListChain) * 16);
+	for (i = 0; i < 16; i++)
+	{
+		char		prefix[sizeof(OQ_TASKS_PREFIX) + 1];
+
+		snprintf(prefix, sizeof(prefix), OQ_TASKS_PREFIX "%c", hex_digits[i]);
+		add_chain(scan, prefix, -1);
+	}
+	scan->phase = OQ_PHASE_COLLECT;
+}
+
+static void
+start_index_listing(OqScan *scan, List *conjuncts)
+{
+	ListCell   *lc;
+	int			nprefixes = 0;
+	int			j = 0;
+
+	foreach(lc, conjuncts)
+		nprefixes += list_length(((OqIndexConjunct *) lfirst(lc))->prefixes);
+
+	scan->conjuncts = conjuncts;
+	scan->nconjuncts = list_length(conjuncts);
+	scan->chains = MemoryContextAlloc(scan->scan_cxt, sizeof(OqListChain) * nprefixes);
+	scan->conjunct_ids = MemoryContextAllocZero(scan->scan_cxt,
+												sizeof(HTAB *) * scan->nconjuncts);
+	foreach(lc, conjuncts)
+	{
+		OqIndexConjunct *c = (OqIndexConjunct *) lfirst(lc);
+		ListCell   *lp;
+
+		foreach(lp, c->prefixes)
+			add_chain(scan, (const char *) lfirst(lp), j);
+		if (scan->nconjuncts > 1)
+			scan->conjunct_ids[j] = create_id_set(scan->scan_cxt);
+		j++;
+	}
+	scan->seen_ids = create_id_set(scan->scan_cxt);
+	scan->phase = scan->nconjuncts > 1 ? OQ_PHASE_PROBE : OQ_PHASE_COLLECT;
+	scan->chosen = scan->nconjuncts > 1 ? -1 : 0;
+	scan->probes_pending = scan->nconjuncts > 1 ? scan->nchains : 0;
+	oq_stat_inc(OQ_STAT_TAG_INDEX_QUERIES);
+}
+
+static void
+scan_start(OqScan *scan)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(scan->scan_cxt);
+
+	scan->batch = oq_batch_create(scan->conn, scan->max_inflight);
+	scan->access = scan->planned_access;
+
+	if (scan->filter->never)
+	{
+		/* a NULL comparison value or the like: no task can match */
+		scan->phase = OQ_PHASE_COLLECT;
+	}
+	else if (scan->access == OQ_ACCESS_IDS && scan->filter->has_ids)
+	{
+		ListCell   *lc;
+
+		foreach(lc, oq_filter_ids(scan->filter))
+			enqueue_id(scan, (const char *) lfirst(lc));
+		scan->phase = OQ_PHASE_COLLECT;
+	}
+	else if (scan->access == OQ_ACCESS_INDEX)
+	{
+		List	   *conjuncts = oq_filter_index_conjuncts(scan->filter);
+
+		if (conjuncts != NIL)
+			start_index_listing(scan, conjuncts);
+		else
+			start_full_listing(scan);
+	}
+	else
+		start_full_listing(scan);
+
+	MemoryContextSwitchTo(oldcxt);
+}
+
+OqScan *
+oq_scan_begin(OqConnection *conn, const char *relname, OqAccessKind access,
+			  OqFilter *filter, OqOnInvalid on_invalid)
+{
+	OqScan	   *scan = palloc0(sizeof(OqScan));
+
+	scan->conn = conn;
+	scan->relname = pstrdup(relname);
+	scan->planned_access = access;
+	scan->filter = filter;
+	scan->on_invalid = on_invalid;
+	scan->max_inflight = conn->opts.max_concurrency;
+	scan->max_objects = oq_max_scan_objects;
+	scan->scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "oq_fdw scan",
+										   ALLOCSET_DEFAULT_SIZES);
+	scan->page_cxt = AllocSetContextCreate(CurrentMemoryContext, "oq_fdw listing page",
+										   ALLOCSET_DEFAULT_SIZES);
+	scan->task_cxt = AllocSetContextCreate(CurrentMemoryContext, "oq_fdw task",
+										   ALLOCSET_DEFAULT_SIZES);
+	scan_start(scan);
+	return scan;
+}
+
+/*
+ * Keep the pipeline full: listing pages while the queue runs low (only
+ * first pages while probing), GETs up to the concurrency limit.
+ */
+static void
+refill(OqScan *scan)
+{
+	OqBatch    *batch = scan->batch;
+	int			i;
+
+	for (i = 0; i < scan->nchains; i++)
+	{
+		OqListChain *chain = &scan->chains[i];
+		OqRequest  *req;
+
+		if (chain->done || chain->inflight || chain->dropped)
+			continue;
+		if (scan->phase == OQ_PHASE_PROBE ? chain->pages > 0 :
+			scan->nqueued >= OQ_QUEUE_LOW_WATER)
+			continue;
+		req = oq_s3_list(batch, chain->prefix, NULL, NULL, chain->token,
+						 OQ_LIST_PAGE_KEYS);
+		req->tag = i;
+		chain->inflight = true;
+	}
+
+	while (scan->queue_head && batch->nqueued + batch->ninflight < scan->max_inflight)
+	{
+		OqPendingKey *pk = scan->queue_head;
+		OqRequest  *req;
+
+		scan->queue_head = pk->next;
+		if (scan->queue_head == NULL)
+			scan->queue_tail = NULL;
+		scan->nqueued--;
+
+		req = oq_s3_get(batch, pk->key);
+		req->tag = OQ_TAG_GET;
+		if (pk->etag)
+			pfree(pk->etag);
+		pfree(pk);
+	}
+}
+
+static void
+report_invalid_summary(OqScan *scan)
+{
+	if (scan->invalid_count == 0 || scan->warned)
+		return;
+	scan->warned = true;
+	ereport(WARNING,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("skipped %lld invalid task object%s in bucket \"%s\"",
+					(long long) scan->invalid_count,
+					scan->invalid_count == 1 ? "" : "s",
+					scan->conn->opts.bucket),
+			 errdetail("The first was \"%s\": %s.", scan->first_invalid,
+					   scan->first_invalid_problem)));
+}
+
+static void
+task_invalid(OqScan *scan, const char *key, const char *problem)
+{
+	if (scan->on_invalid == OQ_ON_INVALID_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("invalid task object \"%s\" in bucket \"%s\": %s",
+						key, scan->conn->opts.bucket, problem),
+				 errhint("Set the option on_invalid 'skip' on foreign table \"%s\" to skip such objects with a warning.",
+						 scan->relname)));
+
+	if (scan->invalid_count++ == 0)
+	{
+		scan->first_invalid = MemoryContextStrdup(scan->scan_cxt, key);
+		scan->first_invalid_problem = MemoryContextStrdup(scan->scan_cxt, problem);
+	}
+	scan->counters.invalid_skipped++;
+	oq_stat_inc(OQ_STAT_INVALID_TASKS_SKIPPED);
+}
+
+static void
+check_scan_limit(OqScan *scan)
+{
+	if (scan->max_objects > 0 && scan->nlisted > scan->max_objects)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("scan of foreign table \"%s\" would read more than %lld task objects",
+						scan->relname, (long long) scan->max_objects),
+				 errdetail("Without a condition the tag index or id lookups can answer, the scan reads every task in bucket \"%s\"; oq_fdw.max_scan_objects is %lld.",
+						   scan->conn->opts.bucket, (long long) scan->max_objects),
+				 errhint("Add a condition such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...'%s, or raise oq_fdw.max_scan_objects.",
+						 scan->conn->opts.tag_index ? "" : " (with the server option tag_index on)")));
+}
+
+/* The id of an index entry tags/{key}/{segment}/{id}, or NULL */
+static const char *
+index_entry_id(const char *key)
+{
+	const char *slash = strrchr(key, '/');
+
+	if (slash == NULL || !oq_uuid_is_canonical(slash + 1, strlen(slash + 1)))
+		return NULL;
+	return slash + 1;
+}
+
+/* Queue an index hit's task unless seen or excluded by an intersection */
+static void
+collect_index_id(OqScan *scan, const char *id)
+{
+	ListCell   *lc;
+	bool		found;
+
+	foreach(lc, scan->allowed_ids)
+	{
+		if (hash_search((HTAB *) lfirst(lc), id, HASH_FIND, NULL) == NULL)
+			return;
+	}
+	hash_search(scan->seen_ids, id, HASH_ENTER, &found);
+	if (!found)
+		enqueue_id(scan, id);
+}
+
+/*
+ * All first pages are in: continue with the conjunct that names the fewest
+ * tasks (complete listings first), intersected with the other complete ones.
+ */
+static void
+choose_conjunct(OqScan *scan)
+{
+	bool	   *complete = palloc(sizeof(bool) * scan->nconjuncts);
+	int64		best_cost = PG_INT64_MAX;
+	int			best = 0;
+	int			i;
+	int			j;
+	HASH_SEQ_STATUS seq;
+	OqIdEntry  *entry;
+	MemoryContext oldcxt = MemoryContextSwitchTo(scan->scan_cxt);
+
+	for (j = 0; j < scan->nconjuncts; j++)
+		complete[j] = true;
+	for (i = 0; i < scan->nchains; i++)
+		if (!scan->chains[i].done)
+			complete[scan->chains[i].conjunct] = false;
+
+	for (j = 0; j < scan->nconjuncts; j++)
+	{
+		int64		cost = hash_get_num_entries(scan->conjunct_ids[j]);
+
+		if (!complete[j])
+			cost += PG_INT64_MAX / 2;
+		if (cost < best_cost)
+		{
+			best_cost = cost;
+			best = j;
+		}
+	}
+
+	for (j = 0; j < scan->nconjuncts; j++)
+		if (j != best && complete[j])
+			scan->allowed_ids = lappend(scan->allowed_ids, scan->conjunct_ids[j]);
+	for (i = 0; i < scan->nchains; i++)
+		if (scan->chains[i].conjunct != best)
+			scan->chains[i].dropped = true;
+
+	scan->chosen = best;
+	scan->phase = OQ_PHASE_COLLECT;
+	hash_seq_init(&seq, scan->conjunct_ids[best]);
+	while ((entry = (OqIdEntry *) hash_seq_search(&seq)) != NULL)
+		collect_index_id(scan, entry->id);
+	pfree(complete);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+static void
+handle_listing(OqScan *scan, OqRequest *req)
+{
+	OqListChain *chain = &scan->chains[req->tag];
+	MemoryContext oldcxt;
+	OqS3ListPage page;
+	int			i;
+
+	chain->inflight = false;
+	if (!oq_s3_ok(req))
+		oq_s3_report(req, ERROR);
+
+	oldcxt = MemoryContextSwitchTo(scan->page_cxt);
+	oq_s3_parse_list(req, &page);
+	MemoryContextSwitchTo(oldcxt);
+
+	chain->pages++;
+	chain->keys += page.nobjects;
+	if (chain->token)
+		pfree(chain->token);
+	chain->token = NULL;
+	if (page.is_truncated && page.next_continuation_token)
+		chain->token = MemoryContextStrdup(scan->scan_cxt, page.next_continuation_token);
+	else
+		chain->done = true;
+
+	if (scan->access == OQ_ACCESS_FULL)
+	{
+		for (i = 0; i < page.nobjects; i++)
+		{
+			const char *key = page.objects[i].key;
+			char		id[OQ_UUID_LEN + 1];
+			char	   *problem;
+
+			if (!oq_task_key_parse(key, scan->conn->opts.shard_prefix_len, id, &problem))
+			{
+				task_invalid(scan, key, problem);
+				continue;
+			}
+			if (!oq_filter_match_id(scan->filter, id))
+				continue;
+			scan->nlisted++;
+			check_scan_limit(scan);
+			enqueue_key(scan, key, page.objects[i].etag);
+		}
+	}
+	else if (!chain->dropped)
+	{
+		for (i = 0; i < page.nobjects; i++)
+		{
+			const char *id = index_entry_id(page.objects[i].key);
+
+			if (id == NULL)
+				continue;
+			if (scan->phase == OQ_PHASE_PROBE)
+				hash_search(scan->conjunct_ids[chain->conjunct], id, HASH_ENTER, NULL);
+			else
+				collect_index_id(scan, id);
+		}
+		if (scan->phase == OQ_PHASE_PROBE && --scan->probes_pending == 0)
+			choose_conjunct(scan);
+	}
+
+	MemoryContextReset(scan->page_cxt);
+}
+
+/*
+ * A fetched task: decode, check it belongs under its key, filter.  Returns
+ * true when it is a row to return.
+ */
+static bool
+handle_task(OqScan *scan, OqRequest *req)
+{
+	char	   *problem;
+	char		id[OQ_UUID_LEN + 1];
+	const OqJsonMember *m;
+
+	/* deleted since it was listed, or named by a stale index entry */
+	if (req->curl_code == 0 && req->status == 404)
+	{
+		if (scan->access == OQ_ACCESS_INDEX)
+		{
+			scan->counters.index_stale++;
+			oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
+		}
+		return false;
+	}
+	if (!oq_s3_ok(req))
+		oq_s3_report(req, ERROR);
+
+	oq_stat_inc(OQ_STAT_TASKS_READ);
+	if (!oq_task_decode(req->response, req->response_len, &scan->doc, &problem))
+	{
+		task_invalid(scan, req->key, problem);
+		return false;
+	}
+
+	/* the object must be the task its key names */
+	if (!oq_task_key_parse(req->key, scan->conn->opts.shard_prefix_len, id, &problem))
+	{
+		task_invalid(scan, req->key, problem);
+		return false;
+	}
+	m = scan->doc.field[OQ_F_ID];
+	if (m == NULL || m->type != OQ_JSON_STRING || strcmp(m->str, id) != 0)
+	{
+		task_invalid(scan, req->key, psprintf("its id \"%s\" does not match its key",
+											  m && m->str ? m->str : ""));
+		return false;
+	}
+
+	if (scan->access == OQ_ACCESS_INDEX &&
+		!oq_index_conjunct_holds(list_nth(scan->conjuncts, scan->chosen), &scan->doc))
+	{
+		scan->counters.index_stale++;
+		oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
+		return false;
+	}
+	if (!oq_filter_match(scan->filter, &scan->doc))
+		return false;
+	if (scan->access == OQ_ACCESS_INDEX)
+		scan->counters.index_hits++;
+	return true;
+}
+
+static void
+release_current(OqScan *scan)
+{
+	if (scan->current)
+	{
+		oq_request_free(scan->current);
+		scan->current = NULL;
+	}
+	MemoryContextReset(scan->task_cxt);
+}
+
+const OqTaskDoc *
+oq_scan_next(OqScan *scan)
+{
+	release_current(scan);
+
+	for (;;)
+	{
+		OqRequest  *req;
+		MemoryContext oldcxt;
+		bool		match;
+
+		refill(scan);
+		req = oq_batch_next(scan->batch);
+		if (req == NULL)
+		{
+			report_invalid_summary(scan);
+			return NULL;
+		}
+
+		if (req->tag != OQ_TAG_GET)
+		{
+			handle_listing(scan, req);
+			oq_request_free(req);
+			continue;
+		}
+
+		/* the task's decoded form lives until the next call */
+		scan->current = req;
+		oldcxt = MemoryContextSwitchTo(scan->task_cxt);
+		match = handle_task(scan, req);
+		MemoryContextSwitchTo(oldcxt);
+		if (match)
+		{
+			scan->current_key = req->key;
+			scan->current_etag = req->etag;
+			return &scan->doc;
+		}
+		release_current(scan);
+	}
+}
+
+/*
+ * How many tasks a server's bucket held when this backend last listed all
+ * of it: a better row estimate for the planner than a guess, and free.
+ */
+typedef struct OqTaskCount
+{
+	Oid			serverid;
+	double		ntasks;
+} OqTaskCount;
+
+static HTAB *task_counts = NULL;
+
+static void
+remember_task_count(OqScan *scan)
+{
+	OqTaskCount *entry;
+	int			i;
+
+	if (scan->access != OQ_ACCESS_FULL || scan->filter->has_ids)
+		return;
+	for (i = 0; i < scan->nchains; i++)
+		if (!scan->chains[i].done)
+			return;
+
+	if (task_counts == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(OqTaskCount);
+		task_counts = hash_create("oq_fdw task counts", 8, &ctl,
+								  HASH_ELEM | HASH_BLOBS);
+	}
+	entry = hash_search(task_counts, &scan->conn->serverid, HASH_ENTER, NULL);
+	entry->ntasks = (double) (scan->nlisted + scan->invalid_count);
+}
+
+bool
+oq_known_task_count(Oid serverid, double *ntasks)
+{
+	OqTaskCount *entry;
+
+	if (task_counts == NULL)
+		return false;
+	entry = hash_search(task_counts, &serverid, HASH_FIND, NULL);
+	if (entry == NULL)
+		return false;
+	*ntasks = entry->ntasks;
+	return true;
+}
+
+static void
+scan_stop(OqScan *scan)
+{
+	int			i;
+
+	remember_task_count(scan);
+	release_current(scan);
+	if (scan->batch)
+	{
+		for (i = 0; i < OQ_NUM_OPS; i++)
+			scan->counters.requests[i] += scan->batch->requests[i];
+		scan->counters.retries += scan->batch->retries;
+		oq_batch_destroy(scan->batch);
+		scan->batch = NULL;
+	}
+}
+
+void
+oq_scan_restart(OqScan *scan, OqFilter *filter)
+{
+	scan_stop(scan);
+	MemoryContextReset(scan->scan_cxt);
+	MemoryContextReset(scan->page_cxt);
+	scan->filter = filter;
+	scan->chains = NULL;
+	scan->nchains = scan->nconjuncts = scan->probes_pending = 0;
+	scan->conjuncts = NIL;
+	scan->conjunct_ids = NULL;
+	scan->seen_ids = NULL;
+	scan->allowed_ids = NIL;
+	scan->queue_head = scan->queue_tail = NULL;
+	scan->nqueued = scan->nlisted = 0;
+	scan_start(scan);
+}
+
+void
+oq_scan_end(OqScan *scan)
+{
+	scan_stop(scan);
+	report_invalid_summary(scan);
+}

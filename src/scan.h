@@ -1,0 +1,123 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.h
+ *		The streaming task scan: finds task keys (by listing tasks/, the tag
+ *		index, or from given ids), GETs the objects with many requests in
+ *		flight, and hands back one decoded, filtered task at a time.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_SCAN_H
+#define OQ_SCAN_H
+
+#include "utils/hsearch.h"
+
+#include "filter.h"
+#include "http.h"
+#include "option.h"
+#include "pushdown.h"
+#include "taskjson.h"
+
+/* One shard-prefix (or index-prefix) listing, paged with its token */
+typedef struct OqListChain
+{
+	char	   *prefix;
+	char	   *token;			/* continuation token of the next page */
+	int			conjunct;		/* index path: which conjunct it serves */
+	int			pages;
+	int			keys;
+	bool		inflight;
+	bool		done;
+	bool		dropped;		/* not the chosen conjunct: ignore */
+} OqListChain;
+
+/* A task object waiting to be fetched */
+typedef struct OqPendingKey
+{
+	struct OqPendingKey *next;
+	char	   *etag;			/* from the listing, or NULL */
+	char		key[FLEXIBLE_ARRAY_MEMBER];
+} OqPendingKey;
+
+typedef enum OqScanPhase
+{
+	OQ_PHASE_PROBE,				/* index: first pages of every conjunct */
+	OQ_PHASE_COLLECT			/* listing and fetching */
+} OqScanPhase;
+
+/* Counters shown by EXPLAIN ANALYZE */
+typedef struct OqScanCounters
+{
+	int64		requests[OQ_NUM_OPS];
+	int64		retries;
+	int64		index_hits;
+	int64		index_stale;
+	int64		cache_hits;
+	int64		invalid_skipped;
+} OqScanCounters;
+
+typedef struct OqScan
+{
+	OqConnection *conn;
+	OqBatch    *batch;
+	OqAccessKind planned_access;
+	OqAccessKind access;		/* what the scan really does */
+	OqFilter   *filter;
+	const char *relname;
+	int			max_inflight;
+	OqOnInvalid on_invalid;
+	int64		max_objects;	/* oq_fdw.max_scan_objects, 0: no limit */
+
+	MemoryContext scan_cxt;		/* reset at rescan */
+	MemoryContext page_cxt;		/* reset per listing page */
+	MemoryContext task_cxt;		/* reset per task returned */
+
+	OqScanPhase phase;
+	OqListChain *chains;
+	int			nchains;
+	List	   *conjuncts;		/* index path: OqIndexConjunct */
+	int			nconjuncts;
+	int			chosen;			/* the conjunct being listed; -1 probing */
+	int			probes_pending;
+	HTAB	  **conjunct_ids;	/* probing: ids of each conjunct's first pages */
+	HTAB	   *seen_ids;		/* index path: ids already queued */
+	List	   *allowed_ids;	/* index path: other conjuncts' complete id
+								 * sets (HTAB *) to intersect with */
+
+	OqPendingKey *queue_head;
+	OqPendingKey *queue_tail;
+	int64		nqueued;
+	int64		nlisted;		/* task keys found (guardrail) */
+
+	/* the task most recently returned */
+	OqRequest  *current;
+	OqTaskDoc	doc;
+	const char *current_key;
+	const char *current_etag;
+
+	/* on_invalid 'skip' */
+	int64		invalid_count;
+	char	   *first_invalid;
+	char	   *first_invalid_problem;
+	bool		warned;
+
+	OqScanCounters counters;
+} OqScan;
+
+extern OqScan *oq_scan_begin(OqConnection *conn, const char *relname,
+							 OqAccessKind access, OqFilter *filter,
+							 OqOnInvalid on_invalid);
+
+/* The next task that passes the filter, or NULL at the end */
+extern const OqTaskDoc *oq_scan_next(OqScan *scan);
+
+extern void oq_scan_restart(OqScan *scan, OqFilter *filter);
+extern void oq_scan_end(OqScan *scan);
+
+/* Tasks in the server's bucket at this backend's last complete listing */
+extern bool oq_known_task_count(Oid serverid, double *ntasks);
+
+/* GUC oq_fdw.max_scan_objects */
+extern int	oq_max_scan_objects;
+
+#endif							/* OQ_SCAN_H */

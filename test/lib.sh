@@ -95,6 +95,21 @@ oq_find_shared() {
 	export OQ_SHARED_DIR
 }
 
+# moto and boto3 live in the python3 that pip installed them into; on these
+# machines that is pyenv's, which a non-interactive shell (CI) may not have on
+# PATH.  Put the first python3 that has them first on PATH.
+oq_find_python() {
+	local d
+	python3 -c 'import moto, boto3' >/dev/null 2>&1 && return 0
+	for d in "${PYENV_ROOT:-${HOME:-/root}/.pyenv}/shims" /root/.pyenv/shims /usr/local/bin; do
+		if [ -x "$d/python3" ] && "$d/python3" -c 'import moto, boto3' >/dev/null 2>&1; then
+			export PATH="$d:$PATH"
+			return 0
+		fi
+	done
+	return 0 # test/install-deps explains what to install
+}
+
 oq_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -209,15 +224,24 @@ oq_psql() {
 # 128, which the postmaster reports as a crash, and are also collected from
 # the logs after the run (oq_valgrind_report).
 oq_write_valgrind_wrapper() {
+	local pgsupp supp
 	mkdir -p "$OQ_TMP/valgrind"
 	oq_chown_pg "$OQ_TMP/valgrind"
+	# ours, plus PostgreSQL's own where the packaging ships it (Debian's
+	# does not); copied so the postgres user can read them
 	cp "$OQ_ROOT/test/valgrind.supp" "$OQ_TMP/valgrind.supp"
+	supp="--suppressions=$OQ_TMP/valgrind.supp"
+	pgsupp=$("$PG_CONFIG" --pkglibdir)/pgxs/src/tools/valgrind.supp
+	if [ -f "$pgsupp" ]; then
+		cp "$pgsupp" "$OQ_TMP/valgrind-pg.supp"
+		supp="$supp --suppressions=$OQ_TMP/valgrind-pg.supp"
+	fi
 	cat >"$OQ_TMP/valgrind-postgres" <<EOF
 #!/bin/sh
 exec valgrind --quiet --trace-children=yes --track-origins=yes \\
 	--num-callers=30 --leak-check=no --error-limit=no --gen-suppressions=all \\
 	--error-exitcode=128 --error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END \\
-	--suppressions="$OQ_TMP/valgrind.supp" --log-file="$OQ_TMP/valgrind/%p.log" \\
+	$supp --log-file="$OQ_TMP/valgrind/%p.log" \\
 	"$OQ_PGBIN/postgres" "\$@"
 EOF
 	chmod 755 "$OQ_TMP/valgrind-postgres"
@@ -283,13 +307,13 @@ EOF
 # Start the server on a random free port; retry with another port if one was
 # taken between choosing and binding it.
 oq_pg_start() {
-	local attempt port timeout=120 exe=()
+	local port timeout=120 exe=()
 	if [ "$OQ_VALGRIND" = 1 ]; then
 		oq_write_valgrind_wrapper
 		exe=(-p "$OQ_TMP/valgrind-postgres")
 		timeout=600
 	fi
-	for attempt in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(oq_free_port)
 		: >"$OQ_TMP/postgres.log"
 		if (cd "$OQ_TMP" && oq_as_pg "$OQ_PGBIN/pg_ctl" -D "$OQ_PGDATA" -l "$OQ_TMP/postgres.log" \
@@ -343,7 +367,7 @@ oq_pg_verify_private() {
 # is present; plain moto without authentication elsewhere, in which case the
 # one test that needs verification skips (OQ_TEST_SIGV4_VERIFY=0).
 oq_moto_start() {
-	local attempt port i cmd
+	local port cmd
 	if [ -n "$OQ_SHARED_DIR" ] && [ -f "$OQ_SHARED_DIR/tools/moto_sigv4_fix.py" ]; then
 		OQ_TEST_SIGV4_VERIFY=1
 		cmd=(env INITIAL_NO_AUTH_ACTION_COUNT=3 python3 "$OQ_SHARED_DIR/tools/moto_sigv4_fix.py")
@@ -352,15 +376,14 @@ oq_moto_start() {
 		cmd=(python3 -m moto.server)
 		oq_say "NOTICE: no shared dir with tools/moto_sigv4_fix.py: moto runs without signature checks"
 	fi
-	for attempt in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(oq_free_port)
 		# own session: a ^C reaches the harness, which stops moto in order
 		setsid "${cmd[@]}" -H 127.0.0.1 -p "$port" >"$OQ_TMP/moto.log" 2>&1 </dev/null &
 		OQ_MOTO_PID=$!
-		for i in $(seq 300); do
+		for _ in $(seq 300); do
 			# /moto-api/ does not count as one of the 3 unauthenticated requests
 			if curl -sf -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
-				OQ_MOTO_PORT=$port
 				OQ_TEST_ENDPOINT=http://127.0.0.1:$port
 				return 0
 			fi
@@ -376,10 +399,10 @@ oq_moto_start() {
 
 oq_moto_stop() {
 	[ -n "$OQ_MOTO_PID" ] || return 0
-	local i pid=$OQ_MOTO_PID
+	local pid=$OQ_MOTO_PID
 	OQ_MOTO_PID=
 	kill "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -1,0 +1,21 @@
+--
+-- setup: the objects every later suite uses.  test/run exports the moto
+-- endpoint and the test keys; \getenv reads them.  pg_regress echoes each
+-- line as written (psql -a), so :'secret' appears unexpanded in the output:
+-- never \echo a key or use it where an error message could quote it.
+--
+CREATE EXTENSION oq_fdw;
+\getenv endpoint OQ_TEST_ENDPOINT
+\getenv region OQ_TEST_REGION
+\getenv access_key_id OQ_TEST_ACCESS_KEY_ID
+\getenv secret OQ_TEST_SECRET_ACCESS_KEY
+CREATE SERVER regress FOREIGN DATA WRAPPER oq_fdw
+  OPTIONS (bucket 'oq-regress', endpoint :'endpoint', region :'region');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress
+  OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
+-- the environment reached psql (without printing it)
+SELECT :'endpoint' LIKE 'http://127.0.0.1:%' AS endpoint_set,
+       length(:'access_key_id') > 0 AS key_id_set,
+       length(:'secret') > 0 AS secret_set;
+SELECT srvname FROM pg_foreign_server ORDER BY 1;
+SELECT count(*) AS user_mappings FROM pg_user_mappings WHERE srvname = 'regress';

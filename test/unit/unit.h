@@ -14,10 +14,12 @@
 static int	unit_checks;
 static int	unit_failures;
 
+/* cond is evaluated once: it may have side effects (decode, parse, ...) */
 #define CHECK(cond, ...) \
 	do { \
+		bool		unit_c_ = (cond); \
 		unit_checks++; \
-		if (cond) \
+		if (unit_c_) \
 			printf("ok %d - ", unit_checks); \
 		else \
 		{ \
@@ -26,7 +28,7 @@ static int	unit_failures;
 		} \
 		printf(__VA_ARGS__); \
 		printf("\n"); \
-		if (!(cond)) \
+		if (!unit_c_) \
 			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 	} while (0)
 

@@ -14,12 +14,11 @@
 static int	unit_checks;
 static int	unit_failures;
 
-/* cond is evaluated once: it may have side effects (decode, parse, ...) */
 #define CHECK(cond, ...) \
 	do { \
-		bool		unit_c_ = (cond); \
+		bool		unit_pass_ = (cond); \
 		unit_checks++; \
-		if (unit_c_) \
+		if (unit_pass_) \
 			printf("ok %d - ", unit_checks); \
 		else \
 		{ \
@@ -28,7 +27,7 @@ static int	unit_failures;
 		} \
 		printf(__VA_ARGS__); \
 		printf("\n"); \
-		if (!unit_c_) \
+		if (!unit_pass_) \
 			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 	} while (0)
 

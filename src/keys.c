@@ -30,28 +30,38 @@
 #define TASK_KEY_SUFFIX ".json"
 #define TASK_KEY_SUFFIX_LEN 5
 
+/* 8-4-4-4-12 hex digits; uppercase ones only when allowed */
 static bool
-is_lower_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-bool
-oq_uuid_is_canonical(const char *s, size_t len)
+uuid_syntax_ok(const char *s, size_t len, bool allow_upper)
 {
 	if (len != OQ_UUID_LEN)
 		return false;
 	for (int i = 0; i < OQ_UUID_LEN; i++)
 	{
+		char		c = s[i];
+
 		if (i == 8 || i == 13 || i == 18 || i == 23)
 		{
-			if (s[i] != '-')
+			if (c != '-')
 				return false;
 		}
-		else if (!is_lower_hex(s[i]))
+		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+				   (allow_upper && c >= 'A' && c <= 'F')))
 			return false;
 	}
 	return true;
+}
+
+bool
+oq_uuid_is_canonical(const char *s, size_t len)
+{
+	return uuid_syntax_ok(s, len, false);
+}
+
+bool
+oq_uuid_is_valid(const char *s, size_t len)
+{
+	return uuid_syntax_ok(s, len, true);
 }
 
 void

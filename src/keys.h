@@ -21,6 +21,9 @@
 /* 8-4-4-4-12 lowercase hex digits, exactly OQ_UUID_LEN bytes */
 extern bool oq_uuid_is_canonical(const char *s, size_t len);
 
+/* The same with hex digits of either case (what a stored lease_id may be) */
+extern bool oq_uuid_is_valid(const char *s, size_t len);
+
 /* First prefix_len hex digits of the id, hyphens skipped; shard gets NUL */
 extern void oq_task_shard(const char *id, int prefix_len, char *shard);
 

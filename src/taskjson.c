@@ -562,25 +562,6 @@ decode_integer(const OqJsonMember *m, const char *field, int64 *result,
 	return true;
 }
 
-/* 8-4-4-4-12 hex digits of either case */
-static bool
-uuid_syntax_ok(const char *s)
-{
-	for (int i = 0; i < OQ_UUID_LEN; i++)
-	{
-		if (i == 8 || i == 13 || i == 18 || i == 23)
-		{
-			if (s[i] != '-')
-				return false;
-		}
-		else if (!((s[i] >= '0' && s[i] <= '9') ||
-				   (s[i] >= 'a' && s[i] <= 'f') ||
-				   (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	}
-	return s[OQ_UUID_LEN] == '\0';
-}
-
 /*
  * Sort helper for finding repeated tag keys: by key, then by position, so
  * each run of equal keys starts with the first occurrence.
@@ -784,7 +765,7 @@ decode_field(OqTaskDoc *doc, int f, const OqJsonMember *m, const char *why,
 											spec->name,
 											quote_text(m->str, strlen(m->str))));
 			if (spec->kind == OQ_KIND_UUID && f != OQ_F_ID &&
-				!uuid_syntax_ok(m->str))
+				!oq_uuid_is_valid(m->str, strlen(m->str)))
 				return decode_fail(errmsg,
 								   psprintf("task field \"%s\" is not a UUID: \"%s\"",
 											spec->name,

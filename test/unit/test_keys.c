@@ -38,6 +38,11 @@ main(void)
 	CHECK(!oq_uuid_is_canonical("3f2b8c1e-9d4a-4e6b-8f00+1c2d3e4f5a6b", 36), "wrong separator refused");
 	CHECK(!oq_uuid_is_canonical("3f2b8c1e9-d4a-4e6b-8f00-1c2d3e4f5a6b", 36), "misplaced hyphen refused");
 	CHECK(!oq_uuid_is_canonical(ID, 35), "len is honoured");
+	CHECK(oq_uuid_is_valid("3F2B8C1E-9d4a-4E6B-8F00-1C2D3E4F5A6B", 36), "any case is valid");
+	CHECK(oq_uuid_is_valid(ID, 36), "canonical is valid");
+	CHECK(!oq_uuid_is_valid("3f2b8c1e9d4a4e6b8f001c2d3e4f5a6b", 32) &&
+		  !oq_uuid_is_valid("3G2B8C1E-9D4A-4E6B-8F00-1C2D3E4F5A6B", 36) &&
+		  !oq_uuid_is_valid("3F2B8C1E-9D4A-4E6B-8F00-1C2D3E4F5A6", 35), "valid still needs the syntax");
 
 	/* shards: the first N hex digits, hyphens skipped */
 	oq_task_shard(ID, 1, shard);

@@ -21,6 +21,9 @@
 /* 8-4-4-4-12 lowercase hex digits, exactly OQ_UUID_LEN bytes */
 extern bool oq_uuid_is_canonical(const char *s, size_t len);
 
+/* The same with hex digits of either case (what a stored lease_id may be) */
+extern bool oq_uuid_is_valid(const char *s, size_t len);
+
 /* First prefix_len hex digits of the id, hyphens skipped; shard gets NUL */
 extern void oq_task_shard(const char *id, int prefix_len, char *shard);
 
@@ -30,12 +33,17 @@ extern char *oq_task_key(const char *id, int prefix_len);
 /*
  * Check that 'key' is tasks/{shard}/{id}.json with a canonical id whose
  * first prefix_len hex digits are the shard.  On success copies the id
- * (OQ_UUID_LEN + 1 bytes) and returns true; else sets *errmsg.
+ * (OQ_UUID_LEN + 1 bytes) and returns true; else sets *errmsg (unless
+ * errmsg is NULL) to a sentence naming the key.
  */
 extern bool oq_task_key_parse(const char *key, int prefix_len, char *id,
 							  char **errmsg);
 
-/* "ready/{shard}/{floor(unix_seconds / 60), 10 digits}/{id}" */
+/*
+ * "ready/{shard}/{floor(unix_seconds / 60), 10 digits}/{id}", exactly as the
+ * reference producer writes it (a pre-1970 time, which no real task has,
+ * gives a negative minute such as "-000000001", as the reference would).
+ */
 extern char *oq_ready_key(const char *id, int prefix_len, int64 unix_seconds);
 
 #endif							/* OQ_KEYS_H */

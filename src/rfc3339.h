@@ -13,15 +13,27 @@
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" plus NUL */
 #define OQ_RFC3339_BUFLEN 28
 
+/* The range parse accepts and format emits: 0001-01-01 to 9999-12-31, UTC */
+#define OQ_RFC3339_MIN_US INT64CONST(-62135596800000000)
+#define OQ_RFC3339_MAX_US INT64CONST(253402300799999999)
+
 /*
  * Parse "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|z|+HH:MM|-HH:MM)" ('t' and ' ' are
- * not accepted as the separator, only 'T').  Fractions beyond microseconds
- * are rounded half up, as PostgreSQL's timestamptz input does.  Years
- * 0001-9999.  Returns false for anything else.
+ * not accepted as the separator, only 'T'; offsets up to 23:59).  Fractions
+ * beyond microseconds are rounded exactly as PostgreSQL's timestamptz input
+ * rounds them (double arithmetic and rint(): half up, except that some exact
+ * ties such as ".0000005" go down), so the result always equals the string
+ * cast to timestamptz.  The UTC result must lie in years 0001-9999.
+ * Returns false for anything else.
  */
 extern bool oq_rfc3339_parse(const char *s, size_t len, int64 *unix_us);
 
-/* Format as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fraction digits) */
+/*
+ * Format as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fraction digits) into
+ * buf[OQ_RFC3339_BUFLEN].  Values outside OQ_RFC3339_MIN_US..MAX_US are
+ * clamped to the range: callers must reject them first (a timestamptz
+ * reaches far beyond it, and infinity).
+ */
 extern void oq_rfc3339_format(int64 unix_us, char *buf);
 
 #endif							/* OQ_RFC3339_H */

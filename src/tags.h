@@ -35,12 +35,19 @@ typedef struct OqTag
  * Check one tag against the seed's rules: key of 1-64 characters of
  * a-z 0-9 - _, not starting with "oq_" or "_"; value valid UTF-8 of at most
  * 256 characters without a newline (LF or CR).  Returns true when valid;
- * otherwise sets *errmsg to a sentence naming the key and the rule broken.
+ * otherwise sets *errmsg (unless errmsg is NULL) to a sentence naming the
+ * key and the rule broken.  A NULL value is refused (values are strings).
  */
 extern bool oq_tag_check(const char *key, const char *value, char **errmsg);
 
 /* The rule for the number of tags; ntags is the count after any merge */
 extern bool oq_tag_check_count(int ntags, char **errmsg);
+
+/*
+ * s (len bytes) made fit to quote in an error message: at most maxchars
+ * characters, then "...", and '?' for each byte that is not valid UTF-8.
+ */
+extern char *oq_quote_for_message(const char *s, size_t len, int maxchars);
 
 /*
  * Append the index segment for a tag value: the value UriEncoded (with '~'
@@ -49,6 +56,12 @@ extern bool oq_tag_check_count(int ntags, char **errmsg);
  * the value.  The mapping is deterministic and never yields '/'.
  */
 extern void oq_tag_index_segment(StringInfo buf, const char *value);
+
+/*
+ * The key functions below use the tag key verbatim: only keys that pass
+ * oq_tag_check may be indexed (a stored task may hold others; leave those
+ * out of the index, and answer queries on them without it).
+ */
 
 /* "tags/{key}/{segment}/{task_id}" */
 extern char *oq_tag_index_key(const char *key, const char *value,

@@ -39,8 +39,12 @@ typedef struct OqJsonMember
 	OqJsonType	type;
 	const char *raw;			/* the value's exact JSON text, in the body */
 	int			raw_len;
-	const char *str;			/* strings: de-escaped value; numbers: their
-								 * text; bools: "true"/"false"; else NULL */
+	const char *str;			/* strings: de-escaped value (UTF-8); numbers:
+								 * their text; bools: "true"/"false"; else
+								 * NULL.  NULL too for a string that text
+								 * cannot hold (\u0000, an unpaired
+								 * surrogate escape): a text field holding
+								 * one is refused, other members keep it */
 } OqJsonMember;
 
 /* The task fields of the format, in the column order of the foreign table */
@@ -81,7 +85,8 @@ typedef enum OqField
 
 typedef enum OqFieldKind
 {
-	OQ_KIND_UUID,				/* JSON string, canonical UUID */
+	OQ_KIND_UUID,				/* JSON string, UUID: canonical for the id
+								 * (it names the key), any case otherwise */
 	OQ_KIND_STRING,				/* JSON string */
 	OQ_KIND_TIMESTAMP,			/* JSON string, RFC 3339 */
 	OQ_KIND_INTEGER,			/* JSON number, integral, >= 0, fits int64 */
@@ -123,25 +128,31 @@ typedef struct OqTaskDoc
 } OqTaskDoc;
 
 /*
- * Decode and validate a task object: valid JSON whose top level is an
- * object; every field of the format present with its kind (or null where
- * nullable); required fields present; no field given twice; tag values all
- * strings.  Unknown members are kept, unchecked.  Tag rules (key syntax,
- * lengths) are not checked here: readers accept what writers stored.
+ * Decode and validate a task object: valid UTF-8 JSON whose top level is an
+ * object, nested at most 1000 levels deep; every field of the format
+ * present with its kind (or null where nullable); required fields present;
+ * no field given twice; tag values all strings.  Unknown members are kept,
+ * unchecked.  Tag rules (key syntax, lengths) are not checked here: readers
+ * accept what writers stored; a tag key given twice keeps its first place
+ * and its last value (as jsonb does), so doc->tags has distinct keys.
  * Returns false and sets *errmsg (naming the field) when the object is not
- * a valid task.
+ * a valid task.  errmsg may be NULL.
  */
 extern bool oq_task_decode(const char *body, size_t len, OqTaskDoc *doc,
 						   char **errmsg);
 
-/* The member of that name (any member, known or not), or NULL */
+/* The member of that name (any member, known or not; the last one if an
+ * unknown name repeats), or NULL */
 extern const OqJsonMember *oq_task_member(const OqTaskDoc *doc,
 										  const char *name);
 
 /* Value of tag 'key', or NULL */
 extern const char *oq_task_tag(const OqTaskDoc *doc, const char *key);
 
-/* A tags object as compact JSON text, keys in the given order */
+/*
+ * A tags object as compact JSON text, keys in the given order; NULL if a
+ * key or value is not valid UTF-8
+ */
 extern char *oq_tags_to_json(const OqTag *tags, int ntags);
 
 /*
@@ -171,7 +182,9 @@ typedef struct OqNewTask
 /*
  * The JSON text of a new pending task, with every field the reference
  * producer writes (defaults for counters, retry_policy, nulls for the
- * lease/completion fields).  Returns NULL if a string is not valid UTF-8.
+ * lease/completion fields), in its order.  input_json is copied verbatim
+ * (NULL means JSON null).  Returns NULL if a string is not valid UTF-8 or
+ * input_json is not valid JSON.
  */
 extern char *oq_task_build(const OqNewTask *task, size_t *len);
 

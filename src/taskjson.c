@@ -1,0 +1,1177 @@
+/*-------------------------------------------------------------------------
+ *
+ * taskjson.c
+ *		The task object of the oq bucket format: decode and validate a stored
+ *		object, rewrite its tags in place, and build a new one.
+ *
+ * Decoding runs PostgreSQL's own JSON parser (common/jsonapi.h, the same in
+ * the backend and the frontend) with semantic actions that, like
+ * jsonfuncs.c, note where each top-level value starts (lex->token_start at
+ * object_field_start) and ends (lex->prev_token_terminator at
+ * object_field_end, both at lex_level 1).  Nothing is converted through a
+ * C double or a 64-bit integer unless it is a field of that kind, so
+ * numbers of any size or precision survive: the scan hands the exact text
+ * of input/output to jsonb, and a tag update splices the new tags and
+ * updated_at into the original bytes, keeping every other byte, including
+ * members this code does not know.
+ *
+ * The lexer runs without de-escaping (need_escapes = false).  With it, PG 15
+ * de-escapes every string of the document, big payloads included, rejects
+ * "\u0000" anywhere (even deep inside input, which we only carry), and in
+ * the backend converts \u escapes to the server encoding, and can ereport
+ * while doing so.  Instead, the few strings we need (member names, string
+ * fields, tags) are de-escaped here, always to UTF-8.  Without de-escaping
+ * the parser does not hand object_field_start the member name, so the name
+ * is found between the end of the previous member (or the '{') and the
+ * ':' the parser has just passed.
+ *
+ * Two checks come before the parser: the body must be UTF-8 (RFC 8259;
+ * PostgreSQL's lexer does not check it), and arrays and objects may nest at
+ * most OQ_TASK_MAX_DEPTH deep.  The parser recurses once per level with no
+ * depth check in the frontend (a deep document overflows the stack) and
+ * check_stack_depth() in the backend (an ereport from a function that
+ * promises not to raise); the reference producer's serde_json stops at 128.
+ *
+ * New JSON text (a tags object, a new task) is emitted with jansson, which
+ * escapes strings and rejects invalid UTF-8; its malloc'd objects and output
+ * are freed on every path, the result copied into palloc'd memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifdef FRONTEND
+#include "postgres_fe.h"
+#else
+#include "postgres.h"
+#endif
+
+#include <jansson.h>
+
+#include "common/jsonapi.h"
+#include "keys.h"
+#include "mb/pg_wchar.h"
+#include "rfc3339.h"
+#include "taskjson.h"
+
+/* How deep arrays and objects may nest in a task object */
+#define OQ_TASK_MAX_DEPTH 1000
+
+/* Characters of a value quoted in an error message */
+#define QUOTE_MAX_CHARS 64
+
+#define DEFAULT_RETRY_POLICY \
+	"{\"initial_interval_ms\":1000,\"max_interval_ms\":60000,\"multiplier\":2.0,\"jitter_percent\":0.25}"
+
+/*
+ * The fields of the format, in the column order of IMPORT FOREIGN SCHEMA
+ * (docs/sql-interface.md).  Required and nullable follow the reference
+ * producer's serde model: Option<T> fields take null, fields it skips when
+ * absent take null too, the rest must hold a value of their kind.
+ */
+const OqFieldSpec oq_task_fields[OQ_NUM_FIELDS] = {
+	[OQ_F_ID] = {"id", OQ_KIND_UUID, "uuid", true, false, NULL},
+	[OQ_F_SHARD] = {"shard", OQ_KIND_STRING, "text", true, false, NULL},
+	[OQ_F_TASK_TYPE] = {"task_type", OQ_KIND_STRING, "text", true, false, NULL},
+	[OQ_F_STATUS] = {"status", OQ_KIND_STRING, "text", false, false, "\"pending\""},
+	[OQ_F_INPUT] = {"input", OQ_KIND_JSON, "jsonb", true, true, NULL},
+	[OQ_F_OUTPUT] = {"output", OQ_KIND_JSON, "jsonb", false, true, NULL},
+	[OQ_F_INPUT_REF] = {"input_ref", OQ_KIND_STRING, "text", false, true, NULL},
+	[OQ_F_OUTPUT_REF] = {"output_ref", OQ_KIND_STRING, "text", false, true, NULL},
+	[OQ_F_TAGS] = {"tags", OQ_KIND_TAGS, "jsonb", false, false, "{}"},
+	[OQ_F_TIMEOUT_SECONDS] = {"timeout_seconds", OQ_KIND_INTEGER, "bigint", false, false, "300"},
+	[OQ_F_MAX_RETRIES] = {"max_retries", OQ_KIND_INTEGER, "integer", false, false, "3"},
+	[OQ_F_RETRY_COUNT] = {"retry_count", OQ_KIND_INTEGER, "integer", false, false, "0"},
+	[OQ_F_RETRY_POLICY] = {"retry_policy", OQ_KIND_OBJECT, "jsonb", false, false, DEFAULT_RETRY_POLICY},
+	[OQ_F_ATTEMPT] = {"attempt", OQ_KIND_INTEGER, "integer", false, false, "0"},
+	[OQ_F_CREATED_AT] = {"created_at", OQ_KIND_TIMESTAMP, "timestamptz", true, false, NULL},
+	[OQ_F_AVAILABLE_AT] = {"available_at", OQ_KIND_TIMESTAMP, "timestamptz", true, false, NULL},
+	[OQ_F_UPDATED_AT] = {"updated_at", OQ_KIND_TIMESTAMP, "timestamptz", true, false, NULL},
+	[OQ_F_COMPLETED_AT] = {"completed_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
+	[OQ_F_LEASE_EXPIRES_AT] = {"lease_expires_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
+	[OQ_F_LEASE_ID] = {"lease_id", OQ_KIND_UUID, "uuid", false, true, NULL},
+	[OQ_F_WORKER_ID] = {"worker_id", OQ_KIND_STRING, "text", false, true, NULL},
+	[OQ_F_LAST_ERROR] = {"last_error", OQ_KIND_STRING, "text", false, true, NULL},
+	[OQ_F_RESCHEDULE_COUNT] = {"reschedule_count", OQ_KIND_INTEGER, "integer", false, false, "0"},
+	[OQ_F_MAX_RESCHEDULES] = {"max_reschedules", OQ_KIND_INTEGER, "integer", false, true, NULL},
+	[OQ_F_CANCEL_REQUESTED] = {"cancel_requested", OQ_KIND_BOOLEAN, "boolean", false, false, "false"},
+	[OQ_F_CANCELLED_AT] = {"cancelled_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
+	[OQ_F_CANCELLED_BY] = {"cancelled_by", OQ_KIND_STRING, "text", false, true, NULL},
+	[OQ_F_EXPIRES_AT] = {"expires_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
+	[OQ_F_EXPIRED_AT] = {"expired_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
+};
+
+int
+oq_task_field_lookup(const char *name)
+{
+	for (int f = 0; f < OQ_NUM_FIELDS; f++)
+	{
+		/* first byte before strcmp: most names differ there */
+		if (name[0] == oq_task_fields[f].name[0] &&
+			strcmp(name, oq_task_fields[f].name) == 0)
+			return f;
+	}
+	return -1;
+}
+
+/* ----------------------------------------------------------------
+ * Small JSON text helpers
+ * ----------------------------------------------------------------
+ */
+
+static bool
+is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static const char *
+json_type_phrase(OqJsonType type)
+{
+	switch (type)
+	{
+		case OQ_JSON_NULL:
+			return "null";
+		case OQ_JSON_STRING:
+			return "a string";
+		case OQ_JSON_NUMBER:
+			return "a number";
+		case OQ_JSON_BOOL:
+			return "a boolean";
+		case OQ_JSON_OBJECT:
+			return "an object";
+		case OQ_JSON_ARRAY:
+			return "an array";
+	}
+	return "a value";
+}
+
+static OqJsonType
+json_type_of_token(JsonTokenType tok)
+{
+	switch (tok)
+	{
+		case JSON_TOKEN_STRING:
+			return OQ_JSON_STRING;
+		case JSON_TOKEN_NUMBER:
+			return OQ_JSON_NUMBER;
+		case JSON_TOKEN_TRUE:
+		case JSON_TOKEN_FALSE:
+			return OQ_JSON_BOOL;
+		case JSON_TOKEN_OBJECT_START:
+			return OQ_JSON_OBJECT;
+		case JSON_TOKEN_ARRAY_START:
+			return OQ_JSON_ARRAY;
+		default:
+			return OQ_JSON_NULL;
+	}
+}
+
+/* The value of four hex digits (the lexer has checked that they are) */
+static int
+hex4(const char *p)
+{
+	int			v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v = (v << 4) | (p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
+	return v;
+}
+
+/*
+ * De-escape a JSON string token (quotes included) that the lexer accepted,
+ * into palloc'd UTF-8.  The lexer checked the escape syntax but, without
+ * de-escaping, not what \u escapes mean: returns NULL and sets *why for
+ * \u0000 (text cannot hold it) and unpaired UTF-16 surrogates (not
+ * characters; PostgreSQL and the reference producer's serde_json reject
+ * them too).  De-escaping never lengthens a string, so one allocation of
+ * the token's size suffices.
+ */
+static char *
+json_unescape(const char *tok, int toklen, const char **why)
+{
+	const char *p = tok + 1;
+	const char *end = tok + toklen - 1;
+	char	   *out;
+	char	   *o;
+
+	Assert(toklen >= 2 && tok[0] == '"' && end[0] == '"');
+	if (memchr(p, '\\', end - p) == NULL)
+		return pnstrdup(p, end - p);
+
+	o = out = palloc(end - p + 1);
+	while (p < end)
+	{
+		pg_wchar	ch;
+
+		if (*p != '\\')
+		{
+			*o++ = *p++;
+			continue;
+		}
+		p++;
+		switch (*p++)
+		{
+			case 'b':
+				*o++ = '\b';
+				continue;
+			case 'f':
+				*o++ = '\f';
+				continue;
+			case 'n':
+				*o++ = '\n';
+				continue;
+			case 'r':
+				*o++ = '\r';
+				continue;
+			case 't':
+				*o++ = '\t';
+				continue;
+			case 'u':
+				break;
+			default:			/* '"', '\\' and '/' stand for themselves */
+				*o++ = p[-1];
+				continue;
+		}
+
+		ch = hex4(p);
+		p += 4;
+		if (is_utf16_surrogate_first(ch))
+		{
+			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+				!is_utf16_surrogate_second(hex4(p + 2)))
+			{
+				*why = "an unpaired UTF-16 surrogate escape";
+				return NULL;
+			}
+			ch = surrogate_pair_to_codepoint(ch, hex4(p + 2));
+			p += 6;
+		}
+		else if (is_utf16_surrogate_second(ch))
+		{
+			*why = "an unpaired UTF-16 surrogate escape";
+			return NULL;
+		}
+		else if (ch == 0)
+		{
+			*why = "\\u0000, which text cannot hold";
+			return NULL;
+		}
+		unicode_to_utf8(ch, (unsigned char *) o);
+		o += pg_utf_mblen((unsigned char *) o);
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Append s as a JSON string (for our own ASCII and UTF-8 text) */
+static void
+append_json_string(StringInfo buf, const char *s)
+{
+	appendStringInfoChar(buf, '"');
+	for (; *s; s++)
+	{
+		if (*s == '"' || *s == '\\')
+		{
+			appendStringInfoChar(buf, '\\');
+			appendStringInfoChar(buf, *s);
+		}
+		else if ((unsigned char) *s < 0x20)
+			appendStringInfo(buf, "\\u%04x", (unsigned char) *s);
+		else
+			appendStringInfoChar(buf, *s);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+/* A value's text for an error message: at most QUOTE_MAX_CHARS characters */
+static char *
+quote_text(const char *s, size_t len)
+{
+	return oq_quote_for_message(s, len, QUOTE_MAX_CHARS);
+}
+
+/*
+ * The deepest nesting of arrays and objects in the body, counting brackets
+ * outside strings.  For invalid JSON it may overcount, never undercount,
+ * what the parser would reach, which is all the depth check needs.  Stops
+ * counting once past limit.
+ */
+static int
+json_max_depth(const char *s, size_t len, int limit)
+{
+	int			depth = 0;
+	int			max = 0;
+	bool		in_string = false;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		}
+		else if (c == '"')
+			in_string = true;
+		else if (c == '[' || c == '{')
+		{
+			if (++depth > max)
+			{
+				max = depth;
+				if (max > limit)
+					break;
+			}
+		}
+		else if (c == ']' || c == '}')
+			depth--;
+	}
+	return max;
+}
+
+/*
+ * The lexer's error, in the style of our messages.  PostgreSQL 15's
+ * json_errdetail() exists only in the backend (and writes detail-style
+ * sentences), so the frontend tests could not show what users see.
+ */
+static char *
+json_error_message(JsonParseErrorType err, JsonLexContext *lex)
+{
+	const char *tok = "";
+	char	   *detail;
+
+	if (err == JSON_EXPECTED_MORE)
+		return pstrdup("task object is not valid JSON: the input ends unexpectedly");
+	if (lex->token_start != NULL && lex->token_terminator >= lex->token_start)
+		tok = quote_text(lex->token_start,
+						 lex->token_terminator - lex->token_start);
+
+	switch (err)
+	{
+		case JSON_ESCAPING_REQUIRED:
+			detail = psprintf("character with value 0x%02x must be escaped",
+							  (unsigned char) *lex->token_terminator);
+			break;
+		case JSON_ESCAPING_INVALID:
+			detail = psprintf("escape sequence \"\\%s\" is invalid", tok);
+			break;
+		case JSON_EXPECTED_ARRAY_FIRST:
+			detail = psprintf("expected array element or \"]\", but found \"%s\"", tok);
+			break;
+		case JSON_EXPECTED_ARRAY_NEXT:
+			detail = psprintf("expected \",\" or \"]\", but found \"%s\"", tok);
+			break;
+		case JSON_EXPECTED_COLON:
+			detail = psprintf("expected \":\", but found \"%s\"", tok);
+			break;
+		case JSON_EXPECTED_END:
+			detail = psprintf("expected end of input, but found \"%s\"", tok);
+			break;
+		case JSON_EXPECTED_JSON:
+			detail = psprintf("expected JSON value, but found \"%s\"", tok);
+			break;
+		case JSON_EXPECTED_OBJECT_FIRST:
+			detail = psprintf("expected string or \"}\", but found \"%s\"", tok);
+			break;
+		case JSON_EXPECTED_OBJECT_NEXT:
+			detail = psprintf("expected \",\" or \"}\", but found \"%s\"", tok);
+			break;
+		case JSON_EXPECTED_STRING:
+			detail = psprintf("expected string, but found \"%s\"", tok);
+			break;
+		case JSON_INVALID_TOKEN:
+			detail = psprintf("token \"%s\" is invalid", tok);
+			break;
+		case JSON_UNICODE_ESCAPE_FORMAT:
+			/* the token is the whole string so far: not worth quoting */
+			detail = pstrdup("\"\\u\" must be followed by four hexadecimal digits");
+			break;
+		default:
+			/* the de-escaping errors: unreachable without need_escapes */
+			detail = psprintf("parser error %d", (int) err);
+			break;
+	}
+	return psprintf("task object is not valid JSON: %s (line %d)",
+					detail, lex->line_number);
+}
+
+/* ----------------------------------------------------------------
+ * Decoding
+ * ----------------------------------------------------------------
+ */
+
+typedef struct DecodeState
+{
+	JsonLexContext *lex;
+	OqTaskDoc  *doc;
+	int			capacity;		/* of doc->members */
+	bool		top_is_object;
+	OqJsonType	top_type;
+	const char *cursor;			/* end of the previous member, or the '{' */
+	char	   *error;			/* first member-name problem */
+} DecodeState;
+
+static void
+decode_object_start(void *state)
+{
+	DecodeState *ds = state;
+
+	if (ds->lex->lex_level == 0)
+	{
+		ds->top_is_object = true;
+		ds->top_type = OQ_JSON_OBJECT;
+		/* token_start is the '{' itself: the parser has not consumed it */
+		ds->cursor = ds->lex->token_start + 1;
+	}
+}
+
+static void
+decode_array_start(void *state)
+{
+	DecodeState *ds = state;
+
+	if (ds->lex->lex_level == 0)
+		ds->top_type = OQ_JSON_ARRAY;
+}
+
+static void
+decode_scalar(void *state, char *token, JsonTokenType tokentype)
+{
+	DecodeState *ds = state;
+
+	if (ds->lex->lex_level == 0)
+		ds->top_type = json_type_of_token(tokentype);
+}
+
+static void
+decode_field_start(void *state, char *fname, bool isnull)
+{
+	DecodeState *ds = state;
+	JsonLexContext *lex = ds->lex;
+	OqTaskDoc  *doc = ds->doc;
+	OqJsonMember *m;
+	const char *name_start;
+	const char *name_end;
+	const char *why = NULL;
+
+	if (lex->lex_level != 1)
+		return;
+
+	/*
+	 * The parser has consumed the name and the ':' (prev_token_terminator is
+	 * just past it) and is looking at the value.  The name token is what
+	 * lies between the previous member's end, past a ',' and whitespace, and
+	 * the whitespace before the ':'.
+	 */
+	name_start = ds->cursor;
+	while (is_json_space(*name_start) || *name_start == ',')
+		name_start++;
+	name_end = lex->prev_token_terminator - 1;
+	Assert(*name_end == ':');
+	while (name_end > name_start && is_json_space(name_end[-1]))
+		name_end--;
+
+	if (doc->nmembers == ds->capacity)
+	{
+		ds->capacity *= 2;
+		doc->members = repalloc(doc->members,
+								ds->capacity * sizeof(OqJsonMember));
+	}
+	m = &doc->members[doc->nmembers++];
+	m->name = json_unescape(name_start, name_end - name_start, &why);
+	if (m->name == NULL)
+	{
+		if (ds->error == NULL)
+			ds->error = psprintf("task object has a member name containing %s",
+								 why);
+		m->name = "";
+	}
+	m->type = json_type_of_token(lex->token_type);
+	m->raw = lex->token_start;
+	m->raw_len = 0;
+	m->str = NULL;
+}
+
+static void
+decode_field_end(void *state, char *fname, bool isnull)
+{
+	DecodeState *ds = state;
+	JsonLexContext *lex = ds->lex;
+	OqJsonMember *m;
+
+	if (lex->lex_level != 1)
+		return;
+
+	/* the parser has consumed the value and looks at the ',' or '}' */
+	m = &ds->doc->members[ds->doc->nmembers - 1];
+	m->raw_len = lex->prev_token_terminator - m->raw;
+	ds->cursor = lex->prev_token_terminator;
+}
+
+static bool
+decode_fail(char **errmsg, char *msg)
+{
+	if (errmsg)
+		*errmsg = msg;
+	return false;
+}
+
+/*
+ * A non-negative integral JSON number that fits int64.  The lexer has
+ * checked the number's syntax: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+ */
+static bool
+decode_integer(const OqJsonMember *m, const char *field, int64 *result,
+			   char **errmsg)
+{
+	const char *p = m->raw;
+	const char *end = m->raw + m->raw_len;
+	bool		negative = false;
+	uint64		v = 0;
+
+	if (*p == '-')
+	{
+		negative = true;
+		p++;
+	}
+	for (const char *q = p; q < end; q++)
+	{
+		if (*q < '0' || *q > '9')
+			return decode_fail(errmsg,
+							   psprintf("task field \"%s\" must be an integer, not %s",
+										field, quote_text(m->raw, m->raw_len)));
+	}
+	for (; p < end; p++)
+	{
+		if (v > (PG_UINT64_MAX - (*p - '0')) / 10)
+			return decode_fail(errmsg,
+							   psprintf("task field \"%s\" is out of range for a 64-bit integer: %s",
+										field, quote_text(m->raw, m->raw_len)));
+		v = v * 10 + (*p - '0');
+	}
+	if (negative && v != 0)
+		return decode_fail(errmsg,
+						   psprintf("task field \"%s\" must not be negative, but is %s",
+									field, quote_text(m->raw, m->raw_len)));
+	if (v > (uint64) PG_INT64_MAX)
+		return decode_fail(errmsg,
+						   psprintf("task field \"%s\" is out of range for a 64-bit integer: %s",
+									field, quote_text(m->raw, m->raw_len)));
+	*result = (int64) v;
+	return true;
+}
+
+/*
+ * Sort helper for finding repeated tag keys: by key, then by position, so
+ * each run of equal keys starts with the first occurrence.
+ */
+typedef struct TagPos
+{
+	const char *key;
+	int			pos;
+} TagPos;
+
+static int
+tagpos_cmp(const void *a, const void *b)
+{
+	const TagPos *x = a;
+	const TagPos *y = b;
+	int			c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * A key given twice keeps its first position and takes its last value,
+ * the way jsonb, jansson and the reference producer's HashMap read such an
+ * object; the tag list then has one entry per key.  Sorting keeps this
+ * O(n log n) for a hostile object with very many tags.
+ */
+static void
+dedup_tags(OqTaskDoc *doc)
+{
+	TagPos	   *tp;
+	bool	   *drop;
+	int			n = doc->ntags;
+	int			k = 0;
+
+	tp = palloc(n * sizeof(TagPos));
+	drop = palloc0(n * sizeof(bool));
+	for (int i = 0; i < n; i++)
+	{
+		tp[i].key = doc->tags[i].key;
+		tp[i].pos = i;
+	}
+	qsort(tp, n, sizeof(TagPos), tagpos_cmp);
+	for (int i = 0; i < n;)
+	{
+		int			j = i + 1;
+
+		while (j < n && strcmp(tp[j].key, tp[i].key) == 0)
+			j++;
+		/* tp[i] is the key's first occurrence, tp[j - 1] its last */
+		if (j - i > 1)
+		{
+			doc->tags[tp[i].pos].value = doc->tags[tp[j - 1].pos].value;
+			for (int d = i + 1; d < j; d++)
+				drop[tp[d].pos] = true;
+		}
+		i = j;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (!drop[i])
+			doc->tags[k++] = doc->tags[i];
+	}
+	doc->ntags = k;
+	pfree(tp);
+	pfree(drop);
+}
+
+/*
+ * Walk the tags object (already validated by the parser) with the lexer:
+ * it must map keys to strings.  Only tags are looked at this closely;
+ * their rules (key syntax, lengths) are for writers, not checked here.
+ */
+static bool
+decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
+{
+	JsonLexContext *lex;
+	int			capacity = 8;
+	bool		ok = true;
+
+	lex = makeJsonLexContextCstringLen(unconstify(char *, m->raw), m->raw_len,
+									   PG_UTF8, false);
+	doc->tags = palloc(capacity * sizeof(OqTag));
+	doc->ntags = 0;
+
+	if (json_lex(lex) != JSON_SUCCESS || lex->token_type != JSON_TOKEN_OBJECT_START ||
+		json_lex(lex) != JSON_SUCCESS)
+		goto invalid;
+	while (lex->token_type == JSON_TOKEN_STRING)
+	{
+		const char *why = NULL;
+		char	   *key;
+		char	   *value;
+
+		key = json_unescape(lex->token_start,
+							lex->token_terminator - lex->token_start, &why);
+		if (key == NULL)
+		{
+			ok = decode_fail(errmsg,
+							 psprintf("task field \"tags\" has a key containing %s",
+									  why));
+			break;
+		}
+		if (json_lex(lex) != JSON_SUCCESS || lex->token_type != JSON_TOKEN_COLON ||
+			json_lex(lex) != JSON_SUCCESS)
+			goto invalid;
+		if (lex->token_type != JSON_TOKEN_STRING)
+		{
+			OqJsonType	type = json_type_of_token(lex->token_type);
+
+			ok = decode_fail(errmsg,
+							 psprintf("tag \"%s\" has %s value; tag values must be strings",
+									  quote_text(key, strlen(key)),
+									  type == OQ_JSON_NULL ? "a null" : json_type_phrase(type)));
+			break;
+		}
+		value = json_unescape(lex->token_start,
+							  lex->token_terminator - lex->token_start, &why);
+		if (value == NULL)
+		{
+			ok = decode_fail(errmsg,
+							 psprintf("value of tag \"%s\" contains %s",
+									  quote_text(key, strlen(key)), why));
+			break;
+		}
+		if (doc->ntags == capacity)
+		{
+			capacity *= 2;
+			doc->tags = repalloc(doc->tags, capacity * sizeof(OqTag));
+		}
+		doc->tags[doc->ntags].key = key;
+		doc->tags[doc->ntags].value = value;
+		doc->ntags++;
+
+		if (json_lex(lex) != JSON_SUCCESS)
+			goto invalid;
+		if (lex->token_type == JSON_TOKEN_COMMA &&
+			json_lex(lex) != JSON_SUCCESS)
+			goto invalid;
+	}
+	if (ok && lex->token_type != JSON_TOKEN_OBJECT_END)
+		goto invalid;
+	pfree(lex);
+	if (ok && doc->ntags > 1)
+		dedup_tags(doc);
+	return ok;
+
+invalid:
+	/* cannot happen: the whole body passed the parser */
+	pfree(lex);
+	return decode_fail(errmsg, pstrdup("task field \"tags\" is not a valid JSON object"));
+}
+
+/*
+ * Check one known field's value against its kind and store what it holds;
+ * why says what made a string's str NULL
+ */
+static bool
+decode_field(OqTaskDoc *doc, int f, const OqJsonMember *m, const char *why,
+			 char **errmsg)
+{
+	const OqFieldSpec *spec = &oq_task_fields[f];
+
+	if (m->type == OQ_JSON_NULL)
+	{
+		if (spec->nullable)
+			return true;
+		return decode_fail(errmsg,
+						   psprintf("task field \"%s\" must not be null",
+									spec->name));
+	}
+
+	switch (spec->kind)
+	{
+		case OQ_KIND_UUID:
+		case OQ_KIND_STRING:
+		case OQ_KIND_TIMESTAMP:
+			if (m->type != OQ_JSON_STRING)
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" must be a string, not %s",
+											spec->name, json_type_phrase(m->type)));
+			if (m->str == NULL)
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" contains %s",
+											spec->name, why));
+			if (spec->kind == OQ_KIND_TIMESTAMP &&
+				!oq_rfc3339_parse(m->str, strlen(m->str), &doc->timestamp[f]))
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" is not an RFC 3339 timestamp: \"%s\"",
+											spec->name,
+											quote_text(m->str, strlen(m->str))));
+
+			/*
+			 * The id names the object's key, so it must be exactly as
+			 * written there; other UUIDs are read as uuid_in would.
+			 */
+			if (f == OQ_F_ID && !oq_uuid_is_canonical(m->str, strlen(m->str)))
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" is not a lowercase hyphenated UUID: \"%s\"",
+											spec->name,
+											quote_text(m->str, strlen(m->str))));
+			if (spec->kind == OQ_KIND_UUID && f != OQ_F_ID &&
+				!oq_uuid_is_valid(m->str, strlen(m->str)))
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" is not a UUID: \"%s\"",
+											spec->name,
+											quote_text(m->str, strlen(m->str))));
+			return true;
+
+		case OQ_KIND_INTEGER:
+			if (m->type != OQ_JSON_NUMBER)
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" must be a number, not %s",
+											spec->name, json_type_phrase(m->type)));
+			return decode_integer(m, spec->name, &doc->integer[f], errmsg);
+
+		case OQ_KIND_BOOLEAN:
+			if (m->type != OQ_JSON_BOOL)
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" must be true or false, not %s",
+											spec->name, json_type_phrase(m->type)));
+			doc->boolean[f] = (m->raw[0] == 't');
+			return true;
+
+		case OQ_KIND_JSON:
+			return true;
+
+		case OQ_KIND_OBJECT:
+		case OQ_KIND_TAGS:
+			if (m->type != OQ_JSON_OBJECT)
+				return decode_fail(errmsg,
+								   psprintf("task field \"%s\" must be an object, not %s",
+											spec->name, json_type_phrase(m->type)));
+			if (spec->kind == OQ_KIND_TAGS)
+				return decode_tags(doc, m, errmsg);
+			return true;
+	}
+	return true;
+}
+
+bool
+oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
+{
+	JsonSemAction sem;
+	DecodeState ds;
+	JsonParseErrorType err;
+	int			valid_len;
+
+	memset(doc, 0, sizeof(OqTaskDoc));
+	doc->body = body;
+	doc->len = len;
+
+	if (len == 0)
+		return decode_fail(errmsg, pstrdup("task object is empty"));
+	if (len > (size_t) PG_INT32_MAX)
+		return decode_fail(errmsg, pstrdup("task object is larger than 2 GB"));
+	valid_len = pg_encoding_verifymbstr(PG_UTF8, body, (int) len);
+	if (valid_len != (int) len)
+		return decode_fail(errmsg,
+						   psprintf("task object is not valid UTF-8 (at byte %d)",
+									valid_len));
+	if (json_max_depth(body, len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH)
+		return decode_fail(errmsg,
+						   psprintf("task object nests arrays and objects more than %d levels deep",
+									OQ_TASK_MAX_DEPTH));
+
+	memset(&ds, 0, sizeof(ds));
+	ds.lex = makeJsonLexContextCstringLen(unconstify(char *, body), (int) len,
+										  PG_UTF8, false);
+	ds.doc = doc;
+	ds.capacity = 32;
+	ds.top_type = OQ_JSON_NULL;
+	doc->members = palloc(ds.capacity * sizeof(OqJsonMember));
+
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &ds;
+	sem.object_start = decode_object_start;
+	sem.array_start = decode_array_start;
+	sem.scalar = decode_scalar;
+	sem.object_field_start = decode_field_start;
+	sem.object_field_end = decode_field_end;
+
+	err = pg_parse_json(ds.lex, &sem);
+	if (err != JSON_SUCCESS)
+	{
+		char	   *msg = json_error_message(err, ds.lex);
+
+		pfree(ds.lex);
+		return decode_fail(errmsg, msg);
+	}
+	pfree(ds.lex);
+	if (!ds.top_is_object)
+		return decode_fail(errmsg,
+						   psprintf("task object is %s, not a JSON object",
+									json_type_phrase(ds.top_type)));
+	if (ds.error)
+		return decode_fail(errmsg, ds.error);
+
+	/* Known fields: once each, of their kind.  Unknown ones: kept as is. */
+	for (int i = 0; i < doc->nmembers; i++)
+	{
+		OqJsonMember *m = &doc->members[i];
+		const char *why = NULL;
+		int			f;
+
+		/* the text of every scalar; NULL for a string text cannot hold */
+		if (m->type == OQ_JSON_STRING)
+			m->str = json_unescape(m->raw, m->raw_len, &why);
+		else if (m->type == OQ_JSON_NUMBER)
+			m->str = pnstrdup(m->raw, m->raw_len);
+		else if (m->type == OQ_JSON_BOOL)
+			m->str = (m->raw[0] == 't') ? "true" : "false";
+
+		f = oq_task_field_lookup(m->name);
+		if (f < 0)
+			continue;
+		if (doc->field[f] != NULL)
+			return decode_fail(errmsg,
+							   psprintf("task field \"%s\" appears more than once",
+										oq_task_fields[f].name));
+		doc->field[f] = m;
+		if (!decode_field(doc, f, m, why, errmsg))
+			return false;
+	}
+
+	for (int f = 0; f < OQ_NUM_FIELDS; f++)
+	{
+		if (oq_task_fields[f].required && doc->field[f] == NULL)
+			return decode_fail(errmsg,
+							   psprintf("task field \"%s\" is missing",
+										oq_task_fields[f].name));
+	}
+	return true;
+}
+
+const OqJsonMember *
+oq_task_member(const OqTaskDoc *doc, const char *name)
+{
+	/* the last of equal names, as jsonb keeps it */
+	for (int i = doc->nmembers - 1; i >= 0; i--)
+	{
+		if (strcmp(doc->members[i].name, name) == 0)
+			return &doc->members[i];
+	}
+	return NULL;
+}
+
+const char *
+oq_task_tag(const OqTaskDoc *doc, const char *key)
+{
+	for (int i = 0; i < doc->ntags; i++)
+	{
+		if (strcmp(doc->tags[i].key, key) == 0)
+			return doc->tags[i].value;
+	}
+	return NULL;
+}
+
+/* ----------------------------------------------------------------
+ * Rewriting
+ * ----------------------------------------------------------------
+ */
+
+char *
+oq_task_rewrite_tags(const OqTaskDoc *doc, const char *tags_json,
+					 const char *updated_at, size_t *len)
+{
+	const OqJsonMember *tags = doc->field[OQ_F_TAGS];
+	const OqJsonMember *upd = doc->field[OQ_F_UPDATED_AT];
+	StringInfoData updated;
+	StringInfoData out;
+	StringInfoData added;
+	const char *insert_at;
+	const char *pos = doc->body;
+	const OqJsonMember *first;
+	const OqJsonMember *second;
+
+	initStringInfo(&updated);
+	append_json_string(&updated, updated_at);
+
+	/*
+	 * A missing member goes right after the last member's value (so before
+	 * the closing brace and any whitespace in front of it), or after the
+	 * '{' of an empty object.
+	 */
+	initStringInfo(&added);
+	if (tags == NULL)
+		appendStringInfo(&added, ",\"tags\":%s", tags_json);
+	if (upd == NULL)
+		appendStringInfo(&added, ",\"updated_at\":%s", updated.data);
+	if (doc->nmembers > 0)
+	{
+		const OqJsonMember *last = &doc->members[doc->nmembers - 1];
+
+		insert_at = last->raw + last->raw_len;
+	}
+	else
+	{
+		insert_at = (const char *) memchr(doc->body, '{', doc->len) + 1;
+		if (added.len > 0)
+		{
+			/* no member to follow: drop the leading comma */
+			memmove(added.data, added.data + 1, added.len);
+			added.len--;
+		}
+	}
+
+	/* Replace the spans in body order, then add what was missing */
+	first = tags;
+	second = upd;
+	if (first == NULL || (second != NULL && second->raw < first->raw))
+	{
+		first = upd;
+		second = tags;
+	}
+
+	initStringInfo(&out);
+	enlargeStringInfo(&out, doc->len + strlen(tags_json) + updated.len + added.len);
+	for (int i = 0; i < 2; i++)
+	{
+		const OqJsonMember *m = (i == 0) ? first : second;
+
+		if (m == NULL)
+			continue;
+		appendBinaryStringInfo(&out, pos, m->raw - pos);
+		if (m == tags)
+			appendStringInfoString(&out, tags_json);
+		else
+			appendBinaryStringInfo(&out, updated.data, updated.len);
+		pos = m->raw + m->raw_len;
+	}
+	/* both replaced spans end at or before the insertion point */
+	Assert(pos <= insert_at);
+	appendBinaryStringInfo(&out, pos, insert_at - pos);
+	appendBinaryStringInfo(&out, added.data, added.len);
+	appendBinaryStringInfo(&out, insert_at, doc->body + doc->len - insert_at);
+
+	pfree(updated.data);
+	pfree(added.data);
+	*len = out.len;
+	return out.data;
+}
+
+/* ----------------------------------------------------------------
+ * Building new JSON text with jansson
+ * ----------------------------------------------------------------
+ */
+
+/* jansson's dump as palloc'd text, freeing the malloc'd original */
+static char *
+jansson_dump_copy(json_t *json, size_t *len)
+{
+	char	   *dumped = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char	   *result;
+	size_t		n;
+
+	if (dumped == NULL)
+		return NULL;
+	n = strlen(dumped);
+	result = palloc(n + 1);
+	memcpy(result, dumped, n + 1);
+	free(dumped);
+	if (len)
+		*len = n;
+	return result;
+}
+
+/*
+ * A new empty jansson object.  Never call json_object() from this module:
+ * the postgres executable exports a function of the same name (the SQL
+ * function json_object(text[])), and in the backend the dynamic linker
+ * binds our call to that one, not jansson's -- a crash.  json_pack's own
+ * call to json_object stays inside libjansson, which binds it directly.
+ */
+static json_t *
+new_json_object(void)
+{
+	return json_pack("{}");
+}
+
+/* A jansson object of the tags, or NULL if a key or value is not UTF-8 */
+static json_t *
+tags_to_jansson(const OqTag *tags, int ntags)
+{
+	json_t	   *obj = new_json_object();
+
+	if (obj == NULL)
+		return NULL;
+	for (int i = 0; i < ntags; i++)
+	{
+		json_t	   *v = json_stringn(tags[i].value, strlen(tags[i].value));
+
+		/* json_object_set_new takes v even when it fails (bad key) */
+		if (v == NULL || json_object_set_new(obj, tags[i].key, v) != 0)
+		{
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+char *
+oq_tags_to_json(const OqTag *tags, int ntags)
+{
+	json_t	   *obj = tags_to_jansson(tags, ntags);
+	char	   *result;
+
+	if (obj == NULL)
+		return NULL;
+	result = jansson_dump_copy(obj, NULL);
+	json_decref(obj);
+	return result;
+}
+
+/* Set key to a new value in obj; false (and nothing leaked) if v is NULL */
+static bool
+set_new(json_t *obj, const char *key, json_t *v)
+{
+	return v != NULL && json_object_set_new(obj, key, v) == 0;
+}
+
+static json_t *
+json_timestamp(int64 unix_us)
+{
+	char		buf[OQ_RFC3339_BUFLEN];
+
+	oq_rfc3339_format(unix_us, buf);
+	return json_string(buf);
+}
+
+char *
+oq_task_build(const OqNewTask *task, size_t *len)
+{
+	const char *input = task->input_json ? task->input_json : "null";
+	size_t		input_len = strlen(input);
+	json_t	   *head = NULL;
+	json_t	   *tail = NULL;
+	char	   *head_text = NULL;
+	char	   *tail_text = NULL;
+	size_t		head_len;
+	size_t		tail_len;
+	char	   *result = NULL;
+	JsonLexContext *lex;
+	JsonParseErrorType err;
+
+	/* input is spliced in as text (jansson would round big numbers) */
+	if (input_len > (size_t) PG_INT32_MAX ||
+		pg_encoding_verifymbstr(PG_UTF8, input, (int) input_len) != (int) input_len ||
+		json_max_depth(input, input_len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH)
+		return NULL;
+	lex = makeJsonLexContextCstringLen(unconstify(char *, input), (int) input_len,
+									   PG_UTF8, false);
+	err = pg_parse_json(lex, &nullSemAction);
+	pfree(lex);
+	if (err != JSON_SUCCESS)
+		return NULL;
+
+	/*
+	 * The members in the order the reference producer writes them, around
+	 * the input: {id, shard, task_type, "input": ..., output, ...}.
+	 */
+	head = new_json_object();
+	tail = new_json_object();
+	if (head == NULL || tail == NULL ||
+		!set_new(head, "id", json_string(task->id)) ||
+		!set_new(head, "shard", json_string(task->shard)) ||
+		!set_new(head, "task_type", json_string(task->task_type)) ||
+		!set_new(tail, "output", json_null()) ||
+		!set_new(tail, "timeout_seconds", json_integer(task->timeout_seconds)) ||
+		!set_new(tail, "max_retries", json_integer(task->max_retries)) ||
+		!set_new(tail, "retry_count", json_integer(0)) ||
+		!set_new(tail, "retry_policy",
+				 json_loads(oq_task_fields[OQ_F_RETRY_POLICY].default_json, 0, NULL)) ||
+		!set_new(tail, "status", json_string("pending")) ||
+		!set_new(tail, "created_at", json_timestamp(task->now_us)) ||
+		!set_new(tail, "available_at", json_timestamp(task->available_at_us)) ||
+		!set_new(tail, "lease_expires_at", json_null()) ||
+		!set_new(tail, "lease_id", json_null()) ||
+		!set_new(tail, "attempt", json_integer(0)) ||
+		!set_new(tail, "updated_at", json_timestamp(task->now_us)) ||
+		!set_new(tail, "completed_at", json_null()) ||
+		!set_new(tail, "worker_id", json_null()) ||
+		!set_new(tail, "last_error", json_null()) ||
+		!set_new(tail, "reschedule_count", json_integer(0)) ||
+		!set_new(tail, "cancel_requested", json_false()) ||
+		!set_new(tail, "tags", tags_to_jansson(task->tags, task->ntags)))
+		goto done;
+
+	head_text = jansson_dump_copy(head, &head_len);
+	tail_text = jansson_dump_copy(tail, &tail_len);
+	if (head_text == NULL || tail_text == NULL)
+		goto done;
+
+	/* head without its '}', the input, tail without its '{' */
+	Assert(head_text[head_len - 1] == '}' && tail_text[0] == '{');
+	result = psprintf("%.*s,\"input\":%s,%s",
+					  (int) head_len - 1, head_text, input, tail_text + 1);
+	if (len)
+		*len = strlen(result);
+
+done:
+	if (head)
+		json_decref(head);
+	if (tail)
+		json_decref(tail);
+	if (head_text)
+		pfree(head_text);
+	if (tail_text)
+		pfree(tail_text);
+	return result;
+}

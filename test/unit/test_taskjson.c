@@ -1,0 +1,875 @@
+/*
+ * test_taskjson.c - task objects: decode, rewrite, build (src/taskjson.c).
+ *
+ * The fixtures of $OQ_SHARED_DIR/testdata/tasks are decoded with exact
+ * expected values; the rest of the cases are written inline.
+ */
+#include "postgres_fe.h"
+
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+#include "rfc3339.h"
+#include "taskjson.h"
+#include "unit.h"
+
+#define ID "3f2b8c1e-9d4a-4e6b-8f00-1c2d3e4f5a6b"
+#define T0 "2026-01-28T09:15:02Z"
+
+/* A valid task with only the required fields, then 'extra' members */
+#define BASE_MEMBERS \
+	"\"id\":\"" ID "\",\"shard\":\"3\",\"task_type\":\"t\",\"input\":{}," \
+	"\"created_at\":\"" T0 "\",\"available_at\":\"" T0 "\",\"updated_at\":\"" T0 "\""
+
+static const char *shared_dir;
+
+static char *
+task_with(const char *extra)
+{
+	return psprintf("{" BASE_MEMBERS "%s}", extra);
+}
+
+/* Read a fixture; NULL when the shared directory is not there */
+static char *
+fixture(const char *name, size_t *len)
+{
+	char	   *path;
+	FILE	   *f;
+	StringInfoData buf;
+	char		chunk[4096];
+	size_t		n;
+
+	if (shared_dir == NULL)
+		return NULL;
+	path = psprintf("%s/testdata/tasks/%s.json", shared_dir, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	initStringInfo(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		appendBinaryStringInfo(&buf, chunk, n);
+	fclose(f);
+	*len = buf.len;
+	return buf.data;
+}
+
+static bool
+decode_str(const char *body, OqTaskDoc *doc, char **err)
+{
+	*err = NULL;
+	return oq_task_decode(body, strlen(body), doc, err);
+}
+
+static void
+check_decodes(const char *body, OqTaskDoc *doc, const char *what)
+{
+	char	   *err;
+	bool		ok = decode_str(body, doc, &err);
+
+	CHECK(ok, "decodes: %s%s%s", what, err ? " -- " : "", err ? err : "");
+}
+
+static void
+check_fails(const char *body, const char *want, const char *what)
+{
+	OqTaskDoc	doc;
+	char	   *err;
+	bool		ok = decode_str(body, &doc, &err);
+
+	CHECK(!ok, "refused: %s", what);
+	CHECK_STR(err, want, "message: %s", what);
+}
+
+static char *
+raw_of(const OqJsonMember *m)
+{
+	return m ? pnstrdup(m->raw, m->raw_len) : NULL;
+}
+
+static char *
+field_raw(const OqTaskDoc *doc, OqField f)
+{
+	return raw_of(doc->field[f]);
+}
+
+static const char *
+field_str(const OqTaskDoc *doc, OqField f)
+{
+	return doc->field[f] ? doc->field[f]->str : NULL;
+}
+
+static int64
+ts(const char *s)
+{
+	int64		us = 0;
+
+	if (!oq_rfc3339_parse(s, strlen(s), &us))
+		printf("# bad timestamp in test: %s\n", s);
+	return us;
+}
+
+/*
+ * Every member's recorded span must be exact: for a compact body whose
+ * names need no escapes, the members put back together are the body.
+ */
+static bool
+spans_rebuild_body(const OqTaskDoc *doc)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < doc->nmembers; i++)
+		appendStringInfo(&buf, "%s\"%s\":%.*s", i ? "," : "",
+						 doc->members[i].name, doc->members[i].raw_len,
+						 doc->members[i].raw);
+	appendStringInfoChar(&buf, '}');
+	return buf.len == (int) doc->len && memcmp(buf.data, doc->body, doc->len) == 0;
+}
+
+/* Decode a fixture; false (and a skip note) when fixtures are absent */
+static bool
+decode_fixture(const char *name, OqTaskDoc *doc, char **err)
+{
+	size_t		len;
+	char	   *body = fixture(name, &len);
+
+	if (body == NULL)
+	{
+		SKIP("fixture %s not found (OQ_SHARED_DIR=%s)", name,
+			 shared_dir ? shared_dir : "unset");
+		return false;
+	}
+	*err = NULL;
+	return oq_task_decode(body, len, doc, err);
+}
+
+static void
+test_field_table(void)
+{
+	StringInfoData cols;
+	int			nreq = 0;
+
+	/* the column list of docs/sql-interface.md, less etag */
+	initStringInfo(&cols);
+	for (int f = 0; f < OQ_NUM_FIELDS; f++)
+		appendStringInfo(&cols, "%s%s %s", f ? ", " : "", oq_task_fields[f].name,
+						 oq_task_fields[f].sql_type);
+	CHECK_STR(cols.data,
+			  "id uuid, shard text, task_type text, status text, input jsonb, output jsonb, "
+			  "input_ref text, output_ref text, tags jsonb, timeout_seconds bigint, "
+			  "max_retries integer, retry_count integer, retry_policy jsonb, attempt integer, "
+			  "created_at timestamptz, available_at timestamptz, updated_at timestamptz, "
+			  "completed_at timestamptz, lease_expires_at timestamptz, lease_id uuid, "
+			  "worker_id text, last_error text, reschedule_count integer, "
+			  "max_reschedules integer, cancel_requested boolean, cancelled_at timestamptz, "
+			  "cancelled_by text, expires_at timestamptz, expired_at timestamptz",
+			  "field table matches the foreign table's columns");
+
+	for (int f = 0; f < OQ_NUM_FIELDS; f++)
+	{
+		if (oq_task_field_lookup(oq_task_fields[f].name) != f)
+			CHECK(false, "lookup of %s", oq_task_fields[f].name);
+		if (oq_task_fields[f].required)
+			nreq++;
+		/* a required field has no default; defaults are valid JSON */
+		if (oq_task_fields[f].default_json)
+		{
+			JsonLexContext *lex = makeJsonLexContextCstringLen(
+				unconstify(char *, oq_task_fields[f].default_json),
+				strlen(oq_task_fields[f].default_json), PG_UTF8, false);
+
+			CHECK(!oq_task_fields[f].required &&
+				  pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS,
+				  "default of %s is valid JSON", oq_task_fields[f].name);
+		}
+	}
+	CHECK(nreq == 7 && oq_task_fields[OQ_F_ID].required && oq_task_fields[OQ_F_SHARD].required &&
+		  oq_task_fields[OQ_F_TASK_TYPE].required && oq_task_fields[OQ_F_INPUT].required &&
+		  oq_task_fields[OQ_F_CREATED_AT].required && oq_task_fields[OQ_F_AVAILABLE_AT].required &&
+		  oq_task_fields[OQ_F_UPDATED_AT].required, "the seven required fields");
+	CHECK(oq_task_field_lookup("priority") == -1 && oq_task_field_lookup("") == -1 &&
+		  oq_task_field_lookup("ID") == -1, "unknown names are -1");
+	CHECK_STR(oq_task_fields[OQ_F_STATUS].default_json, "\"pending\"", "status default");
+	CHECK_STR(oq_task_fields[OQ_F_TAGS].default_json, "{}", "tags default");
+	CHECK_STR(oq_task_fields[OQ_F_TIMEOUT_SECONDS].default_json, "300", "timeout default");
+	CHECK_STR(oq_task_fields[OQ_F_MAX_RETRIES].default_json, "3", "max_retries default");
+	CHECK_STR(oq_task_fields[OQ_F_RETRY_POLICY].default_json,
+			  "{\"initial_interval_ms\":1000,\"max_interval_ms\":60000,\"multiplier\":2.0,\"jitter_percent\":0.25}",
+			  "retry_policy default");
+	CHECK_STR(oq_task_fields[OQ_F_CANCEL_REQUESTED].default_json, "false", "cancel_requested default");
+	CHECK(oq_task_fields[OQ_F_OUTPUT].default_json == NULL &&
+		  oq_task_fields[OQ_F_MAX_RESCHEDULES].default_json == NULL, "others default to NULL");
+	CHECK(oq_task_fields[OQ_F_INPUT].nullable && oq_task_fields[OQ_F_LEASE_ID].nullable &&
+		  oq_task_fields[OQ_F_EXPIRED_AT].nullable && !oq_task_fields[OQ_F_STATUS].nullable &&
+		  !oq_task_fields[OQ_F_TAGS].nullable && !oq_task_fields[OQ_F_ID].nullable,
+		  "nullable per the format");
+}
+
+static void
+test_fixtures(void)
+{
+	OqTaskDoc	doc;
+	char	   *err;
+	size_t		len;
+	char	   *body;
+
+	if (decode_fixture("pending-with-tags", &doc, &err))
+	{
+		CHECK(true, "pending-with-tags decodes");
+		CHECK_STR(field_str(&doc, OQ_F_ID), "0a6f3c52-7d1e-4b8a-9c2f-3e4d5a6b7c8d", "id");
+		CHECK_STR(field_str(&doc, OQ_F_SHARD), "0", "shard");
+		CHECK_STR(field_str(&doc, OQ_F_TASK_TYPE), "process_order", "task_type");
+		CHECK_STR(field_str(&doc, OQ_F_STATUS), "pending", "status");
+		CHECK_STR(field_raw(&doc, OQ_F_INPUT), "{\"order_id\":\"12345\"}", "input raw");
+		CHECK(doc.field[OQ_F_OUTPUT]->type == OQ_JSON_NULL, "output is null");
+		CHECK(doc.field[OQ_F_LEASE_ID]->type == OQ_JSON_NULL, "lease_id is null");
+		CHECK(doc.integer[OQ_F_TIMEOUT_SECONDS] == 300 && doc.integer[OQ_F_MAX_RETRIES] == 3 &&
+			  doc.integer[OQ_F_ATTEMPT] == 0, "integers");
+		CHECK(doc.timestamp[OQ_F_CREATED_AT] == INT64CONST(1769591702123456), "created_at");
+		CHECK(!doc.boolean[OQ_F_CANCEL_REQUESTED], "cancel_requested false");
+		CHECK(doc.ntags == 4, "four tags");
+		CHECK(doc.ntags == 4 && strcmp(doc.tags[0].key, "customer") == 0 &&
+			  strcmp(doc.tags[1].key, "region") == 0 && strcmp(doc.tags[2].key, "priority") == 0 &&
+			  strcmp(doc.tags[3].key, "batch_id") == 0, "tags in body order");
+		CHECK_STR(oq_task_tag(&doc, "customer"), "acme-corp", "tag customer");
+		CHECK_STR(oq_task_tag(&doc, "batch_id"), "batch-2026-01-28", "tag batch_id");
+		CHECK(oq_task_tag(&doc, "nope") == NULL, "absent tag");
+		CHECK(doc.nmembers == 22, "22 members");
+		CHECK(spans_rebuild_body(&doc), "member spans rebuild the body exactly");
+		CHECK(doc.field[OQ_F_MAX_RESCHEDULES] == NULL && doc.field[OQ_F_INPUT_REF] == NULL,
+			  "absent optional fields are NULL");
+	}
+	else if (err)
+		CHECK(false, "pending-with-tags decodes: %s", err);
+
+	if (decode_fixture("legacy-no-tags", &doc, &err))
+	{
+		CHECK(doc.field[OQ_F_TAGS] == NULL && doc.ntags == 0 && doc.tags == NULL,
+			  "legacy-no-tags: no tags field, ntags 0");
+		CHECK_STR(field_str(&doc, OQ_F_TASK_TYPE), "send_email", "legacy task_type");
+		CHECK(doc.timestamp[OQ_F_CREATED_AT] == INT64CONST(1764576000000000), "0 fraction digits");
+		CHECK(doc.timestamp[OQ_F_AVAILABLE_AT] == INT64CONST(1764576000500000), "3 fraction digits");
+		CHECK(doc.timestamp[OQ_F_UPDATED_AT] == INT64CONST(1764576000123457), "9 fraction digits, rounded");
+		CHECK(spans_rebuild_body(&doc), "legacy spans exact");
+	}
+	else if (err)
+		CHECK(false, "legacy-no-tags decodes: %s", err);
+
+	if (decode_fixture("completed-with-output", &doc, &err))
+	{
+		CHECK_STR(field_str(&doc, OQ_F_STATUS), "completed", "completed status");
+		CHECK(doc.field[OQ_F_OUTPUT]->type == OQ_JSON_OBJECT, "output is an object");
+		CHECK_STR(field_raw(&doc, OQ_F_OUTPUT), "{\"charged\":true,\"amount_cents\":4999}", "output raw");
+		CHECK(doc.timestamp[OQ_F_COMPLETED_AT] == ts("2026-01-28T09:16:40.000001Z") &&
+			  doc.timestamp[OQ_F_UPDATED_AT] == INT64CONST(1769591800000001), "completed_at");
+		CHECK_STR(field_str(&doc, OQ_F_WORKER_ID), "worker-7f3a", "worker_id");
+		CHECK(doc.integer[OQ_F_ATTEMPT] == 1, "attempt 1");
+		CHECK_STR(oq_task_tag(&doc, "customer"), "globex", "completed tag");
+	}
+	else if (err)
+		CHECK(false, "completed-with-output decodes: %s", err);
+
+	if (decode_fixture("running-leased", &doc, &err))
+	{
+		CHECK_STR(field_str(&doc, OQ_F_STATUS), "running", "running status");
+		CHECK(doc.timestamp[OQ_F_LEASE_EXPIRES_AT] == ts("2026-01-28T09:25:00Z"), "lease_expires_at");
+		CHECK_STR(field_str(&doc, OQ_F_LEASE_ID), "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "lease_id");
+		CHECK(doc.integer[OQ_F_ATTEMPT] == 2 && doc.integer[OQ_F_RETRY_COUNT] == 1, "attempt, retry_count");
+		CHECK_STR(field_str(&doc, OQ_F_LAST_ERROR), "Retryable error: upstream timeout", "last_error");
+		CHECK(doc.ntags == 2 && strcmp(oq_task_tag(&doc, "env"), "production") == 0, "running tags");
+	}
+	else if (err)
+		CHECK(false, "running-leased decodes: %s", err);
+
+	if (decode_fixture("failed", &doc, &err))
+	{
+		CHECK(doc.field[OQ_F_TAGS] != NULL && doc.ntags == 0, "failed: empty tags object");
+		CHECK_STR(field_raw(&doc, OQ_F_TAGS), "{}", "empty tags raw");
+		CHECK(doc.integer[OQ_F_MAX_RETRIES] == 1 && doc.integer[OQ_F_RETRY_COUNT] == 1, "failed counters");
+		CHECK(doc.timestamp[OQ_F_COMPLETED_AT] == ts("2026-01-28T10:00:00Z"), "failed completed_at");
+		CHECK_STR(field_str(&doc, OQ_F_LAST_ERROR), "Permanent error: card declined", "failed last_error");
+	}
+	else if (err)
+		CHECK(false, "failed decodes: %s", err);
+
+	if (decode_fixture("cancelled", &doc, &err))
+	{
+		CHECK(doc.boolean[OQ_F_CANCEL_REQUESTED], "cancel_requested true");
+		CHECK_STR(field_str(&doc, OQ_F_CANCEL_REQUESTED), "true", "bool str");
+		CHECK(doc.timestamp[OQ_F_CANCELLED_AT] == ts("2026-01-28T09:20:00Z"), "cancelled_at");
+		CHECK_STR(field_str(&doc, OQ_F_CANCELLED_BY), "user:alice", "cancelled_by");
+		CHECK_STR(field_str(&doc, OQ_F_STATUS), "cancelled", "cancelled status");
+	}
+	else if (err)
+		CHECK(false, "cancelled decodes: %s", err);
+
+	if (decode_fixture("payload-ref", &doc, &err))
+	{
+		CHECK(doc.field[OQ_F_INPUT] && doc.field[OQ_F_INPUT]->type == OQ_JSON_NULL, "input null");
+		CHECK_STR(field_str(&doc, OQ_F_INPUT_REF),
+				  "payloads/6ac392b8-d374-4be0-9285-9eadb0c1d2e3/input.json", "input_ref");
+		CHECK(doc.integer[OQ_F_MAX_RESCHEDULES] == 5, "max_reschedules");
+		CHECK(doc.timestamp[OQ_F_EXPIRES_AT] == ts("2026-02-01T00:00:00Z"), "expires_at");
+		CHECK_STR(oq_task_tag(&doc, "batch_id"), "batch-2026-01-28", "payload-ref tag");
+	}
+	else if (err)
+		CHECK(false, "payload-ref decodes: %s", err);
+
+	if (decode_fixture("future-fields", &doc, &err))
+	{
+		const OqJsonMember *m;
+
+		CHECK(doc.nmembers == 25, "future-fields: 25 members");
+		m = oq_task_member(&doc, "priority");
+		CHECK(m && m->type == OQ_JSON_NUMBER && strcmp(raw_of(m), "7") == 0 &&
+			  strcmp(m->str, "7") == 0, "unknown member priority kept");
+		m = oq_task_member(&doc, "namespace");
+		CHECK(m && m->type == OQ_JSON_OBJECT && m->str == NULL &&
+			  strcmp(raw_of(m), "{\"name\":\"billing\",\"owner\":\"team-payments\"}") == 0,
+			  "unknown member namespace kept");
+		m = oq_task_member(&doc, "progress");
+		CHECK(m && m->type == OQ_JSON_NULL && strcmp(raw_of(m), "null") == 0, "unknown null member kept");
+		m = oq_task_member(&doc, "tags");
+		CHECK(m && m == doc.field[OQ_F_TAGS], "member lookup finds known fields too");
+		CHECK(oq_task_member(&doc, "absent") == NULL, "absent member");
+		CHECK(spans_rebuild_body(&doc), "future-fields spans exact");
+	}
+	else if (err)
+		CHECK(false, "future-fields decodes: %s", err);
+
+	if (decode_fixture("exotic-values", &doc, &err))
+	{
+		CHECK_STR(oq_task_tag(&doc, "customer"),
+				  "Caf\xC3\xA9 \xC3\x9Cn\xC3\xAF" "c\xC3\xB8" "d\xC3\xA9 / \xE6\x9D\xB1\xE4\xBA\xAC % & <x>",
+				  "non-ASCII tag value");
+		CHECK_STR(oq_task_tag(&doc, "note"), "tab\there, quotes \"q\" and back\\slash",
+				  "escapes in a tag value are decoded");
+	}
+	else if (err)
+		CHECK(false, "exotic-values decodes: %s", err);
+
+	if (decode_fixture("precise-numbers", &doc, &err))
+	{
+		CHECK(doc.integer[OQ_F_TIMEOUT_SECONDS] == 600, "precise-numbers timeout");
+		CHECK_STR(field_raw(&doc, OQ_F_INPUT),
+				  "{\"big\":123456789012345678901234567890,\"neg\":-98765432109876543210,"
+				  "\"dec\":0.1000000000000000055511151231257827,\"exp\":1.5e300,"
+				  "\"esc\":\"caf\\u00e9 \\ud83d\\ude00 \\u0001\",\"nested\":[1,2.50,{\"k\":null}]}",
+				  "input kept as written");
+	}
+	else if (err)
+		CHECK(false, "precise-numbers decodes: %s", err);
+
+	/* the two broken fixtures fail, naming the problem */
+	if ((body = fixture("malformed", &len)) != NULL)
+	{
+		err = NULL;
+		CHECK(!oq_task_decode(body, len, &doc, &err), "malformed is refused");
+		CHECK_STR(err, "task object is not valid JSON: the input ends unexpectedly", "malformed message");
+	}
+	if ((body = fixture("wrong-types", &len)) != NULL)
+	{
+		char	   *fixed;
+
+		err = NULL;
+		CHECK(!oq_task_decode(body, len, &doc, &err), "wrong-types is refused");
+		CHECK_STR(err, "task field \"attempt\" must be a number, not a string", "wrong-types message");
+
+		/* with attempt fixed, the next problem: the tag that is a number */
+		fixed = pstrdup(body);
+		memcpy(strstr(fixed, "\"three\""), "3      ", 7);
+		err = NULL;
+		CHECK(!oq_task_decode(fixed, strlen(fixed), &doc, &err), "wrong-types with attempt fixed is refused");
+		CHECK_STR(err, "tag \"customer\" has a number value; tag values must be strings",
+				  "the tag is named");
+	}
+}
+
+/* Members other than tags and updated_at are unchanged, raw, in order */
+static bool
+others_identical(const OqTaskDoc *a, const OqTaskDoc *b)
+{
+	int			j = 0;
+
+	for (int i = 0; i < a->nmembers; i++)
+	{
+		const OqJsonMember *m = &a->members[i];
+
+		if (strcmp(m->name, "tags") == 0 || strcmp(m->name, "updated_at") == 0)
+			continue;
+		while (j < b->nmembers && (strcmp(b->members[j].name, "tags") == 0 ||
+								   strcmp(b->members[j].name, "updated_at") == 0))
+			j++;
+		if (j >= b->nmembers || strcmp(m->name, b->members[j].name) != 0 ||
+			m->type != b->members[j].type || m->raw_len != b->members[j].raw_len ||
+			memcmp(m->raw, b->members[j].raw, m->raw_len) != 0)
+		{
+			printf("# member %s differs\n", m->name);
+			return false;
+		}
+		j++;
+	}
+	while (j < b->nmembers && (strcmp(b->members[j].name, "tags") == 0 ||
+							   strcmp(b->members[j].name, "updated_at") == 0))
+		j++;
+	return j == b->nmembers;
+}
+
+static void
+test_rewrite(void)
+{
+	OqTaskDoc	doc;
+	OqTaskDoc	doc2;
+	char	   *err;
+	size_t		len;
+	char	   *out;
+	OqTag		newtags[] = {{"customer", "acme-corp"}, {"priority", "high \"urgent\""}};
+	char	   *tags_json = oq_tags_to_json(newtags, 2);
+	const char *upd = "2026-02-01T10:11:12.345678Z";
+
+	CHECK_STR(tags_json, "{\"customer\":\"acme-corp\",\"priority\":\"high \\\"urgent\\\"\"}", "tags_json");
+
+	if (decode_fixture("precise-numbers", &doc, &err))
+	{
+		const char *keep[] = {
+			"123456789012345678901234567890", "-98765432109876543210",
+			"0.1000000000000000055511151231257827", "1.5e300",
+			"\"esc\":\"caf\\u00e9 \\ud83d\\ude00 \\u0001\"", "[1,2.50,{\"k\":null}]",
+		};
+
+		out = oq_task_rewrite_tags(&doc, tags_json, upd, &len);
+		CHECK(len == strlen(out), "rewrite: length reported");
+		for (int i = 0; i < (int) lengthof(keep); i++)
+			CHECK(strstr(out, keep[i]) != NULL, "rewrite keeps %s byte for byte", keep[i]);
+		CHECK(decode_str(out, &doc2, &err), "rewritten precise-numbers decodes%s%s",
+			  err ? ": " : "", err ? err : "");
+		CHECK(doc2.ntags == 2 && strcmp(oq_task_tag(&doc2, "priority"), "high \"urgent\"") == 0,
+			  "new tags read back");
+		CHECK(doc2.timestamp[OQ_F_UPDATED_AT] == ts(upd), "new updated_at read back");
+		CHECK(doc2.nmembers == doc.nmembers, "same number of members");
+		CHECK(others_identical(&doc, &doc2), "every other member identical, raw");
+		/* the whole output is the body with two spans swapped */
+		CHECK_STR(out,
+				  psprintf("%.*s\"%s\"%.*s%s}",
+						   (int) (doc.field[OQ_F_UPDATED_AT]->raw - doc.body), doc.body, upd,
+						   (int) (doc.field[OQ_F_TAGS]->raw - (doc.field[OQ_F_UPDATED_AT]->raw +
+															   doc.field[OQ_F_UPDATED_AT]->raw_len)),
+						   doc.field[OQ_F_UPDATED_AT]->raw + doc.field[OQ_F_UPDATED_AT]->raw_len,
+						   tags_json),
+				  "only the two spans changed");
+	}
+
+	/* tags absent: added at the end */
+	if (decode_fixture("legacy-no-tags", &doc, &err))
+	{
+		out = oq_task_rewrite_tags(&doc, tags_json, upd, &len);
+		CHECK(decode_str(out, &doc2, &err), "rewritten legacy task decodes");
+		CHECK(doc2.nmembers == doc.nmembers + 1 && doc2.ntags == 2 &&
+			  doc2.members[doc2.nmembers - 1].type == OQ_JSON_OBJECT &&
+			  strcmp(doc2.members[doc2.nmembers - 1].name, "tags") == 0, "tags added last");
+		CHECK(others_identical(&doc, &doc2), "legacy: every other member identical");
+		CHECK(memcmp(out, doc.body, doc.field[OQ_F_UPDATED_AT]->raw - doc.body) == 0,
+			  "legacy: the body up to updated_at is unchanged");
+		CHECK(len == doc.len - 1 + strlen(",\"tags\":") + strlen(tags_json) + 1 +
+			  (strlen(upd) + 2) - doc.field[OQ_F_UPDATED_AT]->raw_len, "legacy length");
+	}
+
+	/* pretty-printed, with unknown members, and neither member present */
+	{
+		const char *body =
+			"{\n  \"id\" : \"" ID "\",\n  \"shard\":\"3\",\n  \"task_type\": \"t\",\n"
+			"  \"input\" : { \"x\" : [ 1 , 2 ] },\n  \"created_at\": \"" T0 "\",\n"
+			"  \"available_at\": \"" T0 "\",\n  \"future\" : 1e400\n}\n";
+		char	   *missing;
+
+		err = NULL;
+		CHECK(!decode_str(body, &doc, &err), "updated_at is required");
+		missing = psprintf("%.*s,\n  \"updated_at\" :\"" T0 "\"  \n}\n",
+						   (int) (strstr(body, "1e400") + 5 - body), body);
+		check_decodes(missing, &doc, "pretty-printed task");
+		CHECK_STR(raw_of(oq_task_member(&doc, "input")), "{ \"x\" : [ 1 , 2 ] }",
+				  "span excludes surrounding whitespace");
+		CHECK_STR(raw_of(oq_task_member(&doc, "future")), "1e400", "huge exponent kept as text");
+		out = oq_task_rewrite_tags(&doc, "{}", upd, &len);
+		CHECK_STR(out, psprintf("%.*s\"%s\",\"tags\":{}  \n}\n",
+								(int) (strstr(missing, "\"" T0 "\"  \n}") - missing),
+								missing, upd),
+				  "pretty-printed: %s", "updated_at replaced, tags added after the last member");
+		CHECK(decode_str(out, &doc2, &err) && others_identical(&doc, &doc2) &&
+			  doc2.timestamp[OQ_F_UPDATED_AT] == ts(upd), "pretty-printed rewrite decodes");
+		CHECK(strstr(out, "\"updated_at\" :\"2026-02-01T10:11:12.345678Z\"") != NULL,
+			  "the new updated_at sits where the old one was");
+	}
+
+	/* empty objects (not valid tasks, but the splice must still be right) */
+	{
+		OqTaskDoc	empty;
+
+		memset(&empty, 0, sizeof(empty));
+		empty.body = "{}";
+		empty.len = 2;
+		CHECK_STR(oq_task_rewrite_tags(&empty, "{\"a\":\"b\"}", upd, &len),
+				  "{\"tags\":{\"a\":\"b\"},\"updated_at\":\"2026-02-01T10:11:12.345678Z\"}",
+				  "rewrite of {}");
+		empty.body = " { \n } ";
+		empty.len = 7;
+		CHECK_STR(oq_task_rewrite_tags(&empty, "{}", upd, &len),
+				  " {\"tags\":{},\"updated_at\":\"2026-02-01T10:11:12.345678Z\" \n } ",
+				  "rewrite of { } with whitespace");
+		CHECK(len == strlen(" {\"tags\":{},\"updated_at\":\"2026-02-01T10:11:12.345678Z\" \n } "),
+			  "length of the empty-object rewrite");
+	}
+
+	/* tags before updated_at, both present: spans replaced in body order */
+	{
+		char	   *body = psprintf("{\"tags\":{\"old\":\"1\"}," BASE_MEMBERS ",\"z\":0}");
+
+		check_decodes(body, &doc, "tags first");
+		out = oq_task_rewrite_tags(&doc, tags_json, upd, &len);
+		CHECK(decode_str(out, &doc2, &err) && others_identical(&doc, &doc2) &&
+			  doc2.ntags == 2 && oq_task_tag(&doc2, "old") == NULL &&
+			  strcmp(doc2.members[0].name, "tags") == 0, "tags-first rewrite");
+	}
+}
+
+static void
+test_build(void)
+{
+	OqTaskDoc	doc;
+	char	   *err;
+	size_t		len;
+	char	   *out;
+	OqNewTask	t;
+	OqTag		tags[] = {
+		{"quote", "say \"hi\""},
+		{"backslash", "a\\b"},
+		{"tab", "a\tb"},
+		{"unicode", "Caf\xC3\xA9 \xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x98\x80"},
+		{"slash", "a/b </script>"},
+	};
+	const char *input = "{\"n\":123456789012345678901234567890,\"d\":0.1000000000000000055511151231257827,"
+		"\"e\":1.5e300,\"s\":\"\\u00e9\\u0000\", \"deep\" : [ [ [ ] ] ] }";
+
+	memset(&t, 0, sizeof(t));
+	t.id = "0a6f3c52-7d1e-4b8a-9c2f-3e4d5a6b7c8d";
+	t.shard = "0";
+	t.task_type = "process_order";
+	t.input_json = "{\"order_id\":\"12345\"}";
+	t.now_us = INT64CONST(1769591702123456);
+	t.available_at_us = INT64CONST(1769591702123456);
+	t.timeout_seconds = 300;
+	t.max_retries = 3;
+	{
+		OqTag		seed[] = {{"customer", "acme-corp"}, {"region", "us-west"},
+		{"priority", "high"}, {"batch_id", "batch-2026-01-28"}};
+		char	   *fx;
+		size_t		fxlen;
+
+		t.tags = seed;
+		t.ntags = 4;
+		out = oq_task_build(&t, &len);
+		CHECK(out != NULL && len == strlen(out), "build the seed's example task");
+		/* the reference producer wrote this fixture: same bytes */
+		if ((fx = fixture("pending-with-tags", &fxlen)) != NULL)
+			CHECK_STR(out, fx, "build reproduces pending-with-tags.json byte for byte");
+		else
+			SKIP("pending-with-tags fixture not found");
+	}
+
+	t.id = ID;
+	t.shard = "3";
+	t.task_type = "ledger \"entry\"";
+	t.input_json = input;
+	t.tags = tags;
+	t.ntags = lengthof(tags);
+	t.now_us = INT64CONST(1769591702000000);
+	t.available_at_us = INT64CONST(1769595302000000);
+	t.timeout_seconds = PG_INT64_MAX;
+	t.max_retries = 0;
+	out = oq_task_build(&t, &len);
+	CHECK(out != NULL, "build with exotic tags and big numbers");
+	CHECK(out && strstr(out, input) != NULL, "input spliced verbatim");
+	if (out && decode_str(out, &doc, &err))
+	{
+		CHECK(true, "built task decodes");
+		CHECK_STR(field_raw(&doc, OQ_F_INPUT), input, "input read back exactly");
+		CHECK_STR(field_str(&doc, OQ_F_TASK_TYPE), "ledger \"entry\"", "task_type read back");
+		CHECK_STR(field_str(&doc, OQ_F_STATUS), "pending", "status pending");
+		CHECK(doc.ntags == (int) lengthof(tags), "all tags read back");
+		for (int i = 0; i < (int) lengthof(tags) && i < doc.ntags; i++)
+			CHECK(strcmp(doc.tags[i].key, tags[i].key) == 0 &&
+				  strcmp(doc.tags[i].value, tags[i].value) == 0, "tag %s round trips", tags[i].key);
+		CHECK(doc.timestamp[OQ_F_CREATED_AT] == t.now_us &&
+			  doc.timestamp[OQ_F_UPDATED_AT] == t.now_us &&
+			  doc.timestamp[OQ_F_AVAILABLE_AT] == t.available_at_us, "timestamps round trip");
+		CHECK_STR(field_str(&doc, OQ_F_AVAILABLE_AT), "2026-01-28T10:15:02.000000Z", "six fraction digits");
+		CHECK(doc.integer[OQ_F_TIMEOUT_SECONDS] == PG_INT64_MAX && doc.integer[OQ_F_MAX_RETRIES] == 0,
+			  "timeout_seconds and max_retries");
+		CHECK(doc.integer[OQ_F_RETRY_COUNT] == 0 && doc.integer[OQ_F_ATTEMPT] == 0 &&
+			  doc.integer[OQ_F_RESCHEDULE_COUNT] == 0 && !doc.boolean[OQ_F_CANCEL_REQUESTED],
+			  "counters zero, not cancelled");
+		CHECK(doc.field[OQ_F_OUTPUT]->type == OQ_JSON_NULL && doc.field[OQ_F_LEASE_ID]->type == OQ_JSON_NULL &&
+			  doc.field[OQ_F_LEASE_EXPIRES_AT]->type == OQ_JSON_NULL &&
+			  doc.field[OQ_F_COMPLETED_AT]->type == OQ_JSON_NULL &&
+			  doc.field[OQ_F_WORKER_ID]->type == OQ_JSON_NULL &&
+			  doc.field[OQ_F_LAST_ERROR]->type == OQ_JSON_NULL, "nulls written");
+		CHECK_STR(field_raw(&doc, OQ_F_RETRY_POLICY), oq_task_fields[OQ_F_RETRY_POLICY].default_json,
+				  "default retry_policy written");
+		CHECK(doc.nmembers == 22, "22 members written");
+	}
+	else
+		CHECK(false, "built task decodes: %s", err ? err : "(build failed)");
+
+	/* failures: NULL, never a broken object */
+	t.input_json = NULL;
+	t.tags = NULL;
+	t.ntags = 0;
+	out = oq_task_build(&t, &len);
+	CHECK(out && strstr(out, "\"input\":null,") && strstr(out, "\"tags\":{}}"),
+		  "NULL input is JSON null, no tags is {}");
+	t.task_type = "bad \xff";
+	CHECK(oq_task_build(&t, &len) == NULL, "invalid UTF-8 task_type: NULL");
+	t.task_type = "t";
+	t.input_json = "{\"a\":1,}";
+	CHECK(oq_task_build(&t, &len) == NULL, "invalid input JSON: NULL");
+	t.input_json = "\"\xC0\xAF\"";
+	CHECK(oq_task_build(&t, &len) == NULL, "input not UTF-8: NULL");
+	t.input_json = "1";
+	{
+		OqTag		bad[] = {{"k", "v\xff"}};
+
+		t.tags = bad;
+		t.ntags = 1;
+		CHECK(oq_task_build(&t, &len) == NULL, "invalid UTF-8 tag value: NULL");
+	}
+
+	/* tags_to_json */
+	CHECK_STR(oq_tags_to_json(NULL, 0), "{}", "no tags");
+	CHECK_STR(oq_tags_to_json(tags, lengthof(tags)),
+			  "{\"quote\":\"say \\\"hi\\\"\",\"backslash\":\"a\\\\b\",\"tab\":\"a\\tb\","
+			  "\"unicode\":\"Caf\xC3\xA9 \xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x98\x80\","
+			  "\"slash\":\"a/b </script>\"}",
+			  "escaping, order, UTF-8 kept");
+	{
+		OqTag		dup[] = {{"a", "1"}, {"b", "2"}, {"a", "3"}};
+		OqTag		badkey[] = {{"k\xff", "v"}};
+		OqTag		ctl[] = {{"c", "\x01\x1f\n"}};
+
+		CHECK_STR(oq_tags_to_json(dup, 3), "{\"a\":\"3\",\"b\":\"2\"}", "a repeated key: first place, last value");
+		CHECK(oq_tags_to_json(badkey, 1) == NULL, "invalid UTF-8 key: NULL");
+		CHECK_STR(oq_tags_to_json(ctl, 1), "{\"c\":\"\\u0001\\u001F\\n\"}", "control characters escaped");
+	}
+}
+
+static void
+test_rejections(void)
+{
+	OqTaskDoc	doc;
+	char	   *err;
+	StringInfoData deep;
+
+	check_decodes(task_with(""), &doc, "the minimal task");
+	CHECK(doc.field[OQ_F_TAGS] == NULL && doc.field[OQ_F_STATUS] == NULL, "absent fields are NULL");
+
+	/* structure */
+	check_fails("", "task object is empty", "empty body");
+	check_fails("  \n", "task object is not valid JSON: the input ends unexpectedly", "whitespace only");
+	check_fails("[1,2]", "task object is an array, not a JSON object", "top-level array");
+	check_fails("\"x\"", "task object is a string, not a JSON object", "top-level string");
+	check_fails("null", "task object is null, not a JSON object", "top-level null");
+	check_fails("{\"id\": tru}", "task object is not valid JSON: token \"tru\" is invalid (line 1)", "bad token");
+	check_fails("{\"id\":1} {}", "task object is not valid JSON: expected end of input, but found \"{\" (line 1)",
+				"trailing garbage");
+	check_fails("{\"a\":1,\n\"b\" 2}", "task object is not valid JSON: expected \":\", but found \"2\" (line 2)",
+				"missing colon, line 2");
+	check_fails("{\"a\":\"x\ty\"}", "task object is not valid JSON: character with value 0x09 must be escaped (line 1)",
+				"raw tab in a string");
+	check_fails("{\"a\":\"\\q\"}", "task object is not valid JSON: escape sequence \"\\q\" is invalid (line 1)",
+				"bad escape");
+	check_fails("{\"a\":\"\\u12G4\"}",
+				"task object is not valid JSON: \"\\u\" must be followed by four hexadecimal digits (line 1)",
+				"bad \\u escape");
+	check_fails("{\"a\":\"caf\xC3\"}", "task object is not valid UTF-8 (at byte 9)", "invalid UTF-8");
+	check_fails("{\"a\":\"\xEF\xBB\xBF\"}\xEF\xBB\xBF", "task object is not valid JSON: token \"\xEF\xBB\xBF\" is invalid (line 1)",
+				"a BOM is not JSON");
+	{
+		char		withnul[] = "{\"a\":1}";
+		size_t		n = sizeof(withnul);	/* includes the NUL */
+
+		err = NULL;
+		CHECK(!oq_task_decode(withnul, n, &doc, &err) && err != NULL, "a NUL byte is refused: %s", err ? err : "");
+	}
+
+	/* deep nesting: refused before the parser recurses, in both builds */
+	initStringInfo(&deep);
+	appendStringInfoString(&deep, "{" BASE_MEMBERS ",\"x\":");
+	for (int i = 0; i < 999; i++)
+		appendStringInfoChar(&deep, '[');
+	for (int i = 0; i < 999; i++)
+		appendStringInfoChar(&deep, ']');
+	appendStringInfoChar(&deep, '}');
+	check_decodes(deep.data, &doc, "1000 levels (object + 999 arrays)");
+	resetStringInfo(&deep);
+	appendStringInfoString(&deep, "{" BASE_MEMBERS ",\"x\":");
+	for (int i = 0; i < 1000; i++)
+		appendStringInfoString(&deep, "{\"a\":");
+	appendStringInfoString(&deep, "1");
+	for (int i = 0; i < 1000; i++)
+		appendStringInfoChar(&deep, '}');
+	appendStringInfoChar(&deep, '}');
+	check_fails(deep.data, "task object nests arrays and objects more than 1000 levels deep", "1001 levels");
+	resetStringInfo(&deep);
+	for (int i = 0; i < 1000000; i++)
+		appendStringInfoChar(&deep, '[');
+	check_fails(deep.data, "task object nests arrays and objects more than 1000 levels deep",
+				"a million '[' does not crash");
+	resetStringInfo(&deep);
+	appendStringInfoString(&deep, "{" BASE_MEMBERS ",\"x\":\"");
+	for (int i = 0; i < 100000; i++)
+		appendStringInfoString(&deep, "[{");
+	appendStringInfoString(&deep, "\\\"\"}");
+	check_decodes(deep.data, &doc, "brackets inside strings do not count");
+
+	/* fields given twice */
+	check_fails(task_with(",\"tags\":{},\"tags\":{\"a\":\"b\"}"), "task field \"tags\" appears more than once",
+				"duplicate tags");
+	check_fails(task_with(",\"id\":\"" ID "\""), "task field \"id\" appears more than once", "duplicate id");
+	check_fails(task_with(",\"\\u0074ags\":{},\"tags\":{}"), "task field \"tags\" appears more than once",
+				"duplicate tags, one name escaped");
+	check_decodes(task_with(",\"x\":1,\"x\":[2]"), &doc, "an unknown member twice");
+	CHECK_STR(raw_of(oq_task_member(&doc, "x")), "[2]", "the last of an unknown name wins");
+
+	/* required */
+	check_fails("{\"shard\":\"3\",\"task_type\":\"t\",\"input\":{},\"created_at\":\"" T0
+				"\",\"available_at\":\"" T0 "\",\"updated_at\":\"" T0 "\"}",
+				"task field \"id\" is missing", "no id");
+	check_fails("{\"id\":\"" ID "\",\"shard\":\"3\",\"task_type\":\"t\",\"created_at\":\"" T0
+				"\",\"available_at\":\"" T0 "\",\"updated_at\":\"" T0 "\"}",
+				"task field \"input\" is missing", "no input");
+	check_fails("{}", "task field \"id\" is missing", "empty object");
+
+	/* nulls */
+	check_fails(task_with(",\"status\":null"), "task field \"status\" must not be null", "null status");
+	check_fails(task_with(",\"tags\":null"), "task field \"tags\" must not be null", "null tags");
+	check_fails(task_with(",\"attempt\":null"), "task field \"attempt\" must not be null", "null attempt");
+	check_decodes(task_with(",\"output\":null,\"lease_id\":null,\"lease_expires_at\":null,"
+							"\"completed_at\":null,\"worker_id\":null,\"last_error\":null,"
+							"\"input_ref\":null,\"max_reschedules\":null,\"cancelled_at\":null,"
+							"\"cancelled_by\":null,\"expires_at\":null,\"expired_at\":null"),
+				  &doc, "nullable fields null");
+	CHECK(doc.field[OQ_F_EXPIRED_AT] && doc.field[OQ_F_EXPIRED_AT]->type == OQ_JSON_NULL,
+		  "a null field is present, of type null");
+
+	/* integers */
+	check_fails(task_with(",\"attempt\":\"3\""), "task field \"attempt\" must be a number, not a string", "string attempt");
+	check_fails(task_with(",\"attempt\":2.5"), "task field \"attempt\" must be an integer, not 2.5", "fraction");
+	check_fails(task_with(",\"attempt\":2.0"), "task field \"attempt\" must be an integer, not 2.0", "2.0");
+	check_fails(task_with(",\"attempt\":1e3"), "task field \"attempt\" must be an integer, not 1e3", "exponent");
+	check_fails(task_with(",\"retry_count\":-1"), "task field \"retry_count\" must not be negative, but is -1", "negative");
+	check_fails(task_with(",\"timeout_seconds\":9223372036854775808"),
+				"task field \"timeout_seconds\" is out of range for a 64-bit integer: 9223372036854775808", "2^63");
+	check_fails(task_with(",\"timeout_seconds\":123456789012345678901234567890"),
+				"task field \"timeout_seconds\" is out of range for a 64-bit integer: 123456789012345678901234567890",
+				"way out of range");
+	check_fails(task_with(",\"max_retries\":true"), "task field \"max_retries\" must be a number, not a boolean", "bool");
+	check_decodes(task_with(",\"timeout_seconds\":9223372036854775807,\"attempt\":-0,\"max_reschedules\":0"),
+				  &doc, "int64 max, -0");
+	CHECK(doc.integer[OQ_F_TIMEOUT_SECONDS] == PG_INT64_MAX && doc.integer[OQ_F_ATTEMPT] == 0 &&
+		  doc.integer[OQ_F_MAX_RESCHEDULES] == 0, "integer values");
+	CHECK_STR(field_str(&doc, OQ_F_TIMEOUT_SECONDS), "9223372036854775807", "number str is its text");
+
+	/* strings, uuids, timestamps, booleans, objects */
+	check_fails(task_with(",\"status\":1"), "task field \"status\" must be a string, not a number", "numeric status");
+	check_fails(task_with(",\"worker_id\":[]"), "task field \"worker_id\" must be a string, not an array", "array worker");
+	check_fails("{\"id\":\"3F2B8C1E-9D4A-4E6B-8F00-1C2D3E4F5A6B\",\"shard\":\"3\",\"task_type\":\"t\",\"input\":{},"
+				"\"created_at\":\"" T0 "\",\"available_at\":\"" T0 "\",\"updated_at\":\"" T0 "\"}",
+				"task field \"id\" is not a lowercase hyphenated UUID: \"3F2B8C1E-9D4A-4E6B-8F00-1C2D3E4F5A6B\"",
+				"uppercase id");
+	check_decodes(task_with(",\"lease_id\":\"9E8D7C6B-5a4f-4e3d-8c2b-1a0f9e8d7c6b\""), &doc, "any-case lease_id");
+	CHECK_STR(field_str(&doc, OQ_F_LEASE_ID), "9E8D7C6B-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "lease_id stored as given");
+	check_fails(task_with(",\"lease_id\":\"not-a-uuid\""), "task field \"lease_id\" is not a UUID: \"not-a-uuid\"",
+				"bad lease_id");
+	check_fails(task_with(",\"lease_id\":\"9e8d7c6b5a4f4e3d8c2b1a0f9e8d7c6b\""),
+				"task field \"lease_id\" is not a UUID: \"9e8d7c6b5a4f4e3d8c2b1a0f9e8d7c6b\"", "unhyphenated lease_id");
+	check_fails(task_with(",\"completed_at\":\"2026-01-28 09:15:02Z\""),
+				"task field \"completed_at\" is not an RFC 3339 timestamp: \"2026-01-28 09:15:02Z\"", "bad timestamp");
+	check_fails(task_with(",\"expires_at\":1769591702"),
+				"task field \"expires_at\" must be a string, not a number", "numeric timestamp");
+	check_fails(task_with(",\"cancel_requested\":\"false\""),
+				"task field \"cancel_requested\" must be true or false, not a string", "string bool");
+	check_fails(task_with(",\"retry_policy\":[]"), "task field \"retry_policy\" must be an object, not an array",
+				"array retry_policy");
+	check_fails(task_with(",\"tags\":[\"a\"]"), "task field \"tags\" must be an object, not an array", "array tags");
+	check_decodes(task_with(",\"\\u0073tatus\":\"run\\u006eing\",\"cancel_requested\":true"),
+				  &doc, "escaped member name and value");
+	CHECK_STR(field_str(&doc, OQ_F_STATUS), "running", "escaped status de-escaped");
+	CHECK(doc.boolean[OQ_F_CANCEL_REQUESTED], "boolean true");
+
+	/* tags */
+	check_fails(task_with(",\"tags\":{\"a\":\"x\",\"customer\":5}"),
+				"tag \"customer\" has a number value; tag values must be strings", "number tag");
+	check_fails(task_with(",\"tags\":{\"n\":null}"), "tag \"n\" has a null value; tag values must be strings", "null tag");
+	check_fails(task_with(",\"tags\":{\"o\":{}}"), "tag \"o\" has an object value; tag values must be strings", "object tag");
+	check_fails(task_with(",\"tags\":{\"a\":[\"x\"]}"), "tag \"a\" has an array value; tag values must be strings", "array tag");
+	check_fails(task_with(",\"tags\":{\"b\":false}"), "tag \"b\" has a boolean value; tag values must be strings", "bool tag");
+	check_fails(task_with(",\"tags\":{\"v\":\"a\\u0000b\"}"),
+				"value of tag \"v\" contains \\u0000, which text cannot hold", "NUL in a tag value");
+	check_decodes(task_with(",\"tags\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\",\"c\":\"4\",\"b\":\"5\"}"), &doc,
+				  "repeated tag keys");
+	CHECK(doc.ntags == 3 && strcmp(doc.tags[0].key, "a") == 0 && strcmp(doc.tags[0].value, "3") == 0 &&
+		  strcmp(doc.tags[1].key, "b") == 0 && strcmp(doc.tags[1].value, "5") == 0 &&
+		  strcmp(doc.tags[2].key, "c") == 0, "repeated keys: first place, last value");
+	check_decodes(task_with(",\"tags\":{\"Not Valid!\":\"x\\ny\",\"k\":\"\\ud83d\\ude00\"}"), &doc,
+				  "tag rules are not applied when reading");
+	CHECK_STR(oq_task_tag(&doc, "Not Valid!"), "x\ny", "an invalid tag is read as stored");
+	CHECK_STR(oq_task_tag(&doc, "k"), "\xF0\x9F\x98\x80", "surrogate pair decoded to UTF-8");
+	check_decodes(task_with(",\"tags\":{\"k\":\"\\u00E9\\uD83D\\uDE00\\u00e9\\/\\b\\f\\r\"}"), &doc,
+				  "uppercase and lowercase hex escapes");
+	CHECK_STR(oq_task_tag(&doc, "k"), "\xC3\xA9\xF0\x9F\x98\x80\xC3\xA9/\b\f\r", "every escape decoded");
+	{
+		StringInfoData many;
+
+		initStringInfo(&many);
+		appendStringInfoString(&many, "{" BASE_MEMBERS ",\"tags\":{");
+		for (int i = 0; i < 20000; i++)
+			appendStringInfo(&many, "%s\"k%d\":\"v%d\"", i ? "," : "", i % 15000, i);
+		appendStringInfoString(&many, "}}");
+		check_decodes(many.data, &doc, "20000 tags, 5000 of them repeated");
+		CHECK(doc.ntags == 15000 && strcmp(oq_task_tag(&doc, "k3"), "v15003") == 0 &&
+			  strcmp(oq_task_tag(&doc, "k14999"), "v14999") == 0, "many tags deduplicated");
+	}
+
+	/* escapes that text cannot hold */
+	check_fails("{\"id\":\"" ID "\",\"shard\":\"3\",\"task_type\":\"a\\u0000\",\"input\":{}}",
+				"task field \"task_type\" contains \\u0000, which text cannot hold", "NUL in task_type");
+	check_fails(task_with(",\"worker_id\":\"\\ud800x\""),
+				"task field \"worker_id\" contains an unpaired UTF-16 surrogate escape", "lone high surrogate");
+	check_fails(task_with(",\"worker_id\":\"\\udc00\""),
+				"task field \"worker_id\" contains an unpaired UTF-16 surrogate escape", "lone low surrogate");
+	check_fails(task_with(",\"a\\u0000\":1"), "task object has a member name containing \\u0000, which text cannot hold",
+				"NUL in a member name");
+	check_decodes(task_with(",\"note\":\"x\\u0000\",\"input2\":{\"s\":\"\\u0000\\ud800\"}"), &doc,
+				  "\\u0000 and lone surrogates outside our fields are carried");
+	CHECK(oq_task_member(&doc, "note")->str == NULL, "an unknown string that text cannot hold has str NULL");
+	check_decodes("{" BASE_MEMBERS ",\"output\":{\"s\":\"\\u0000\"}}", &doc, "\\u0000 inside output is fine");
+
+	err = NULL;
+	CHECK(!oq_task_decode("[]", 2, &doc, NULL), "errmsg may be NULL");
+}
+
+int
+main(void)
+{
+	shared_dir = getenv("OQ_SHARED_DIR");
+	if (shared_dir && *shared_dir == '\0')
+		shared_dir = NULL;
+	if (shared_dir == NULL)
+		SKIP("OQ_SHARED_DIR is not set: fixture tests skipped");
+
+	test_field_table();
+	test_fixtures();
+	test_rewrite();
+	test_build();
+	test_rejections();
+	return unit_done();
+}

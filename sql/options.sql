@@ -23,6 +23,11 @@ CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', endpo
 CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', endpoint 'http://user@host');
 CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', region '');
 
+-- the SQLSTATEs of the contract
+SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', bukket 'x')$$);
+SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', max_retries '101')$$);
+SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (region 'x')$$);
+
 -- every server option at once is fine
 CREATE SERVER good FOREIGN DATA WRAPPER oq_fdw OPTIONS (
   bucket 'ok-bucket', endpoint 'http://127.0.0.1:1/', region 'eu-west-1',

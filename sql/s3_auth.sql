@@ -24,8 +24,7 @@ EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
                           detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
   RAISE NOTICE 'sqlstate %: %', state, msg;
-  RAISE NOTICE 'detail names status and code: %',
-    detail LIKE 'HTTP status 403, S3 error code SignatureDoesNotMatch, request id %';
+  RAISE NOTICE 'detail has the request id: %', detail LIKE '%Request id %';
   RAISE NOTICE 'hint: %', hint;
   RAISE NOTICE 'no secret anywhere: %',
     position('wrong-secret' IN msg || detail || hint) = 0;

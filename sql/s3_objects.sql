@@ -39,6 +39,7 @@ SELECT count(*) FROM oq_list_objects('regress', 'nothing-here/');
 \set VERBOSITY terse
 SELECT oq_put_object('regress', 'raw/plain.txt', 'again', if_none_match => '*');
 SELECT oq_put_object('regress', 'raw/plain.txt', 'v2', if_match => md5('not the body'));
+SELECT convert_from(oq_get_object('regress', 'raw/plain.txt'), 'UTF8') AS unchanged;
 \set VERBOSITY default
 SELECT oq_put_object('regress', 'raw/plain.txt', 'v2',
                      if_match => (SELECT etag FROM oq_head_object('regress', 'raw/plain.txt')))

@@ -19,3 +19,13 @@ SELECT :'endpoint' LIKE 'http://127.0.0.1:%' AS endpoint_set,
        length(:'secret') > 0 AS secret_set;
 SELECT srvname FROM pg_foreign_server ORDER BY 1;
 SELECT count(*) AS user_mappings FROM pg_user_mappings WHERE srvname = 'regress';
+
+-- SQLSTATE and message of a statement's error, for suites that check codes
+CREATE FUNCTION regress_error(cmd text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE cmd;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;

@@ -123,16 +123,18 @@ connection_release_resources(OqConnection *entry)
 static void
 connection_build(OqConnection *entry, Oid userid)
 {
-	ForeignServer *server = GetForeignServer(entry->serverid);
+	ForeignServer *server;
 	UserMapping *user = NULL;
 	MemoryContext oldcxt;
 	OqServerOptions *o;
 	const char *hostport;
 	const char *scheme_end;
 
+	/* the options point into the catalog lookups: keep them with the entry */
 	entry->cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw connection",
 									   ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
+	server = GetForeignServer(entry->serverid);
 
 	entry->server_name = pstrdup(server->servername);
 	oq_server_options(server, &entry->opts);

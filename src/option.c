@@ -88,21 +88,36 @@ find_option(const char *name, Oid context)
 	return NULL;
 }
 
-static bool
-option_exists_elsewhere(const char *name)
+/* Where an option misplaced in 'context' belongs, or NULL */
+static const char *
+option_home(const char *name, Oid context)
 {
 	const OqOption *opt;
 
 	for (opt = oq_options; opt->name; opt++)
-		if (strcmp(opt->name, name) == 0)
-			return true;
-	return false;
+	{
+		if (strcmp(opt->name, name) != 0 || opt->context == context)
+			continue;
+		switch (opt->context)
+		{
+			case ForeignServerRelationId:
+				return "a server option";
+			case UserMappingRelationId:
+				return "a user mapping option";
+			case ForeignTableRelationId:
+				return "a foreign table option";
+			case AttributeRelationId:
+				return "a column option";
+		}
+	}
+	return NULL;
 }
 
 static void
 report_unknown_option(const char *name, Oid context)
 {
 	const OqOption *opt;
+	const char *home = option_home(name, context);
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -115,13 +130,13 @@ report_unknown_option(const char *name, Oid context)
 
 	/*
 	 * Name the object where a misplaced option belongs: credentials typed
-	 * into a server are the classic mistake, and the hint keeps them out.
+	 * into a server are the classic mistake, and they belong nowhere but
+	 * in a user mapping.
 	 */
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 			 errmsg("invalid option \"%s\"", name),
-			 option_exists_elsewhere(name) ?
-			 errdetail("Option \"%s\" belongs to another kind of object (credentials go in user mappings).", name) : 0,
+			 home ? errdetail("\"%s\" is %s.", name, home) : 0,
 			 buf.len > 0 ?
 			 errhint("Valid options in this context are: %s.", buf.data) :
 			 errhint("There are no valid options in this context.")));

@@ -374,6 +374,19 @@ error_sqlstate(const OqRequest *req, const OqS3Error *err)
 	return ERRCODE_FDW_ERROR;
 }
 
+/* "HTTP 412 PreconditionFailed", "Couldn't connect to server", ... */
+static char *
+failure_summary(const OqRequest *req, const OqS3Error *err)
+{
+	if (req->too_large)
+		return psprintf("response larger than %zu bytes", req->max_response);
+	if (req->curl_code != 0)
+		return pstrdup(curl_easy_strerror((CURLcode) req->curl_code));
+	if (err->code)
+		return psprintf("HTTP %ld %s", req->status, err->code);
+	return psprintf("HTTP %ld", req->status);
+}
+
 void
 oq_s3_report(const OqRequest *req, int elevel)
 {
@@ -382,61 +395,58 @@ oq_s3_report(const OqRequest *req, int elevel)
 	const char *what = op_names[req->op];
 	OqS3Error	err;
 	StringInfoData detail;
+	char	   *summary;
 
 	memset(&err, 0, sizeof(err));
 	if (req->curl_code == 0)
 		(void) oq_s3xml_parse_error(req->response, req->response_len, &err);
+	summary = failure_summary(req, &err);
 
+	/* the detail has what varies: S3's message, the request id, attempts */
 	initStringInfo(&detail);
-	if (req->too_large)
-		appendStringInfo(&detail, "The response exceeded %zu bytes.", req->max_response);
-	else if (req->curl_code != 0)
-		appendStringInfo(&detail, "%s.", req->curl_error ? req->curl_error : "transfer failed");
-	else
+	if (req->curl_code != 0 && req->curl_error)
+		appendStringInfo(&detail, "%s.", req->curl_error);
+	else if (req->curl_code == 0)
 	{
-		appendStringInfo(&detail, "HTTP status %ld", req->status);
-		if (err.code)
-			appendStringInfo(&detail, ", S3 error code %s", err.code);
-		if (err.request_id || req->request_id)
-			appendStringInfo(&detail, ", request id %s",
-							 err.request_id ? err.request_id : req->request_id);
-		appendStringInfoChar(&detail, '.');
 		if (err.message)
-			appendStringInfo(&detail, " %s", err.message);
+			appendStringInfo(&detail, "%s ", err.message);
+		if (err.request_id || req->request_id)
+			appendStringInfo(&detail, "Request id %s.",
+							 err.request_id ? err.request_id : req->request_id);
 	}
 	if (req->attempts > 1)
-		appendStringInfo(&detail, " (after %d attempts)", req->attempts);
+		appendStringInfo(&detail, "%s%d attempts were made.", detail.len ? " " : "",
+						 req->attempts);
 
 	if (err.code && strcmp(err.code, "NoSuchBucket") == 0)
 		ereport(elevel,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("bucket \"%s\" does not exist", bucket),
-				 errdetail_internal("%s", detail.data),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
 				 errcontext("S3 %s at %s (server \"%s\")", what,
 							conn->opts.endpoint, conn->server_name)));
-	else if (req->status == 401 || req->status == 403)
+	else if (req->curl_code == 0 && (req->status == 401 || req->status == 403))
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 refused access to bucket \"%s\"%s%s%s", bucket,
-						req->key ? " for key \"" : "", req->key ? req->key : "",
-						req->key ? "\"" : ""),
-				 errdetail_internal("%s", detail.data),
+				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
 						 conn->server_name),
-				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
+				 errcontext("S3 %s%s%s at %s", what, req->key ? " of key " : "",
+							req->key ? req->key : "", conn->opts.endpoint)));
 	else if (req->key)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed", what,
-						req->key, bucket),
-				 errdetail_internal("%s", detail.data),
+				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed: %s", what,
+						req->key, bucket, summary),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
 	else
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of bucket \"%s\" failed", what, bucket),
-				 errdetail_internal("%s", detail.data),
+				 errmsg("S3 %s of bucket \"%s\" failed: %s", what, bucket, summary),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
 }

@@ -45,6 +45,8 @@
 #endif
 
 #include <jansson.h>
+/* the backend exports an SQL function of this name: see new_json_object() */
+#pragma GCC poison json_object
 
 #include "common/jsonapi.h"
 #include "keys.h"

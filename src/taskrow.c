@@ -146,6 +146,12 @@ row_error_callback(void *arg)
 static char *
 member_text(const OqJsonMember *m)
 {
+	/* the decoder leaves str NULL for strings text cannot hold (\u0000) */
+	if (m->type == OQ_JSON_STRING && m->str == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				 errmsg("string value cannot be converted to text"),
+				 errdetail("It contains \\u0000 or an unpaired surrogate.")));
 	if (m->type == OQ_JSON_STRING || m->type == OQ_JSON_NUMBER ||
 		m->type == OQ_JSON_BOOL)
 		return pstrdup(m->str);

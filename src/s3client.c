@@ -409,9 +409,14 @@ oq_s3_report(const OqRequest *req, int elevel)
 	else if (req->curl_code == 0)
 	{
 		if (err.message)
-			appendStringInfo(&detail, "%s ", err.message);
+		{
+			size_t		mlen = strlen(err.message);
+
+			appendStringInfo(&detail, "%s%s", err.message,
+							 mlen > 0 && err.message[mlen - 1] == '.' ? "" : ".");
+		}
 		if (err.request_id || req->request_id)
-			appendStringInfo(&detail, "Request id %s.",
+			appendStringInfo(&detail, "%sRequest id %s.", detail.len ? " " : "",
 							 err.request_id ? err.request_id : req->request_id);
 	}
 	if (req->attempts > 1)

@@ -276,7 +276,7 @@ task_invalid(OqScan *scan, const char *key, const char *problem)
 	if (scan->on_invalid == OQ_ON_INVALID_ERROR)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-				 errmsg("invalid task object \"%s\" in bucket \"%s\": %s",
+				 errmsg("cannot read task object \"%s\" in bucket \"%s\": %s",
 						key, scan->conn->opts.bucket, problem),
 				 errhint("Set the option on_invalid 'skip' on foreign table \"%s\" to skip such objects with a warning.",
 						 scan->relname)));

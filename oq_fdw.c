@@ -85,6 +85,7 @@ typedef struct OqScanState
 	List	   *arg_states;		/* ExprState of each fdw_exprs value */
 	MemoryContext filter_cxt;	/* the filter of the current (re)scan */
 	OqScan	   *scan;
+	bool		started;		/* values evaluated, requests under way */
 } OqScanState;
 
 /*
@@ -364,10 +365,10 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 											  ALLOCSET_SMALL_SIZES);
 
 	oq_table_options(RelationGetRelid(rel), &topts);
-	state->scan = oq_scan_begin(state->conn, RelationGetRelationName(rel),
-								(OqAccessKind) intVal(list_nth(plan->fdw_private,
-															   OQ_PRIV_ACCESS)),
-								build_filter(node, state), topts.on_invalid);
+	state->scan = oq_scan_create(state->conn, RelationGetRelationName(rel),
+								 (OqAccessKind) intVal(list_nth(plan->fdw_private,
+																OQ_PRIV_ACCESS)),
+								 topts.on_invalid);
 }
 
 static TupleTableSlot *
@@ -376,6 +377,16 @@ oqIterateForeignScan(ForeignScanState *node)
 	OqScanState *state = (OqScanState *) node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	const OqTaskDoc *doc;
+
+	/*
+	 * Evaluate the pushed-down values at the first fetch, not in
+	 * BeginForeignScan: a nested loop sets its parameters only then.
+	 */
+	if (!state->started)
+	{
+		oq_scan_start(state->scan, build_filter(node, state));
+		state->started = true;
+	}
 
 	ExecClearTuple(slot);
 	doc = oq_scan_next(state->scan);
@@ -392,7 +403,9 @@ oqReScanForeignScan(ForeignScanState *node)
 {
 	OqScanState *state = (OqScanState *) node->fdw_state;
 
-	oq_scan_restart(state->scan, build_filter(node, state));
+	/* the next fetch starts again, with the parameters' new values */
+	oq_scan_reset(state->scan);
+	state->started = false;
 }
 
 static void

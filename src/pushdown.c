@@ -343,8 +343,12 @@ oq_best_access(List *quals, bool tag_index)
 	return (have_index && tag_index) ? OQ_ACCESS_INDEX : OQ_ACCESS_FULL;
 }
 
-/* Append one qual's index prefixes, known values spelled out */
-static void
+/*
+ * Append one qual's index prefixes, known values spelled out ("|": listed
+ * together; "&": each alone would do).  Returns how many alternatives the
+ * qual offers the scan to choose from.
+ */
+static int
 describe_prefixes(StringInfo buf, const OqQual *qual)
 {
 	Expr	   *arg = qual->arg ? strip_relabel(qual->arg) : NULL;
@@ -364,13 +368,13 @@ describe_prefixes(StringInfo buf, const OqQual *qual)
 																	  TextDatumGetCString(c->constvalue)));
 			else
 				appendStringInfo(buf, "tags/%s/$value/", qual->key);
-			return;
+			return 1;
 		case OQ_QUAL_TAG_EXISTS:
 			if (qual->key)
 				appendStringInfoString(buf, oq_tag_index_key_prefix(qual->key));
 			else
 				appendStringInfoString(buf, "tags/$key/");
-			return;
+			return 1;
 		case OQ_QUAL_TAG_IN:
 		case OQ_QUAL_TAG_EXISTS_ALL:
 		case OQ_QUAL_TAG_EXISTS_ANY:
@@ -379,7 +383,7 @@ describe_prefixes(StringInfo buf, const OqQual *qual)
 				appendStringInfoString(buf, qual->kind == OQ_QUAL_TAG_IN ?
 									   psprintf("tags/%s/$values/", qual->key) :
 									   "tags/$keys/");
-				return;
+				return 1;
 			}
 			values = oq_text_array_strings(DatumGetArrayTypeP(c->constvalue));
 			break;
@@ -387,12 +391,12 @@ describe_prefixes(StringInfo buf, const OqQual *qual)
 			if (c == NULL)
 			{
 				appendStringInfoString(buf, "tags/$pairs/");
-				return;
+				return 1;
 			}
 			(void) oq_jsonb_string_pairs(DatumGetJsonbP(c->constvalue), &keys, &values);
 			break;
 		default:
-			return;
+			return 0;
 	}
 
 	lk = list_head(keys);
@@ -419,6 +423,9 @@ describe_prefixes(StringInfo buf, const OqQual *qual)
 	}
 	if (shown == 0)
 		appendStringInfoString(buf, "(no prefix: matches nothing)");
+	if (qual->kind == OQ_QUAL_TAG_EXISTS_ALL || qual->kind == OQ_QUAL_TAG_CONTAINS)
+		return list_length(values);
+	return 1;
 }
 
 char *
@@ -438,22 +445,22 @@ oq_describe_access(OqAccessKind access, List *quals)
 			appendStringInfoString(&buf, "id lookup");
 			break;
 		case OQ_ACCESS_INDEX:
-			foreach(lc, quals)
 			{
-				if (oq_qual_is_index_usable(lfirst(lc)))
-					n++;
-			}
-			appendStringInfoString(&buf, n > 1 ? "tag index, most selective of " : "tag index ");
-			n = 0;
-			foreach(lc, quals)
-			{
-				OqQual	   *qual = (OqQual *) lfirst(lc);
+				StringInfoData prefixes;
 
-				if (!oq_qual_is_index_usable(qual))
-					continue;
-				if (n++ > 0)
-					appendStringInfoString(&buf, ", ");
-				describe_prefixes(&buf, qual);
+				initStringInfo(&prefixes);
+				foreach(lc, quals)
+				{
+					OqQual	   *qual = (OqQual *) lfirst(lc);
+
+					if (!oq_qual_is_index_usable(qual))
+						continue;
+					if (prefixes.len > 0)
+						appendStringInfoString(&prefixes, ", ");
+					n += describe_prefixes(&prefixes, qual);
+				}
+				appendStringInfo(&buf, "tag index%s %s",
+								 n > 1 ? ", most selective of" : "", prefixes.data);
 			}
 			break;
 	}

@@ -188,15 +188,14 @@ scan_start(OqScan *scan)
 }
 
 OqScan *
-oq_scan_begin(OqConnection *conn, const char *relname, OqAccessKind access,
-			  OqFilter *filter, OqOnInvalid on_invalid)
+oq_scan_create(OqConnection *conn, const char *relname, OqAccessKind access,
+			   OqOnInvalid on_invalid)
 {
 	OqScan	   *scan = palloc0(sizeof(OqScan));
 
 	scan->conn = conn;
 	scan->relname = pstrdup(relname);
 	scan->planned_access = access;
-	scan->filter = filter;
 	scan->on_invalid = on_invalid;
 	scan->max_inflight = conn->opts.max_concurrency;
 	scan->max_objects = oq_max_scan_objects;
@@ -206,7 +205,6 @@ oq_scan_begin(OqConnection *conn, const char *relname, OqAccessKind access,
 										   ALLOCSET_DEFAULT_SIZES);
 	scan->task_cxt = AllocSetContextCreate(CurrentMemoryContext, "oq_fdw task",
 										   ALLOCSET_DEFAULT_SIZES);
-	scan_start(scan);
 	return scan;
 }
 
@@ -300,8 +298,9 @@ check_scan_limit(OqScan *scan)
 						scan->relname, (long long) scan->max_objects),
 				 errdetail("Without a condition the tag index or id lookups can answer, the scan reads every task in bucket \"%s\"; oq_fdw.max_scan_objects is %lld.",
 						   scan->conn->opts.bucket, (long long) scan->max_objects),
-				 errhint("Add a condition such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...'%s, or raise oq_fdw.max_scan_objects.",
-						 scan->conn->opts.tag_index ? "" : " (with the server option tag_index on)")));
+				 scan->conn->opts.tag_index ?
+				 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...', or raise oq_fdw.max_scan_objects.") :
+				 errhint("Add a condition id = '...', turn on the server option tag_index so that tag conditions use the index, or raise oq_fdw.max_scan_objects.")));
 }
 
 /* The id of an index entry tags/{key}/{segment}/{id}, or NULL */
@@ -578,7 +577,7 @@ remember_task_count(OqScan *scan)
 	OqTaskCount *entry;
 	int			i;
 
-	if (scan->access != OQ_ACCESS_FULL || scan->filter->has_ids)
+	if (scan->filter == NULL || scan->access != OQ_ACCESS_FULL || scan->filter->has_ids)
 		return;
 	for (i = 0; i < scan->nchains; i++)
 		if (!scan->chains[i].done)
@@ -629,12 +628,12 @@ scan_stop(OqScan *scan)
 }
 
 void
-oq_scan_restart(OqScan *scan, OqFilter *filter)
+oq_scan_reset(OqScan *scan)
 {
 	scan_stop(scan);
 	MemoryContextReset(scan->scan_cxt);
 	MemoryContextReset(scan->page_cxt);
-	scan->filter = filter;
+	scan->filter = NULL;
 	scan->chains = NULL;
 	scan->nchains = scan->nconjuncts = scan->probes_pending = 0;
 	scan->conjuncts = NIL;
@@ -643,6 +642,13 @@ oq_scan_restart(OqScan *scan, OqFilter *filter)
 	scan->allowed_ids = NIL;
 	scan->queue_head = scan->queue_tail = NULL;
 	scan->nqueued = scan->nlisted = 0;
+}
+
+void
+oq_scan_start(OqScan *scan, OqFilter *filter)
+{
+	Assert(scan->batch == NULL);
+	scan->filter = filter;
 	scan_start(scan);
 }
 

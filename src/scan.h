@@ -104,14 +104,21 @@ typedef struct OqScan
 	OqScanCounters counters;
 } OqScan;
 
-extern OqScan *oq_scan_begin(OqConnection *conn, const char *relname,
-							 OqAccessKind access, OqFilter *filter,
-							 OqOnInvalid on_invalid);
+/* A scan ready to start; nothing is requested until oq_scan_start() */
+extern OqScan *oq_scan_create(OqConnection *conn, const char *relname,
+							  OqAccessKind access, OqOnInvalid on_invalid);
 
 /* The next task that passes the filter, or NULL at the end */
 extern const OqTaskDoc *oq_scan_next(OqScan *scan);
 
-extern void oq_scan_restart(OqScan *scan, OqFilter *filter);
+/* Start listing and fetching for the values in 'filter' */
+extern void oq_scan_start(OqScan *scan, OqFilter *filter);
+
+/*
+ * Rescan: stop, freeing everything that depends on the old filter; the
+ * caller starts again with a filter built from the new parameter values.
+ */
+extern void oq_scan_reset(OqScan *scan);
 extern void oq_scan_end(OqScan *scan);
 
 /* Tasks in the server's bucket at this backend's last complete listing */

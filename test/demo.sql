@@ -23,5 +23,42 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER demo
 \echo '-- CREATE USER MAPPING FOR CURRENT_USER SERVER demo OPTIONS (access_key_id ..., secret_access_key ...);'
 \set ECHO queries
 
-\echo
-\echo '-- demo queries will appear here as the read path lands'
+IMPORT FOREIGN SCHEMA oq FROM SERVER demo INTO public;
+
+-- The whole queue at a glance: one LIST per shard prefix, GETs in parallel
+SELECT status, count(*) FROM tasks GROUP BY 1 ORDER BY 2 DESC;
+
+-- One customer's tasks: answered from the tag index, not by reading them all
+SELECT id, status, tags FROM tasks
+WHERE tags->>'customer' = 'acme-corp' AND status = 'pending'
+ORDER BY created_at LIMIT 5;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT id, status, tags FROM tasks WHERE tags->>'customer' = 'acme-corp';
+
+-- How far is each batch?
+SELECT tags->>'batch_id' AS batch,
+       count(*) FILTER (WHERE status = 'completed') AS completed,
+       count(*) FILTER (WHERE status IN ('pending', 'running')) AS open,
+       count(*) AS total
+FROM tasks WHERE tags ? 'batch_id'
+GROUP BY 1 ORDER BY 1 DESC LIMIT 5;
+
+-- Join with ordinary tables: a nested loop of index lookups, one per customer
+CREATE TABLE customers (name text PRIMARY KEY, plan text);
+INSERT INTO customers VALUES ('acme-corp', 'enterprise'), ('globex', 'team'), ('initech', 'free');
+ANALYZE customers;
+SELECT c.name, c.plan, count(*) AS tasks,
+       count(*) FILTER (WHERE t.status = 'failed') AS failed
+FROM tasks t JOIN customers c ON t.tags->>'customer' = c.name
+GROUP BY 1, 2 ORDER BY 3 DESC;
+EXPLAIN (COSTS OFF)
+SELECT c.name, count(*) FROM tasks t JOIN customers c ON t.tags->>'customer' = c.name GROUP BY 1;
+
+-- One task by id: a single GET, every field
+SELECT id AS some_id FROM tasks WHERE tags->>'customer' = 'initech' LIMIT 1 \gset
+\x on
+SELECT * FROM tasks WHERE id = :'some_id';
+\x off
+
+-- What that cost, in S3 requests (this session)
+SELECT name, value FROM oq_stats() WHERE value > 0 ORDER BY name;

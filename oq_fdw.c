@@ -484,6 +484,64 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 }
 
 /*
+ * ANALYZE: list every task (the row count), GET a uniform sample of
+ * targrows of them (the column statistics).
+ */
+static int
+oqAcquireSampleRows(Relation relation, int elevel, HeapTuple *rows,
+					int targrows, double *totalrows, double *totaldeadrows)
+{
+	TupleDesc	tupdesc = RelationGetDescr(relation);
+	OqConnection *conn;
+	OqTableOptions topts;
+	OqRowBuilder rb;
+	OqScan	   *scan;
+	const OqTaskDoc *doc;
+	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * tupdesc->natts);
+	MemoryContext row_cxt;
+	int			n = 0;
+
+	conn = oq_get_connection(GetForeignTable(RelationGetRelid(relation))->serverid,
+							 GetUserId());
+	oq_table_options(RelationGetRelid(relation), &topts);
+	oq_row_builder_init(&rb, relation, NIL);
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "oq_fdw analyze row",
+									ALLOCSET_DEFAULT_SIZES);
+
+	scan = oq_scan_create(conn, RelationGetRelationName(relation), OQ_ACCESS_FULL,
+						  topts.on_invalid);
+	oq_scan_start_sample(scan, targrows);
+	while (n < targrows && (doc = oq_scan_next(scan)) != NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(row_cxt);
+
+		oq_row_build(&rb, doc, scan->current_key, scan->current_etag, values, nulls);
+		MemoryContextSwitchTo(oldcxt);
+		rows[n++] = heap_form_tuple(tupdesc, values, nulls);
+		MemoryContextReset(row_cxt);
+	}
+	*totalrows = (double) scan->nlisted;
+	*totaldeadrows = 0;
+	oq_scan_end(scan);
+	MemoryContextDelete(row_cxt);
+
+	ereport(elevel,
+			(errmsg("\"%s\": listed %.0f tasks in bucket \"%s\", read a sample of %d",
+					RelationGetRelationName(relation), *totalrows, conn->opts.bucket, n)));
+	return n;
+}
+
+static bool
+oqAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+					  BlockNumber *totalpages)
+{
+	*func = oqAcquireSampleRows;
+	*totalpages = 1;			/* there are no pages; any non-zero value */
+	return true;
+}
+
+/*
  * IMPORT FOREIGN SCHEMA oq: the bucket holds one table, "tasks", with a
  * column per field of the task object, plus etag.
  */
@@ -542,6 +600,7 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ReScanForeignScan = oqReScanForeignScan;
 	routine->EndForeignScan = oqEndForeignScan;
 	routine->ExplainForeignScan = oqExplainForeignScan;
+	routine->AnalyzeForeignTable = oqAnalyzeForeignTable;
 	routine->ImportForeignSchema = oqImportForeignSchema;
 
 	PG_RETURN_POINTER(routine);

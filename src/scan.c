@@ -28,6 +28,7 @@
  */
 #include "postgres.h"
 
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
@@ -382,6 +383,37 @@ choose_conjunct(OqScan *scan)
 	MemoryContextSwitchTo(oldcxt);
 }
 
+static bool
+listing_done(OqScan *scan)
+{
+	int			i;
+
+	for (i = 0; i < scan->nchains; i++)
+		if (!scan->chains[i].done && !scan->chains[i].dropped)
+			return false;
+	return true;
+}
+
+/* Algorithm R: every listed key ends in the sample with equal probability */
+static void
+sample_key(OqScan *scan, const char *key)
+{
+	int64		seen = scan->nlisted;	/* including this key */
+	int64		slot;
+
+	if (scan->nsample < scan->sample_target)
+	{
+		scan->sample[scan->nsample++] = MemoryContextStrdup(scan->scan_cxt, key);
+		return;
+	}
+	slot = (int64) pg_prng_uint64_range(&pg_global_prng_state, 0, seen - 1);
+	if (slot < scan->sample_target)
+	{
+		pfree(scan->sample[slot]);
+		scan->sample[slot] = MemoryContextStrdup(scan->scan_cxt, key);
+	}
+}
+
 static void
 handle_listing(OqScan *scan, OqRequest *req)
 {
@@ -424,8 +456,20 @@ handle_listing(OqScan *scan, OqRequest *req)
 			if (!oq_filter_match_id(scan->filter, id))
 				continue;
 			scan->nlisted++;
+			if (scan->sample_target > 0)
+			{
+				sample_key(scan, key);
+				continue;
+			}
 			check_scan_limit(scan);
 			enqueue_key(scan, key, page.objects[i].etag);
+		}
+		if (scan->sample_target > 0 && listing_done(scan))
+		{
+			/* the sample is final: fetch it */
+			for (i = 0; i < scan->nsample; i++)
+				enqueue_key(scan, scan->sample[i], NULL);
+			scan->sample_target = 0;
 		}
 	}
 	else if (!chain->dropped)
@@ -625,6 +669,18 @@ scan_stop(OqScan *scan)
 		oq_batch_destroy(scan->batch);
 		scan->batch = NULL;
 	}
+}
+
+void
+oq_scan_start_sample(OqScan *scan, int targrows)
+{
+	Assert(scan->batch == NULL && targrows > 0);
+	scan->filter = palloc0(sizeof(OqFilter));	/* no conditions */
+	scan->planned_access = OQ_ACCESS_FULL;
+	scan->sample_target = targrows;
+	scan->sample = MemoryContextAlloc(scan->scan_cxt, sizeof(char *) * targrows);
+	scan->nsample = 0;
+	scan_start(scan);
 }
 
 void

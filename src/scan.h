@@ -89,6 +89,11 @@ typedef struct OqScan
 	int64		nqueued;
 	int64		nlisted;		/* task keys found (guardrail) */
 
+	/* ANALYZE: a reservoir of task keys, fetched once listing is done */
+	int			sample_target;	/* 0: not sampling */
+	char	  **sample;
+	int			nsample;
+
 	/* the task most recently returned */
 	OqRequest  *current;
 	OqTaskDoc	doc;
@@ -113,6 +118,13 @@ extern const OqTaskDoc *oq_scan_next(OqScan *scan);
 
 /* Start listing and fetching for the values in 'filter' */
 extern void oq_scan_start(OqScan *scan, OqFilter *filter);
+
+/*
+ * For ANALYZE: list every task key, keep a uniform random sample of
+ * 'targrows' of them, then fetch only those.  scan->nlisted then counts
+ * all the tasks listed.
+ */
+extern void oq_scan_start_sample(OqScan *scan, int targrows);
 
 /*
  * Rescan: stop, freeing everything that depends on the old filter; the

@@ -10,7 +10,7 @@ DATA = oq_fdw--1.0.sql
 # pg_regress suites, run in this order by test/run ("make installcheck"
 # against the throwaway cluster and moto it starts).  Later suites join as
 # they land: options s3_objects ...
-REGRESS = setup options s3_objects $(REGRESS_SIGV4) $(REGRESS_SHARED) pushdown
+REGRESS = setup options s3_objects $(REGRESS_SIGV4) $(REGRESS_SHARED) pushdown task_cache
 # s3_auth needs moto to verify signatures, and these suites the reference
 # data of ../shared; test/run says so when it leaves them out
 REGRESS_SIGV4 = $(if $(filter 0,$(OQ_TEST_SIGV4_VERIFY)),,s3_auth)

@@ -41,6 +41,7 @@
 #include "pushdown.h"
 #include "scan.h"
 #include "taskjson.h"
+#include "taskcache.h"
 #include "taskrow.h"
 
 PG_MODULE_MAGIC;
@@ -469,6 +470,9 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 									psprintf("hits=%lld stale=%lld",
 											 (long long) c.index_hits,
 											 (long long) c.index_stale), es);
+			if (c.cache_hits > 0)
+				ExplainPropertyText("Task Cache", psprintf("hits=%lld",
+														   (long long) c.cache_hits), es);
 		}
 		else
 		{
@@ -477,6 +481,7 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			ExplainPropertyInteger("S3 Retries", NULL, c.retries, es);
 			ExplainPropertyInteger("Tag Index Hits", NULL, c.index_hits, es);
 			ExplainPropertyInteger("Tag Index Stale", NULL, c.index_stale, es);
+			ExplainPropertyInteger("Task Cache Hits", NULL, c.cache_hits, es);
 		}
 		if (c.invalid_skipped > 0)
 			ExplainPropertyInteger("Invalid Tasks Skipped", NULL, c.invalid_skipped, es);
@@ -615,6 +620,13 @@ _PG_init(void)
 							&oq_max_scan_objects,
 							0, 0, INT_MAX,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("oq_fdw.cache_size",
+							"Memory for this backend's cache of task objects.",
+							"A scan skips the GET of a listed task whose ETag the cache holds. 0 turns the cache off.",
+							&oq_cache_size_kb,
+							65536, 0, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("oq_fdw");
 

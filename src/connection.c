@@ -30,6 +30,7 @@
 #include "connection.h"
 #include "credentials.h"
 #include "oq_fdw.h"
+#include "taskcache.h"
 
 typedef struct OqConnectionKey
 {
@@ -50,6 +51,9 @@ oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	HASH_SEQ_STATUS scan;
 	OqConnection *entry;
+
+	/* cached tasks were read with what just changed: forget them */
+	oq_cache_reset();
 
 	hash_seq_init(&scan, connection_hash);
 	while ((entry = (OqConnection *) hash_seq_search(&scan)))

@@ -36,6 +36,7 @@
 #include "s3client.h"
 #include "scan.h"
 #include "stats.h"
+#include "taskcache.h"
 
 int			oq_max_scan_objects = 0;
 
@@ -66,6 +67,36 @@ create_id_set(MemoryContext cxt)
 }
 
 static void
+push_key(OqPendingKey **head, OqPendingKey **tail, OqPendingKey *pk)
+{
+	pk->next = NULL;
+	if (*tail)
+		(*tail)->next = pk;
+	else
+		*head = pk;
+	*tail = pk;
+}
+
+static OqPendingKey *
+pop_key(OqPendingKey **head, OqPendingKey **tail)
+{
+	OqPendingKey *pk = *head;
+
+	*head = pk->next;
+	if (*head == NULL)
+		*tail = NULL;
+	return pk;
+}
+
+static void
+free_key(OqPendingKey *pk)
+{
+	if (pk->etag)
+		pfree(pk->etag);
+	pfree(pk);
+}
+
+static void
 enqueue_key(OqScan *scan, const char *key, const char *etag)
 {
 	size_t		len = strlen(key);
@@ -74,12 +105,7 @@ enqueue_key(OqScan *scan, const char *key, const char *etag)
 
 	memcpy(pk->key, key, len + 1);
 	pk->etag = etag ? MemoryContextStrdup(scan->scan_cxt, etag) : NULL;
-	pk->next = NULL;
-	if (scan->queue_tail)
-		scan->queue_tail->next = pk;
-	else
-		scan->queue_head = pk;
-	scan->queue_tail = pk;
+	push_key(&scan->queue_head, &scan->queue_tail, pk);
 	scan->nqueued++;
 }
 
@@ -235,21 +261,34 @@ refill(OqScan *scan)
 		chain->inflight = true;
 	}
 
-	while (scan->queue_head && batch->nqueued + batch->ninflight < scan->max_inflight)
+	/*
+	 * Keys whose listed ETag the cache holds need no GET; the others go out
+	 * as GETs while the batch has room.
+	 */
+	while (scan->queue_head)
 	{
 		OqPendingKey *pk = scan->queue_head;
+		size_t		len;
 		OqRequest  *req;
 
-		scan->queue_head = pk->next;
-		if (scan->queue_head == NULL)
-			scan->queue_tail = NULL;
-		scan->nqueued--;
+		if (pk->etag && oq_cache_get(scan->conn->serverid, scan->conn->umid,
+									 pk->key, pk->etag, &len) != NULL)
+		{
+			pop_key(&scan->queue_head, &scan->queue_tail);
+			scan->nqueued--;
+			push_key(&scan->hits_head, &scan->hits_tail, pk);
+			continue;
+		}
+		if (batch->nqueued + batch->ninflight >= scan->max_inflight)
+			break;
 
+		pop_key(&scan->queue_head, &scan->queue_tail);
+		scan->nqueued--;
+		if (pk->etag && oq_cache_size_kb > 0)
+			oq_stat_inc(OQ_STAT_CACHE_MISSES);
 		req = oq_s3_get(batch, pk->key);
 		req->tag = OQ_TAG_GET;
-		if (pk->etag)
-			pfree(pk->etag);
-		pfree(pk);
+		free_key(pk);
 	}
 }
 
@@ -493,49 +532,39 @@ handle_listing(OqScan *scan, OqRequest *req)
 }
 
 /*
- * A fetched task: decode, check it belongs under its key, filter.  Returns
- * true when it is a row to return.
+ * A task body (fetched, or from the cache): decode, check it belongs under
+ * its key, filter.  Returns true when it is a row to return.
  */
 static bool
-handle_task(OqScan *scan, OqRequest *req)
+handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
+			size_t len, bool fetched)
 {
 	char	   *problem;
 	char		id[OQ_UUID_LEN + 1];
 	const OqJsonMember *m;
 
-	/* deleted since it was listed, or named by a stale index entry */
-	if (req->curl_code == 0 && req->status == 404)
-	{
-		if (scan->access == OQ_ACCESS_INDEX)
-		{
-			scan->counters.index_stale++;
-			oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
-		}
-		return false;
-	}
-	if (!oq_s3_ok(req))
-		oq_s3_report(req, ERROR);
-
 	oq_stat_inc(OQ_STAT_TASKS_READ);
-	if (!oq_task_decode(req->response, req->response_len, &scan->doc, &problem))
+	if (!oq_task_decode(body, len, &scan->doc, &problem))
 	{
-		task_invalid(scan, req->key, problem);
+		task_invalid(scan, key, problem);
 		return false;
 	}
 
 	/* the object must be the task its key names */
-	if (!oq_task_key_parse(req->key, scan->conn->opts.shard_prefix_len, id, &problem))
+	if (!oq_task_key_parse(key, scan->conn->opts.shard_prefix_len, id, &problem))
 	{
-		task_invalid(scan, req->key, problem);
+		task_invalid(scan, key, problem);
 		return false;
 	}
 	m = scan->doc.field[OQ_F_ID];
 	if (m == NULL || m->type != OQ_JSON_STRING || strcmp(m->str, id) != 0)
 	{
-		task_invalid(scan, req->key, psprintf("its id \"%s\" does not match its key",
-											  m && m->str ? m->str : ""));
+		task_invalid(scan, key, psprintf("its id \"%s\" does not match its key",
+										 m && m->str ? m->str : ""));
 		return false;
 	}
+	if (fetched)
+		oq_cache_put(scan->conn->serverid, scan->conn->umid, key, etag, body, len);
 
 	if (scan->access == OQ_ACCESS_INDEX &&
 		!oq_index_conjunct_holds(list_nth(scan->conjuncts, scan->chosen), &scan->doc))
@@ -548,6 +577,51 @@ handle_task(OqScan *scan, OqRequest *req)
 		return false;
 	if (scan->access == OQ_ACCESS_INDEX)
 		scan->counters.index_hits++;
+	return true;
+}
+
+/* A finished GET */
+static bool
+handle_task(OqScan *scan, OqRequest *req)
+{
+	/* deleted since it was listed, or named by a stale index entry */
+	if (req->curl_code == 0 && req->status == 404)
+	{
+		if (scan->access == OQ_ACCESS_INDEX)
+		{
+			scan->counters.index_stale++;
+			oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
+		}
+		return false;
+	}
+	if (!oq_s3_ok(req))
+		oq_s3_report(req, ERROR);
+	return handle_body(scan, req->key, req->etag, req->response,
+					   req->response_len, true);
+}
+
+/* A cache hit; false when the entry was evicted since (the key is queued) */
+static bool
+handle_hit(OqScan *scan, OqPendingKey *pk, bool *match)
+{
+	size_t		len;
+	const char *cached = oq_cache_get(scan->conn->serverid, scan->conn->umid,
+									  pk->key, pk->etag, &len);
+	char	   *body;
+
+	if (cached == NULL)
+	{
+		enqueue_key(scan, pk->key, NULL);
+		return false;
+	}
+	/* a copy: the entry may be evicted while the row is in use */
+	body = palloc(len + 1);
+	memcpy(body, cached, len + 1);
+	scan->counters.cache_hits++;
+	oq_stat_inc(OQ_STAT_CACHE_HITS);
+	scan->current_key = pstrdup(pk->key);
+	scan->current_etag = pstrdup(pk->etag);
+	*match = handle_body(scan, scan->current_key, scan->current_etag, body, len, false);
 	return true;
 }
 
@@ -574,6 +648,23 @@ oq_scan_next(OqScan *scan)
 		bool		match;
 
 		refill(scan);
+
+		/* cache hits first: they cost nothing to wait for */
+		if (scan->hits_head)
+		{
+			OqPendingKey *pk = pop_key(&scan->hits_head, &scan->hits_tail);
+			bool		handled;
+
+			oldcxt = MemoryContextSwitchTo(scan->task_cxt);
+			handled = handle_hit(scan, pk, &match);
+			MemoryContextSwitchTo(oldcxt);
+			free_key(pk);
+			if (handled && match)
+				return &scan->doc;
+			MemoryContextReset(scan->task_cxt);
+			continue;
+		}
+
 		req = oq_batch_next(scan->batch);
 		if (req == NULL)
 		{
@@ -697,6 +788,7 @@ oq_scan_reset(OqScan *scan)
 	scan->seen_ids = NULL;
 	scan->allowed_ids = NIL;
 	scan->queue_head = scan->queue_tail = NULL;
+	scan->hits_head = scan->hits_tail = NULL;
 	scan->nqueued = scan->nlisted = 0;
 }
 

@@ -84,9 +84,11 @@ typedef struct OqScan
 	List	   *allowed_ids;	/* index path: other conjuncts' complete id
 								 * sets (HTAB *) to intersect with */
 
-	OqPendingKey *queue_head;
+	OqPendingKey *queue_head;	/* keys to GET */
 	OqPendingKey *queue_tail;
 	int64		nqueued;
+	OqPendingKey *hits_head;	/* keys whose listed ETag the cache holds */
+	OqPendingKey *hits_tail;
 	int64		nlisted;		/* task keys found (guardrail) */
 
 	/* ANALYZE: a reservoir of task keys, fetched once listing is done */

@@ -21,6 +21,7 @@
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "access/parallel.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
@@ -86,6 +87,7 @@ typedef struct OqScanState
 	List	   *arg_states;		/* ExprState of each fdw_exprs value */
 	MemoryContext filter_cxt;	/* the filter of the current (re)scan */
 	OqScan	   *scan;
+	OqParallelScan *parallel;	/* shared state of a parallel scan */
 	bool		started;		/* values evaluated, requests under way */
 } OqScanState;
 
@@ -200,6 +202,37 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info,
 									 list_make1(makeInteger(access))));
 }
 
+/*
+ * A parallel full scan, whose participants share out the sixteen shard
+ * listings.  Opt-in with the table option parallel_workers: every worker
+ * adds max_concurrency requests in flight against the endpoint, which is
+ * the S3 operator's call (request-rate limits), not the planner's.
+ */
+static void
+add_partial_full_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
+{
+	int			workers = Min(info->topts.parallel_workers,
+							  max_parallel_workers_per_gather);
+	Cost		startup;
+	Cost		total;
+	Path	   *path;
+
+	if (workers <= 0 || !baserel->consider_parallel ||
+		!bms_is_empty(baserel->lateral_relids))
+		return;
+
+	path_cost(root, info, OQ_ACCESS_FULL, info->pushed, baserel->rows, &startup, &total);
+	path = (Path *) create_foreignscan_path(root, baserel, NULL,
+											clamp_row_est(baserel->rows / (workers + 1)),
+											startup, startup + (total - startup) / (workers + 1),
+											NIL, NULL, NULL,
+											list_make1(makeInteger(OQ_ACCESS_FULL)));
+	path->parallel_aware = true;
+	path->parallel_safe = true;
+	path->parallel_workers = workers;
+	add_partial_path(baserel, path);
+}
+
 static void
 oqGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -210,6 +243,7 @@ oqGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 	add_scan_path(root, baserel, info, OQ_ACCESS_FULL, info->pushed,
 				  baserel->rows, baserel->lateral_relids);
+	add_partial_full_path(root, baserel, info);
 	if (best != OQ_ACCESS_FULL)
 		add_scan_path(root, baserel, info, best, info->pushed, baserel->rows,
 					  baserel->lateral_relids);
@@ -385,6 +419,7 @@ oqIterateForeignScan(ForeignScanState *node)
 	 */
 	if (!state->started)
 	{
+		state->scan->parallel = state->parallel;
 		oq_scan_start(state->scan, build_filter(node, state));
 		state->started = true;
 	}
@@ -486,6 +521,52 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		if (c.invalid_skipped > 0)
 			ExplainPropertyInteger("Invalid Tasks Skipped", NULL, c.invalid_skipped, es);
 	}
+}
+
+/*
+ * Parallel scans
+ */
+
+static bool
+oqIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	/* every participant opens its own connection; nothing is shared but the chain counter */
+	return true;
+}
+
+static Size
+oqEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
+{
+	return sizeof(OqParallelScan);
+}
+
+static void
+oqInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
+						   void *coordinate)
+{
+	OqScanState *state = (OqScanState *) node->fdw_state;
+	OqParallelScan *parallel = (OqParallelScan *) coordinate;
+
+	pg_atomic_init_u32(&parallel->next_chain, 0);
+	if (state)
+		state->parallel = parallel;
+}
+
+static void
+oqReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
+							 void *coordinate)
+{
+	pg_atomic_write_u32(&((OqParallelScan *) coordinate)->next_chain, 0);
+}
+
+static void
+oqInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc,
+							  void *coordinate)
+{
+	OqScanState *state = (OqScanState *) node->fdw_state;
+
+	if (state)
+		state->parallel = (OqParallelScan *) coordinate;
 }
 
 /*
@@ -606,6 +687,11 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = oqEndForeignScan;
 	routine->ExplainForeignScan = oqExplainForeignScan;
 	routine->AnalyzeForeignTable = oqAnalyzeForeignTable;
+	routine->IsForeignScanParallelSafe = oqIsForeignScanParallelSafe;
+	routine->EstimateDSMForeignScan = oqEstimateDSMForeignScan;
+	routine->InitializeDSMForeignScan = oqInitializeDSMForeignScan;
+	routine->ReInitializeDSMForeignScan = oqReInitializeDSMForeignScan;
+	routine->InitializeWorkerForeignScan = oqInitializeWorkerForeignScan;
 	routine->ImportForeignSchema = oqImportForeignSchema;
 
 	PG_RETURN_POINTER(routine);

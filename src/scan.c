@@ -126,6 +126,31 @@ add_chain(OqScan *scan, const char *prefix, int conjunct)
 	memset(chain, 0, sizeof(*chain));
 	chain->prefix = MemoryContextStrdup(scan->scan_cxt, prefix);
 	chain->conjunct = conjunct;
+	chain->claimed = true;
+}
+
+/* Shard listings a participant of a parallel scan works on at once */
+#define OQ_PARALLEL_CHAINS	2
+
+/* Parallel scan: take more shard listings while fewer than two are open */
+static void
+claim_chains(OqScan *scan)
+{
+	int			open = 0;
+	int			i;
+
+	for (i = 0; i < scan->nchains; i++)
+		if (scan->chains[i].claimed && !scan->chains[i].done)
+			open++;
+	while (open < OQ_PARALLEL_CHAINS)
+	{
+		uint32		next = pg_atomic_fetch_add_u32(&scan->parallel->next_chain, 1);
+
+		if (next >= (uint32) scan->nchains)
+			break;
+		scan->chains[next].claimed = true;
+		open++;
+	}
 }
 
 static void
@@ -141,6 +166,7 @@ start_full_listing(OqScan *scan)
 
 		snprintf(prefix, sizeof(prefix), OQ_TASKS_PREFIX "%c", hex_digits[i]);
 		add_chain(scan, prefix, -1);
+		scan->chains[i].claimed = scan->parallel == NULL;
 	}
 	scan->phase = OQ_PHASE_COLLECT;
 }
@@ -245,12 +271,14 @@ refill(OqScan *scan)
 	OqBatch    *batch = scan->batch;
 	int			i;
 
+	if (scan->parallel && scan->access == OQ_ACCESS_FULL)
+		claim_chains(scan);
 	for (i = 0; i < scan->nchains; i++)
 	{
 		OqListChain *chain = &scan->chains[i];
 		OqRequest  *req;
 
-		if (chain->done || chain->inflight || chain->dropped)
+		if (chain->done || chain->inflight || chain->dropped || !chain->claimed)
 			continue;
 		if (scan->phase == OQ_PHASE_PROBE ? chain->pages > 0 :
 			scan->nqueued >= OQ_QUEUE_LOW_WATER)

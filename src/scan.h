@@ -10,6 +10,7 @@
 #ifndef OQ_SCAN_H
 #define OQ_SCAN_H
 
+#include "port/atomics.h"
 #include "utils/hsearch.h"
 
 #include "filter.h"
@@ -17,6 +18,16 @@
 #include "option.h"
 #include "pushdown.h"
 #include "taskjson.h"
+
+/*
+ * Shared by the participants of a parallel scan: the sixteen shard
+ * listings are handed out one at a time, so a participant that finishes
+ * early takes more.
+ */
+typedef struct OqParallelScan
+{
+	pg_atomic_uint32 next_chain;
+} OqParallelScan;
 
 /* One shard-prefix (or index-prefix) listing, paged with its token */
 typedef struct OqListChain
@@ -29,6 +40,7 @@ typedef struct OqListChain
 	bool		inflight;
 	bool		done;
 	bool		dropped;		/* not the chosen conjunct: ignore */
+	bool		claimed;		/* this participant lists it */
 } OqListChain;
 
 /* A task object waiting to be fetched */
@@ -65,6 +77,7 @@ typedef struct OqScan
 	OqFilter   *filter;
 	const char *relname;
 	int			max_inflight;
+	OqParallelScan *parallel;	/* NULL unless a parallel full scan */
 	OqOnInvalid on_invalid;
 	int64		max_objects;	/* oq_fdw.max_scan_objects, 0: no limit */
 

@@ -37,6 +37,20 @@ for tid, ttype, status, tags, inp, attempt, created in rows:
           and created == t["created_at"][:26] + "Z" if "." in t["created_at"] else True)
     c.check(ok, "values of task %s match the generator" % tid)
 
+# a parallel scan (opt-in: parallel_workers) shares the shard listings
+# among the workers and returns exactly what the serial scan does
+psql("ALTER FOREIGN TABLE sc.tasks OPTIONS (ADD parallel_workers '2')")
+par = "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+plan = "\n".join(r[0] for r in psql(par + "EXPLAIN (COSTS OFF) SELECT id FROM sc.tasks"))
+c.check("Gather" in plan and "Parallel Foreign Scan" in plan, "the plan is a parallel foreign scan")
+rows = psql(par + "SELECT id FROM sc.tasks")
+pids = [r[0] for r in rows]
+c.check(len(pids) == N and set(pids) == set(by_id), "parallel scan: the same %d ids, each once" % N)
+plan = "\n".join(r[0] for r in psql(
+    par + "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM sc.tasks"))
+c.check("Workers Launched: 2" in plan, "two workers took part")
+psql("ALTER FOREIGN TABLE sc.tasks OPTIONS (DROP parallel_workers)")
+
 # a LIMIT reads little more than it returns: at most max_concurrency GETs
 # beyond the rows needed, one listing page per shard prefix
 rows, st = with_stats("SELECT count(*) FROM (SELECT id FROM sc.tasks LIMIT 10) s")

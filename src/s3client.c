@@ -387,6 +387,15 @@ failure_summary(const OqRequest *req, const OqS3Error *err)
 	return psprintf("HTTP %ld", req->status);
 }
 
+/* errhint() for a certificate the endpoint's CA bundle does not vouch for */
+static int
+tls_hint(const OqRequest *req)
+{
+	if (req->curl_code != CURLE_PEER_FAILED_VERIFICATION)
+		return 0;
+	return errhint("If the endpoint's certificate is signed by a private CA, set the server option ca_file to that CA's bundle.");
+}
+
 void
 oq_s3_report(const OqRequest *req, int elevel)
 {
@@ -445,6 +454,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed: %s", what,
 						req->key, bucket, summary),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
 	else
@@ -452,6 +462,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 %s of bucket \"%s\" failed: %s", what, bucket, summary),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
 }

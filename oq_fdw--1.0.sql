@@ -22,6 +22,12 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'oq_stats_fn'
 LANGUAGE C STRICT VOLATILE;
 
+CREATE FUNCTION oq_tag_stats(OUT tag_key text, OUT index_queries bigint,
+                             OUT index_writes bigint, OUT index_deletes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE;
+
 CREATE FUNCTION oq_stats_reset()
 RETURNS void
 AS 'MODULE_PATHNAME'

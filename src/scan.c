@@ -202,6 +202,13 @@ start_index_listing(OqScan *scan, List *conjuncts)
 	scan->chosen = scan->nconjuncts > 1 ? -1 : 0;
 	scan->probes_pending = scan->nconjuncts > 1 ? scan->nchains : 0;
 	oq_stat_inc(OQ_STAT_TAG_INDEX_QUERIES);
+	foreach(lc, conjuncts)
+	{
+		ListCell   *lk;
+
+		foreach(lk, ((OqIndexConjunct *) lfirst(lc))->tag_keys)
+			oq_tag_stat_add((const char *) lfirst(lk), OQ_TAG_STAT_QUERIES, 1);
+	}
 }
 
 static void

@@ -15,6 +15,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "stats.h"
 
@@ -26,8 +28,45 @@ const char *const oq_stat_names[OQ_NUM_STATS] = {
 };
 #undef OQ_STAT_NAME
 
+/* Per tag key: tag keys are at most 64 characters (the seed's rule) */
+#define OQ_TAG_STAT_KEY_LEN 65
+
+typedef struct OqTagStatEntry
+{
+	char		key[OQ_TAG_STAT_KEY_LEN];
+	int64		counts[OQ_NUM_TAG_STATS];
+} OqTagStatEntry;
+
+static HTAB *tag_stats = NULL;
+
+void
+oq_tag_stat_add(const char *tag_key, OqTagStat stat, int64 n)
+{
+	OqTagStatEntry *entry;
+	char		key[OQ_TAG_STAT_KEY_LEN] = {0};
+	bool		found;
+
+	if (strlen(tag_key) >= OQ_TAG_STAT_KEY_LEN)
+		return;
+	if (tag_stats == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = OQ_TAG_STAT_KEY_LEN;
+		ctl.entrysize = sizeof(OqTagStatEntry);
+		tag_stats = hash_create("oq_fdw tag stats", 32, &ctl,
+								HASH_ELEM | HASH_STRINGS);
+	}
+	strlcpy(key, tag_key, sizeof(key));
+	entry = hash_search(tag_stats, key, HASH_ENTER, &found);
+	if (!found)
+		memset(entry->counts, 0, sizeof(entry->counts));
+	entry->counts[stat] += n;
+}
+
 PG_FUNCTION_INFO_V1(oq_stats_fn);
 PG_FUNCTION_INFO_V1(oq_stats_reset);
+PG_FUNCTION_INFO_V1(oq_tag_stats);
 
 Datum
 oq_stats_fn(PG_FUNCTION_ARGS)
@@ -52,5 +91,33 @@ Datum
 oq_stats_reset(PG_FUNCTION_ARGS)
 {
 	memset(oq_stats, 0, sizeof(oq_stats));
+	if (tag_stats)
+		hash_destroy(tag_stats);
+	tag_stats = NULL;
 	PG_RETURN_VOID();
+}
+
+Datum
+oq_tag_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	OqTagStatEntry *entry;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (tag_stats == NULL)
+		return (Datum) 0;
+	hash_seq_init(&seq, tag_stats);
+	while ((entry = (OqTagStatEntry *) hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[1 + OQ_NUM_TAG_STATS];
+		bool		nulls[1 + OQ_NUM_TAG_STATS] = {0};
+		int			i;
+
+		values[0] = CStringGetTextDatum(entry->key);
+		for (i = 0; i < OQ_NUM_TAG_STATS; i++)
+			values[1 + i] = Int64GetDatum(entry->counts[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

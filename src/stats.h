@@ -47,4 +47,15 @@ extern const char *const oq_stat_names[OQ_NUM_STATS];
 #define oq_stat_add(stat, n)	(oq_stats[(stat)] += (n))
 #define oq_stat_inc(stat)		(oq_stats[(stat)]++)
 
+/* The seed's per-tag-key metrics, shown by oq_tag_stats() */
+typedef enum OqTagStat
+{
+	OQ_TAG_STAT_QUERIES,		/* index listings of the key's entries */
+	OQ_TAG_STAT_WRITES,			/* index entries written */
+	OQ_TAG_STAT_DELETES,		/* index entries deleted */
+	OQ_NUM_TAG_STATS
+} OqTagStat;
+
+extern void oq_tag_stat_add(const char *tag_key, OqTagStat stat, int64 n);
+
 #endif							/* OQ_STATS_H */

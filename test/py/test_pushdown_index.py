@@ -54,6 +54,10 @@ plan = "\n".join(r[0] for r in psql(
 c.check("Oq Access: tag index tags/campaign/spring-sale/" in plan and "S3 Requests: list=1 get=20" in plan
         and "Tag Index: hits=20 stale=0" in plan, "EXPLAIN ANALYZE shows the index and the requests")
 
+rows = psql("SELECT oq_stats_reset(); SELECT count(*) FROM ix.tasks WHERE tags->>'campaign' = 'spring-sale';"
+            "SELECT tag_key, index_queries FROM oq_tag_stats()")
+c.check(rows[-1] == ["campaign", "1"], "oq_tag_stats() counts the index query by tag key: %s" % rows[-1])
+
 # the same through a full listing, for comparison
 rows, st = with_stats("SELECT id FROM nx.tasks WHERE tags->>'campaign' = 'spring-sale'")
 c.check(len(rows) == 20 and st["requests_get"] == 2000,

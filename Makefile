@@ -10,9 +10,12 @@ DATA = oq_fdw--1.0.sql
 # pg_regress suites, run in this order by test/run ("make installcheck"
 # against the throwaway cluster and moto it starts).  Later suites join as
 # they land: options s3_objects ...
-REGRESS = setup options s3_objects $(REGRESS_SIGV4)
+REGRESS = setup options s3_objects submit tag_rules tag_update tag_index \
+	$(REGRESS_SHARED) $(REGRESS_SIGV4)
 # s3_auth needs moto to verify signatures; test/run says so when it skips it
 REGRESS_SIGV4 = $(if $(filter 0,$(OQ_TEST_SIGV4_VERIFY)),,s3_auth)
+# write_fixtures reads the task fixtures of the shared reference directory
+REGRESS_SHARED = $(if $(OQ_SHARED_DIR),write_fixtures)
 
 # Isolation specs (specs/NAME.spec, expected/NAME.out), run by test/run after
 # the suites above in a database prepared by sql/setup.sql; picked up as soon

@@ -10,11 +10,13 @@ DATA = oq_fdw--1.0.sql
 # pg_regress suites, run in this order by test/run ("make installcheck"
 # against the throwaway cluster and moto it starts).  Later suites join as
 # they land: options s3_objects ...
-REGRESS = setup options s3_objects $(REGRESS_SIGV4) $(REGRESS_SHARED) pushdown task_cache
+REGRESS = setup options s3_objects $(REGRESS_SIGV4) $(REGRESS_SHARED) \
+	pushdown task_cache submit tag_rules tag_update tag_index $(REGRESS_SHARED_WRITE)
 # s3_auth needs moto to verify signatures, and these suites the reference
 # data of ../shared; test/run says so when it leaves them out
 REGRESS_SIGV4 = $(if $(filter 0,$(OQ_TEST_SIGV4_VERIFY)),,s3_auth)
 REGRESS_SHARED = $(if $(OQ_SHARED_DIR),read_fixtures read_tables read_invalid)
+REGRESS_SHARED_WRITE = $(if $(OQ_SHARED_DIR),write_fixtures)
 
 # Isolation specs (specs/NAME.spec, expected/NAME.out), run by test/run after
 # the suites above in a database prepared by sql/setup.sql; picked up as soon

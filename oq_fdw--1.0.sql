@@ -79,3 +79,30 @@ LANGUAGE C STRICT VOLATILE;
 
 REVOKE EXECUTE ON FUNCTION oq_put_object(name, text, bytea, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION oq_delete_object(name, text) FROM PUBLIC;
+
+-- Writing the queue (docs/sql-interface.md).  Each needs USAGE on the
+-- server; what S3 lets the user mapping's key do is the real limit.
+
+CREATE FUNCTION oq_submit(server name, task_type text,
+                          input jsonb DEFAULT '{}', tags jsonb DEFAULT '{}',
+                          schedule_at timestamptz DEFAULT NULL,
+                          max_retries integer DEFAULT NULL,
+                          timeout_seconds bigint DEFAULT NULL)
+RETURNS uuid
+AS 'MODULE_PATHNAME'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION oq_update_tags(server name, task_id uuid, tags jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION oq_remove_tags(server name, task_id uuid, keys text[])
+RETURNS jsonb
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION oq_rebuild_tag_index(server name)
+RETURNS TABLE (entries_added bigint, entries_removed bigint)
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE;

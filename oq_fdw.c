@@ -41,6 +41,7 @@
 #include "option.h"
 #include "pushdown.h"
 #include "scan.h"
+#include "tagindex.h"
 #include "taskjson.h"
 #include "taskcache.h"
 #include "taskrow.h"
@@ -713,6 +714,13 @@ _PG_init(void)
 							&oq_cache_size_kb,
 							65536, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("oq_fdw.tag_index_rebuild_grace",
+							"Age below which oq_rebuild_tag_index() keeps an index entry no task holds.",
+							"A writer puts a task's new index entries just before the task, so a young entry may be about to be needed.",
+							&oq_tag_index_rebuild_grace,
+							300, 0, 7 * 24 * 3600,
+							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("oq_fdw");
 

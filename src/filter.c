@@ -314,14 +314,6 @@ oq_filter_ids(const OqFilter *filter)
 	return result;
 }
 
-static bool
-indexable_key(const char *key)
-{
-	char	   *problem;
-
-	return oq_tag_check(key, "", &problem);
-}
-
 static void
 conjunct_add(OqIndexConjunct *c, const char *key, const char *value)
 {
@@ -336,7 +328,7 @@ add_single(List *conjuncts, const char *key, const char *value)
 {
 	OqIndexConjunct *c;
 
-	if (!indexable_key(key))
+	if (!oq_tag_key_indexable(key))
 		return conjuncts;
 	c = palloc0(sizeof(OqIndexConjunct));
 	conjunct_add(c, key, value);
@@ -374,7 +366,7 @@ oq_filter_index_conjuncts(const OqFilter *filter)
 					conjuncts = add_single(conjuncts, lfirst(lk), lfirst(lv));
 				break;
 			case OQ_QUAL_TAG_IN:
-				if (!indexable_key(t->key))
+				if (!oq_tag_key_indexable(t->key))
 					break;
 				c = palloc0(sizeof(OqIndexConjunct));
 				foreach(lv, t->values)
@@ -386,7 +378,7 @@ oq_filter_index_conjuncts(const OqFilter *filter)
 				c = palloc0(sizeof(OqIndexConjunct));
 				foreach(lk, t->keys)
 				{
-					if (!indexable_key(lfirst(lk)))
+					if (!oq_tag_key_indexable(lfirst(lk)))
 					{
 						c = NULL;
 						break;

@@ -101,6 +101,7 @@ oq_batch_create(OqConnection *conn, int max_inflight)
 	dlist_init(&batch->queued);
 	dlist_init(&batch->inflight);
 	dlist_init(&batch->done);
+	dlist_init(&batch->returned);
 	dlist_push_tail(&live_batches, &batch->node);
 	conn->nbatches++;
 	return batch;
@@ -144,8 +145,10 @@ oq_request_free(OqRequest *req)
 			dlist_delete(&req->node);
 			batch->ndone--;
 			break;
-		case OQ_REQ_NEW:
 		case OQ_REQ_RETURNED:
+			dlist_delete(&req->node);
+			break;
+		case OQ_REQ_NEW:
 			break;
 	}
 	MemoryContextDelete(req->cxt);
@@ -166,6 +169,7 @@ oq_batch_destroy(OqBatch *batch)
 	free_request_list(&batch->inflight);
 	free_request_list(&batch->queued);
 	free_request_list(&batch->done);
+	free_request_list(&batch->returned);
 	dlist_delete(&batch->node);
 	batch->conn->nbatches--;
 	pfree(batch);
@@ -198,6 +202,13 @@ oq_batch_submit(OqBatch *batch, OqRequest *req)
 	req->state = OQ_REQ_QUEUED;
 	dlist_push_tail(&batch->queued, &req->node);
 	batch->nqueued++;
+}
+
+void
+oq_request_defer(OqRequest *req, int64 delay_us)
+{
+	Assert(req->state == OQ_REQ_QUEUED);
+	req->not_before_us = oq_local_now_us() + Max(delay_us, 0);
 }
 
 /*
@@ -612,6 +623,7 @@ oq_batch_next(OqBatch *batch)
 
 			batch->ndone--;
 			req->state = OQ_REQ_RETURNED;
+			dlist_push_tail(&batch->returned, &req->node);
 			return req;
 		}
 		if (batch->ninflight == 0 && batch->nqueued == 0)
@@ -632,5 +644,6 @@ oq_batch_wait_for(OqBatch *batch, OqRequest *req)
 		dlist_delete(&req->node);
 		batch->ndone--;
 		req->state = OQ_REQ_RETURNED;
+		dlist_push_tail(&batch->returned, &req->node);
 	}
 }

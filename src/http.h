@@ -34,7 +34,7 @@ typedef enum OqRequestState
 	OQ_REQ_QUEUED,				/* waiting for a slot or its retry time */
 	OQ_REQ_INFLIGHT,
 	OQ_REQ_DONE,				/* finished, not yet returned */
-	OQ_REQ_RETURNED				/* handed to the caller */
+	OQ_REQ_RETURNED				/* handed to the caller (batch->returned) */
 } OqRequestState;
 
 /* Builds the headers of one attempt (signing happens here) */
@@ -98,11 +98,17 @@ typedef struct OqBatch
 	dlist_head	queued;			/* not started, or waiting to retry */
 	dlist_head	inflight;
 	dlist_head	done;
+	dlist_head	returned;		/* handed out, not yet freed: freed with the
+								 * batch, so an error between a request's
+								 * return and its oq_request_free leaks
+								 * nothing */
 	int64		requests[OQ_NUM_OPS];	/* attempts made, for EXPLAIN ANALYZE */
 	int64		retries;
 } OqBatch;
 
 extern OqBatch *oq_batch_create(OqConnection *conn, int max_inflight);
+
+/* Frees every request of the batch too, also those handed out */
 extern void oq_batch_destroy(OqBatch *batch);
 
 /* A new request in its own memory context; the caller fills "what to send" */
@@ -111,6 +117,12 @@ extern void oq_request_free(OqRequest *req);
 
 /* Queue a request; it starts as soon as a slot is free */
 extern void oq_batch_submit(OqBatch *batch, OqRequest *req);
+
+/*
+ * Hold a queued request back for delay_us from now: a caller's own backoff
+ * (re-reading after a lost race) without blocking the rest of the batch.
+ */
+extern void oq_request_defer(OqRequest *req, int64 delay_us);
 
 /*
  * The next finished request of the batch (after any retries), waiting for

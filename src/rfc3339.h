@@ -36,4 +36,13 @@ extern bool oq_rfc3339_parse(const char *s, size_t len, int64 *unix_us);
  */
 extern void oq_rfc3339_format(int64 unix_us, char *buf);
 
+/* Whole Unix seconds of a time in Unix us, rounded down (also before 1970) */
+static inline int64
+oq_unix_floor_seconds(int64 unix_us)
+{
+	int64		s = unix_us / 1000000;
+
+	return (unix_us % 1000000 < 0) ? s - 1 : s;
+}
+
 #endif							/* OQ_RFC3339_H */

@@ -28,6 +28,8 @@
 	X(TAG_INDEX_DELETES, "tag_index_deletes") \
 	X(TAG_INDEX_QUERIES, "tag_index_queries") \
 	X(TAG_INDEX_STALE, "tag_index_stale") \
+	X(TAG_INDEX_ERRORS, "tag_index_errors") \
+	X(READY_INDEX_ERRORS, "ready_index_errors") \
 	X(CACHE_HITS, "cache_hits") \
 	X(CACHE_MISSES, "cache_misses") \
 	X(TASKS_READ, "tasks_read") \

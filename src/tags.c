@@ -96,6 +96,17 @@ set_error(char **errmsg, char *msg)
 	return false;
 }
 
+int
+oq_tag_find(const OqTag *tags, int ntags, const char *key)
+{
+	for (int i = 0; i < ntags; i++)
+	{
+		if (strcmp(tags[i].key, key) == 0)
+			return i;
+	}
+	return -1;
+}
+
 bool
 oq_tag_check(const char *key, const char *value, char **errmsg)
 {
@@ -148,6 +159,13 @@ oq_tag_check(const char *key, const char *value, char **errmsg)
 						 psprintf("value of tag \"%s\" has %d characters, more than the limit of %d",
 								  key, nchars, OQ_TAG_VALUE_MAX_CHARS));
 	return true;
+}
+
+bool
+oq_tag_key_indexable(const char *key)
+{
+	/* the empty value passes every value rule: only the key is judged */
+	return oq_tag_check(key, "", NULL);
 }
 
 bool

@@ -31,6 +31,9 @@ typedef struct OqTag
 	const char *value;			/* NUL-terminated UTF-8 */
 } OqTag;
 
+/* Position of key in a tag list, or -1 */
+extern int	oq_tag_find(const OqTag *tags, int ntags, const char *key);
+
 /*
  * Check one tag against the seed's rules: key of 1-64 characters of
  * a-z 0-9 - _, not starting with "oq_" or "_"; value valid UTF-8 of at most
@@ -39,6 +42,14 @@ typedef struct OqTag
  * key and the rule broken.  A NULL value is refused (values are strings).
  */
 extern bool oq_tag_check(const char *key, const char *value, char **errmsg);
+
+/*
+ * Whether tags with this key have index entries: the key follows the key
+ * rules (whatever the value).  Readers use the index for exactly these keys,
+ * so every writer of the index must enter every tag whose key passes,
+ * even one whose value another producer wrote against the value rules.
+ */
+extern bool oq_tag_key_indexable(const char *key);
 
 /* The rule for the number of tags; ntags is the count after any merge */
 extern bool oq_tag_check_count(int ntags, char **errmsg);

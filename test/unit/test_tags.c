@@ -308,5 +308,21 @@ main(void)
 		CHECK(!oq_tag_index_parse_key("", &k, &s, &id), "empty: refused");
 	}
 
+	/* ---- indexable keys, lookup ---- */
+	{
+		OqTag		tags[] = {{"customer", "acme"}, {"region", "us-west"}};
+
+		CHECK(oq_tag_key_indexable("customer"), "a valid key is indexed");
+		CHECK(oq_tag_key_indexable(repeat("k", 64)), "a 64-character key is indexed");
+		CHECK(!oq_tag_key_indexable("Customer"), "an uppercase key is not");
+		CHECK(!oq_tag_key_indexable("a/b"), "a key with '/' is not: it would leave its prefix");
+		CHECK(!oq_tag_key_indexable(""), "the empty key is not");
+		CHECK(!oq_tag_key_indexable("oq_x") && !oq_tag_key_indexable("_x"),
+			  "reserved keys are not");
+		CHECK(oq_tag_find(tags, 2, "region") == 1, "find: present");
+		CHECK(oq_tag_find(tags, 2, "regio") == -1, "find: absent");
+		CHECK(oq_tag_find(tags, 0, "customer") == -1, "find: empty list");
+	}
+
 	return unit_done();
 }

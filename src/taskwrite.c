@@ -1,0 +1,821 @@
+/*-------------------------------------------------------------------------
+ *
+ * taskwrite.c
+ *		Writing one task as the queue's producers do: submit, and change
+ *		the tags of a pending task, with the tag index kept in step.
+ *
+ * Submit.  The task's index entries are written first (concurrently),
+ * then the task with If-None-Match: * (never overwrite a task), then its
+ * ready entry, best effort as in the reference producer (workers also find
+ * pending tasks by listing).  A 412 or an answer of unknown outcome (5xx,
+ * timeout) is resolved by reading the key back: if the stored ETag is the
+ * MD5 of what we sent, the task is ours and stored; if nothing is there,
+ * we PUT again; anything else means the id is taken.
+ *
+ * Tag change.  Read the task and its ETag, refuse unless it is pending,
+ * work out the new tags, splice them and a new updated_at into the body
+ * (taskjson.c: every other byte stays), write the index entries of added
+ * tags, and PUT with If-Match.  A 412 (or 409 ConditionalRequestConflict,
+ * or a 404 when the task vanished) means another writer came first: read
+ * again, after a short random pause, and decide again from what is stored
+ * now -- the task may have been claimed meanwhile (then 55000), or have
+ * gained other tags (both changes survive).  After OQ_WRITE_MAX_ATTEMPTS
+ * lost races the write gives up with 40001.  An answer of unknown outcome
+ * is resolved by reading back as above; the read also serves as the next
+ * decision's input when the write did not land.  Only after the PUT
+ * succeeded are the entries of removed or changed tags deleted, best
+ * effort: a failure there is counted and logged, and leaves a stale entry
+ * that scans skip (they recheck every hit) and oq_rebuild_tag_index()
+ * removes.  Writing entries before the task and deleting them only after
+ * is what keeps a task this extension stored from lacking its entries
+ * (doc/writes.md has the one interleaving of two writers that can still
+ * lose one, which the rebuild repairs).
+ *
+ * Every write is a state machine on a request batch (see taskwrite.h), so
+ * a bulk operation can keep many in flight; each write's own requests
+ * (index entries) also go out together.  Times come from the S3 server's
+ * clock.  The write keeps its state in its own memory context, so a bulk
+ * operation's memory stays bounded by the writes in flight.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/pg_prng.h"
+#include "utils/memutils.h"
+
+#include "oq_fdw.h"
+#include "rfc3339.h"
+#include "s3client.h"
+#include "s3sign.h"
+#include "stats.h"
+#include "tagindex.h"
+#include "taskjson.h"
+#include "taskwrite.h"
+
+/* req->tag of every request a write submits ("oqwrite!") */
+#define OQ_TASKWRITE_REQ_TAG	INT64CONST(0x6f71777269746521)
+
+/* Pause before re-reading after lost race n: random in [base/2, base] */
+#define OQ_REREAD_BACKOFF_US	(5 * INT64CONST(1000))
+
+/* ----------------------------------------------------------------
+ * Requests of a write
+ * ----------------------------------------------------------------
+ */
+
+static void
+track(OqTaskWrite *w, OqRequest *req)
+{
+	req->arg = w;
+	req->tag = OQ_TASKWRITE_REQ_TAG;
+	w->inflight = lappend(w->inflight, req);
+}
+
+static void
+cancel_inflight(OqTaskWrite *w)
+{
+	ListCell   *lc;
+
+	foreach(lc, w->inflight)
+	{
+		OqRequest  *req = (OqRequest *) lfirst(lc);
+
+		if (req == w->put)
+			w->put = NULL;
+		oq_request_free(req);
+	}
+	list_free(w->inflight);
+	w->inflight = NIL;
+}
+
+static void
+finish(OqTaskWrite *w, OqWriteOutcome outcome)
+{
+	cancel_inflight(w);
+	w->outcome = outcome;
+	w->state = OQ_WS_DONE;
+}
+
+/* A request failed for good: keep it to report, stop everything else */
+static void
+fail(OqTaskWrite *w, OqRequest *req)
+{
+	if (req == w->put)
+		w->put = NULL;
+	w->failed = req;
+	finish(w, OQ_WRITE_S3_ERROR);
+}
+
+static int64
+reread_delay_us(int attempts)
+{
+	int64		base = OQ_REREAD_BACKOFF_US << Min(Max(attempts, 1) - 1, 10);
+
+	return base / 2 + (int64) (pg_prng_double(&pg_global_prng_state) * (base / 2));
+}
+
+static void
+read_task(OqTaskWrite *w, bool backoff)
+{
+	OqRequest  *req = oq_s3_get(w->batch, w->key);
+
+	if (backoff)
+		oq_request_defer(req, reread_delay_us(w->attempts));
+	track(w, req);
+	w->state = OQ_WS_READ;
+}
+
+static void
+write_entries(OqTaskWrite *w, List *keys)
+{
+	ListCell   *lc;
+
+	foreach(lc, keys)
+		track(w, oq_s3_put(w->batch, (const char *) lfirst(lc), "", 0, NULL,
+						   NULL, false));
+	w->state = OQ_WS_INDEX;
+}
+
+static void
+put_task(OqTaskWrite *w, bool backoff)
+{
+	if (w->put)
+		oq_request_free(w->put);
+	w->put = oq_s3_put(w->batch, w->key, w->next_body, w->next_len,
+					   "application/json",
+					   w->kind == OQ_WRITE_TAGS ? w->if_match : NULL,
+					   w->kind == OQ_WRITE_SUBMIT);
+	if (backoff)
+		oq_request_defer(w->put, reread_delay_us(w->attempts));
+	track(w, w->put);
+	w->attempts++;
+	w->state = OQ_WS_PUT;
+}
+
+/* Our PUT is stored (its ETag is 'etag'): the follow-ups, best effort */
+static void
+succeeded(OqTaskWrite *w, const char *etag)
+{
+	ListCell   *lc;
+
+	/* first the copy: etag may point into the PUT's or a GET's answer */
+	w->etag = pstrdup(etag);
+	if (w->put)
+	{
+		oq_request_free(w->put);
+		w->put = NULL;
+	}
+	w->changed = true;
+	w->body = w->next_body;
+	w->body_len = w->next_len;
+	w->outcome = OQ_WRITE_OK;
+
+	if (w->kind == OQ_WRITE_SUBMIT)
+	{
+		char	   *ready;
+
+		oq_stat_inc(OQ_STAT_TASKS_SUBMITTED);
+		ready = oq_ready_key(w->id, w->batch->conn->opts.shard_prefix_len,
+							 oq_unix_floor_seconds(w->available_at_us));
+		track(w, oq_s3_put(w->batch, ready, "", 0, NULL, NULL, false));
+	}
+	else
+	{
+		oq_stat_inc(OQ_STAT_TAG_UPDATES);
+		foreach(lc, w->to_delete)
+			track(w, oq_s3_delete(w->batch, (const char *) lfirst(lc)));
+	}
+	w->state = w->inflight != NIL ? OQ_WS_AFTER : OQ_WS_DONE;
+}
+
+/* ----------------------------------------------------------------
+ * Deciding a change of tags
+ * ----------------------------------------------------------------
+ */
+
+/* The tags after the change; points into 'current' and the change */
+static OqTag *
+apply_change(const OqTag *current, int ncurrent, const OqTagChange *change,
+			 int *nresult)
+{
+	OqTag	   *result = palloc(sizeof(OqTag) * (ncurrent + change->nset + 1));
+	int			n = 0;
+
+	if (!change->replace)
+	{
+		for (int i = 0; i < ncurrent; i++)
+		{
+			bool		removed = false;
+
+			for (int j = 0; j < change->nremove && !removed; j++)
+				removed = strcmp(current[i].key, change->remove[j]) == 0;
+			if (!removed)
+				result[n++] = current[i];
+		}
+	}
+	for (int i = 0; i < change->nset; i++)
+	{
+		int			at = oq_tag_find(result, n, change->set[i].key);
+
+		if (at >= 0)
+			result[at].value = change->set[i].value;
+		else
+			result[n++] = change->set[i];
+	}
+	*nresult = n;
+	return result;
+}
+
+/* The same key-value pairs, in whatever order (keys are distinct) */
+static bool
+same_tags(const OqTag *a, int na, const OqTag *b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+	{
+		int			at = oq_tag_find(b, nb, a[i].key);
+
+		if (at < 0 || strcmp(a[i].value, b[at].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+static OqTag *
+copy_tags(const OqTag *tags, int ntags)
+{
+	OqTag	   *copy = palloc(sizeof(OqTag) * Max(ntags, 1));
+
+	for (int i = 0; i < ntags; i++)
+	{
+		copy[i].key = pstrdup(tags[i].key);
+		copy[i].value = pstrdup(tags[i].value);
+	}
+	return copy;
+}
+
+static bool
+string_in_list(const char *s, List *list)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+	{
+		if (strcmp(s, (const char *) lfirst(lc)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Decide what to write from the task as stored now (body, with its ETag):
+ * refuse, finish without writing, or start writing.
+ */
+static void
+decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
+{
+	OqTaskDoc	doc;
+	char	   *problem;
+	const OqJsonMember *m;
+	OqTag	   *result;
+	int			nresult;
+	char	   *tags_json;
+	char		now[OQ_RFC3339_BUFLEN];
+	List	   *add = NIL;
+	List	   *remove = NIL;
+	ListCell   *lc;
+
+	if (!oq_task_decode(body, len, &doc, &problem))
+	{
+		w->problem = problem;
+		finish(w, OQ_WRITE_BAD_OBJECT);
+		return;
+	}
+	m = doc.field[OQ_F_ID];
+	if (strcmp(m->str, w->id) != 0)
+	{
+		w->problem = psprintf("its id \"%s\" does not match its key", m->str);
+		finish(w, OQ_WRITE_BAD_OBJECT);
+		return;
+	}
+
+	/* the seed: tags change only while the task is pending */
+	m = doc.field[OQ_F_STATUS];
+	if (m != NULL && strcmp(m->str, "pending") != 0)
+	{
+		w->status = pstrdup(m->str);
+		finish(w, OQ_WRITE_NOT_PENDING);
+		return;
+	}
+
+	result = apply_change(doc.tags, doc.ntags, &w->change, &nresult);
+	if (same_tags(doc.tags, doc.ntags, result, nresult))
+	{
+		/* nothing to change: no PUT, no new version, updated_at stays */
+		w->tags = copy_tags(doc.tags, doc.ntags);
+		w->ntags = doc.ntags;
+		w->etag = pstrdup(etag);
+		w->changed = false;
+		finish(w, OQ_WRITE_OK);
+		return;
+	}
+
+	/*
+	 * The limit applies to the merged result.  Removing alone never adds,
+	 * so it stays possible on a task another producer overloaded.
+	 */
+	if ((w->change.nset > 0 || w->change.replace) &&
+		!oq_tag_check_count(nresult, &problem))
+	{
+		w->problem = problem;
+		w->ntags = doc.ntags;
+		finish(w, OQ_WRITE_TOO_MANY_TAGS);
+		return;
+	}
+
+	tags_json = oq_tags_to_json(result, nresult);
+	if (tags_json == NULL)
+		elog(ERROR, "oq_fdw: tags of task %s are not valid UTF-8", w->id);
+	oq_rfc3339_format(oq_s3_server_now(w->batch), now);
+	if (w->next_body)
+		pfree(w->next_body);
+	w->next_body = oq_task_rewrite_tags(&doc, tags_json, now, &w->next_len);
+	if (w->if_match)
+		pfree(w->if_match);
+	w->if_match = pstrdup(etag);
+	w->tags = copy_tags(result, nresult);
+	w->ntags = nresult;
+
+	/*
+	 * The entries to delete are those of the object this PUT replaces;
+	 * entries written by an earlier attempt are not written again.
+	 */
+	list_free_deep(w->to_delete);
+	w->to_delete = NIL;
+	if (w->tag_index)
+	{
+		List	   *wanted;
+
+		oq_tag_index_diff(w->id, doc.tags, doc.ntags, result, nresult,
+						  &wanted, &remove);
+		foreach(lc, wanted)
+		{
+			if (!string_in_list(lfirst(lc), w->written))
+				add = lappend(add, lfirst(lc));
+		}
+		w->to_delete = remove;
+	}
+
+	if (add != NIL)
+		write_entries(w, add);
+	else
+		put_task(w, false);
+}
+
+/* ----------------------------------------------------------------
+ * Handling finished requests, per state
+ * ----------------------------------------------------------------
+ */
+
+static bool
+is_not_found(const OqRequest *req)
+{
+	return req->curl_code == 0 && req->status == 404;
+}
+
+static void
+on_read(OqTaskWrite *w, OqRequest *req)
+{
+	if (is_not_found(req))
+		finish(w, OQ_WRITE_NOT_FOUND);
+	else if (!oq_s3_ok(req))
+	{
+		fail(w, req);
+		return;
+	}
+	else if (req->etag == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("S3 sent no ETag for key \"%s\" in bucket \"%s\"",
+						w->key, w->batch->conn->opts.bucket),
+				 errdetail("Tags are changed with a conditional write (If-Match), which needs the ETag.")));
+	else
+		decide(w, req->response, req->response_len, req->etag);
+	oq_request_free(req);
+}
+
+static void
+on_index_written(OqTaskWrite *w, OqRequest *req)
+{
+	if (!oq_s3_ok(req))
+	{
+		/* without its entry the task must not be written: scans would miss it */
+		fail(w, req);
+		return;
+	}
+	oq_stat_inc(OQ_STAT_TAG_INDEX_WRITES);
+	w->written = lappend(w->written, pstrdup(req->key));
+	oq_request_free(req);
+	if (w->inflight == NIL)
+		put_task(w, false);
+}
+
+static void
+on_put(OqTaskWrite *w, OqRequest *req)
+{
+	Assert(req == w->put);
+
+	if (oq_s3_ok(req))
+	{
+		char		md5[33];
+
+		if (req->etag == NULL)
+			oq_md5_hex(req->body, req->body_len, md5);
+		succeeded(w, req->etag ? req->etag : md5);
+	}
+	else if (w->kind == OQ_WRITE_TAGS &&
+			 (oq_s3_precondition_failed(req) || is_not_found(req)))
+	{
+		/* someone else wrote first (or removed the task): read, decide again */
+		oq_request_free(req);
+		w->put = NULL;
+		if (w->attempts >= OQ_WRITE_MAX_ATTEMPTS)
+			finish(w, OQ_WRITE_CONFLICT);
+		else
+			read_task(w, true);
+	}
+	else if (oq_s3_outcome_unknown(req) ||
+			 (w->kind == OQ_WRITE_SUBMIT && oq_s3_precondition_failed(req)))
+	{
+		/*
+		 * Did it land?  Read back and compare.  (A submit's 412 means the
+		 * key exists: most likely an earlier attempt of ours that landed
+		 * after all.)  The PUT is kept for its body's MD5.
+		 */
+		track(w, oq_s3_get(w->batch, w->key));
+		w->state = OQ_WS_VERIFY;
+	}
+	else
+		fail(w, req);
+}
+
+static void
+on_verify(OqTaskWrite *w, OqRequest *req)
+{
+	if (is_not_found(req))
+	{
+		if (w->kind == OQ_WRITE_TAGS)
+			finish(w, OQ_WRITE_NOT_FOUND);
+		else if (w->attempts >= OQ_WRITE_MAX_ATTEMPTS)
+			fail(w, w->put);	/* report why the last PUT failed */
+		else
+			put_task(w, true);	/* it did not land: again */
+	}
+	else if (!oq_s3_ok(req))
+	{
+		fail(w, req);
+		return;
+	}
+	else if (oq_s3_put_succeeded(w->put, req->etag))
+		succeeded(w, req->etag);
+	else if (w->kind == OQ_WRITE_SUBMIT)
+		finish(w, OQ_WRITE_EXISTS);
+	else if (w->attempts >= OQ_WRITE_MAX_ATTEMPTS)
+	{
+		/* unchanged: S3 kept failing; changed: we kept losing */
+		if (req->etag && strcmp(req->etag, w->if_match) == 0)
+			fail(w, w->put);
+		else
+			finish(w, OQ_WRITE_CONFLICT);
+	}
+	else if (req->etag == NULL)
+		fail(w, req);
+	else
+		decide(w, req->response, req->response_len, req->etag);
+
+	if (w->failed != req)
+		oq_request_free(req);
+}
+
+/* Best-effort follow-ups: their failures are logged, never raised */
+typedef struct FollowupContext
+{
+	OqTaskWrite *w;
+	OqRequest  *req;
+} FollowupContext;
+
+static void
+followup_error_context(void *arg)
+{
+	FollowupContext *fc = (FollowupContext *) arg;
+
+	if (fc->req->op == OQ_OP_DELETE)
+		errcontext("removing a tag index entry of task %s after changing its tags; the stale entry is harmless (scans recheck every hit) and oq_rebuild_tag_index() removes it",
+				   fc->w->id);
+	else
+		errcontext("writing the ready entry of task %s after submitting it; workers also find pending tasks by listing them",
+				   fc->w->id);
+}
+
+static void
+on_followup(OqTaskWrite *w, OqRequest *req)
+{
+	if (oq_s3_ok(req))
+	{
+		if (req->op == OQ_OP_DELETE)
+			oq_stat_inc(OQ_STAT_TAG_INDEX_DELETES);
+	}
+	else
+	{
+		ErrorContextCallback errcb;
+		FollowupContext fc = {w, req};
+
+		oq_stat_inc(req->op == OQ_OP_DELETE ? OQ_STAT_TAG_INDEX_ERRORS :
+					OQ_STAT_READY_INDEX_ERRORS);
+		errcb.callback = followup_error_context;
+		errcb.arg = &fc;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
+		oq_s3_report(req, WARNING);
+		error_context_stack = errcb.previous;
+	}
+	oq_request_free(req);
+	if (w->inflight == NIL)
+		w->state = OQ_WS_DONE;
+}
+
+/* ----------------------------------------------------------------
+ * The interface
+ * ----------------------------------------------------------------
+ */
+
+void
+oq_submit_spec_init(OqSubmitSpec *spec)
+{
+	memset(spec, 0, sizeof(OqSubmitSpec));
+	spec->timeout_seconds = OQ_DEFAULT_TIMEOUT_SECONDS;
+	spec->max_retries = OQ_DEFAULT_MAX_RETRIES;
+}
+
+static OqTaskWrite *
+write_create(OqBatch *batch, OqWriteKind kind)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "oq_fdw task write",
+											  ALLOCSET_SMALL_SIZES);
+	OqTaskWrite *w = MemoryContextAllocZero(cxt, sizeof(OqTaskWrite));
+
+	w->cxt = cxt;
+	w->batch = batch;
+	w->kind = kind;
+	w->tag_index = batch->conn->opts.tag_index;
+	w->outcome = OQ_WRITE_PENDING;
+	return w;
+}
+
+/* A random (version 4) UUID, lowercase and hyphenated, as the producers' */
+static void
+random_uuid(char *out)
+{
+	uint8		b[16];
+	char	   *p = out;
+
+	if (!pg_strong_random(b, sizeof(b)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random task id")));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	for (int i = 0; i < 16; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02x", b[i]);
+	}
+	*p = '\0';
+}
+
+OqTaskWrite *
+oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
+{
+	OqTaskWrite *w = write_create(batch, OQ_WRITE_SUBMIT);
+	MemoryContext oldcxt = MemoryContextSwitchTo(w->cxt);
+	int			prefix_len = batch->conn->opts.shard_prefix_len;
+	char		shard[OQ_MAX_SHARD_PREFIX_LEN + 1];
+	OqNewTask	nt;
+	int64		now;
+
+	if (spec->id)
+	{
+		if (!oq_uuid_is_canonical(spec->id, strlen(spec->id)))
+			elog(ERROR, "oq_fdw: task id \"%s\" is not a canonical UUID", spec->id);
+		strlcpy(w->id, spec->id, sizeof(w->id));
+	}
+	else
+		random_uuid(w->id);
+	w->key = oq_task_key(w->id, prefix_len);
+	oq_task_shard(w->id, prefix_len, shard);
+	w->tags = copy_tags(spec->tags, spec->ntags);
+	w->ntags = spec->ntags;
+
+	now = oq_s3_server_now(batch);
+	w->available_at_us = spec->scheduled ? spec->available_at_us : now;
+
+	memset(&nt, 0, sizeof(nt));
+	nt.id = w->id;
+	nt.shard = shard;
+	nt.task_type = spec->task_type;
+	nt.input_json = spec->input_json;
+	nt.tags = w->tags;
+	nt.ntags = w->ntags;
+	nt.now_us = now;
+	nt.available_at_us = w->available_at_us;
+	nt.timeout_seconds = spec->timeout_seconds;
+	nt.max_retries = spec->max_retries;
+	w->next_body = oq_task_build(&nt, &w->next_len);
+	if (w->next_body == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not build task object: input is not valid JSON, or a string is not valid UTF-8")));
+	if (w->next_len > OQ_MAX_RESPONSE_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("task object would be %zu bytes, more than the %d bytes oq_fdw reads back",
+						w->next_len, OQ_MAX_RESPONSE_BYTES),
+				 errhint("Store a large input elsewhere and pass a reference to it.")));
+
+	if (w->tag_index && w->ntags > 0)
+		write_entries(w, oq_tag_index_entries(w->id, w->tags, w->ntags));
+	if (w->inflight == NIL)
+		put_task(w, false);
+
+	MemoryContextSwitchTo(oldcxt);
+	return w;
+}
+
+OqTaskWrite *
+oq_task_tags_begin(OqBatch *batch, const char *task_id,
+				   const OqTagChange *change, const char *body, size_t len,
+				   const char *etag)
+{
+	OqTaskWrite *w = write_create(batch, OQ_WRITE_TAGS);
+	MemoryContext oldcxt = MemoryContextSwitchTo(w->cxt);
+	char	  **remove;
+
+	/* the id names the key: nothing but a canonical UUID may get there */
+	if (!oq_uuid_is_canonical(task_id, strlen(task_id)))
+		elog(ERROR, "oq_fdw: task id \"%s\" is not a canonical UUID", task_id);
+	strlcpy(w->id, task_id, sizeof(w->id));
+	w->key = oq_task_key(w->id, batch->conn->opts.shard_prefix_len);
+
+	w->change.set = copy_tags(change->set, change->nset);
+	w->change.nset = change->nset;
+	remove = palloc(sizeof(char *) * Max(change->nremove, 1));
+	for (int i = 0; i < change->nremove; i++)
+		remove[i] = pstrdup(change->remove[i]);
+	w->change.remove = (const char *const *) remove;
+	w->change.nremove = change->nremove;
+	w->change.replace = change->replace;
+
+	if (body != NULL && etag != NULL)
+	{
+		char	   *copy = palloc(len + 1);
+
+		memcpy(copy, body, len);
+		copy[len] = '\0';
+		decide(w, copy, len, etag);
+	}
+	else
+		read_task(w, false);
+
+	MemoryContextSwitchTo(oldcxt);
+	return w;
+}
+
+OqTaskWrite *
+oq_task_write_of(const OqRequest *req)
+{
+	return req->tag == OQ_TASKWRITE_REQ_TAG ? (OqTaskWrite *) req->arg : NULL;
+}
+
+void
+oq_task_write_handle(OqTaskWrite *w, OqRequest *req)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(w->cxt);
+
+	Assert(req->arg == w && w->state != OQ_WS_DONE);
+	w->inflight = list_delete_ptr(w->inflight, req);
+
+	switch (w->state)
+	{
+		case OQ_WS_READ:
+			on_read(w, req);
+			break;
+		case OQ_WS_INDEX:
+			on_index_written(w, req);
+			break;
+		case OQ_WS_PUT:
+			on_put(w, req);
+			break;
+		case OQ_WS_VERIFY:
+			on_verify(w, req);
+			break;
+		case OQ_WS_AFTER:
+			on_followup(w, req);
+			break;
+		case OQ_WS_DONE:
+			break;
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+void
+oq_task_write_run(OqTaskWrite *w)
+{
+	while (!oq_task_write_done(w))
+	{
+		OqRequest  *req = oq_batch_next(w->batch);
+		OqTaskWrite *owner;
+
+		if (req == NULL)
+			elog(ERROR, "oq_fdw: task write of %s stalled with no request in flight",
+				 w->id);
+		owner = oq_task_write_of(req);
+		if (owner == NULL)
+			elog(ERROR, "oq_fdw: a batch running task writes returned another request");
+		oq_task_write_handle(owner, req);
+	}
+	oq_task_write_report(w);
+}
+
+void
+oq_task_write_report(OqTaskWrite *w)
+{
+	const char *bucket = w->batch->conn->opts.bucket;
+
+	Assert(oq_task_write_done(w));
+	switch (w->outcome)
+	{
+		case OQ_WRITE_PENDING:
+		case OQ_WRITE_OK:
+			break;
+		case OQ_WRITE_NOT_FOUND:
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("task %s does not exist", w->id),
+					 errdetail("There is no object \"%s\" in bucket \"%s\".",
+							   w->key, bucket)));
+			break;
+		case OQ_WRITE_NOT_PENDING:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot change the tags of task %s: its status is \"%s\"",
+							w->id, w->status),
+					 errdetail("Tags can be changed only while a task is pending.")));
+			break;
+		case OQ_WRITE_CONFLICT:
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not change the tags of task %s: it kept changing concurrently",
+							w->id),
+					 errdetail("Each of %d conditional writes (If-Match) found the task changed by another writer.",
+							   w->attempts),
+					 errhint("Retry the transaction.")));
+			break;
+		case OQ_WRITE_TOO_MANY_TAGS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s", w->problem),
+					 errdetail("Task %s has %d tags now.", w->id, w->ntags)));
+			break;
+		case OQ_WRITE_BAD_OBJECT:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+					 errmsg("invalid task object \"%s\" in bucket \"%s\": %s",
+							w->key, bucket, w->problem)));
+			break;
+		case OQ_WRITE_EXISTS:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("task %s already exists", w->id),
+					 errdetail("Object \"%s\" in bucket \"%s\" holds another task.",
+							   w->key, bucket)));
+			break;
+		case OQ_WRITE_S3_ERROR:
+			oq_s3_report(w->failed, ERROR);
+			break;
+	}
+}
+
+void
+oq_task_write_free(OqTaskWrite *w)
+{
+	cancel_inflight(w);
+	if (w->put)
+		oq_request_free(w->put);
+	if (w->failed && w->failed != w->put)
+		oq_request_free(w->failed);
+	MemoryContextDelete(w->cxt);
+}

@@ -218,10 +218,11 @@ collect_expected(Rebuild *rb)
 	const OqTaskDoc *doc;
 	MemoryContext task_cxt;
 
-	scan = oq_scan_begin(rb->conn, "oq_rebuild_tag_index", OQ_ACCESS_FULL,
-						 oq_filter_build(NIL, NULL, NULL), OQ_ON_INVALID_SKIP);
+	scan = oq_scan_create(rb->conn, "oq_rebuild_tag_index", OQ_ACCESS_FULL,
+						  OQ_ON_INVALID_SKIP);
 	/* oq_fdw.max_scan_objects guards queries; a rebuild must read it all */
 	scan->max_objects = 0;
+	oq_scan_start(scan, oq_filter_build(NIL, NULL, NULL));
 
 	task_cxt = AllocSetContextCreate(CurrentMemoryContext, "oq_fdw rebuild task",
 									 ALLOCSET_SMALL_SIZES);

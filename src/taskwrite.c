@@ -317,6 +317,8 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 		w->tags = copy_tags(doc.tags, doc.ntags);
 		w->ntags = doc.ntags;
 		w->etag = pstrdup(etag);
+		w->body = pnstrdup(body, len);
+		w->body_len = len;
 		w->changed = false;
 		finish(w, OQ_WRITE_OK);
 		return;
@@ -374,6 +376,25 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 		put_task(w, false);
 }
 
+/*
+ * Decide from the task as stored now -- unless the write is guarded and
+ * this is not the version the change was decided on: then the caller
+ * decides again.
+ */
+static void
+consider(OqTaskWrite *w, const char *body, size_t len, const char *etag)
+{
+	if (w->guard_etag && strcmp(etag, w->guard_etag) != 0)
+	{
+		w->current_body = pnstrdup(body, len);
+		w->current_len = len;
+		w->current_etag = pstrdup(etag);
+		finish(w, OQ_WRITE_CHANGED);
+		return;
+	}
+	decide(w, body, len, etag);
+}
+
 /* ----------------------------------------------------------------
  * Handling finished requests, per state
  * ----------------------------------------------------------------
@@ -402,7 +423,7 @@ on_read(OqTaskWrite *w, OqRequest *req)
 						w->key, w->batch->conn->opts.bucket),
 				 errdetail("Tags are changed with a conditional write (If-Match), which needs the ETag.")));
 	else
-		decide(w, req->response, req->response_len, req->etag);
+		consider(w, req->response, req->response_len, req->etag);
 	oq_request_free(req);
 }
 
@@ -493,7 +514,7 @@ on_verify(OqTaskWrite *w, OqRequest *req)
 	else if (req->etag == NULL)
 		fail(w, req);
 	else
-		decide(w, req->response, req->response_len, req->etag);
+		consider(w, req->response, req->response_len, req->etag);
 
 	if (w->failed != req)
 		oq_request_free(req);
@@ -655,10 +676,9 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 	return w;
 }
 
-OqTaskWrite *
-oq_task_tags_begin(OqBatch *batch, const char *task_id,
-				   const OqTagChange *change, const char *body, size_t len,
-				   const char *etag)
+static OqTaskWrite *
+tags_begin(OqBatch *batch, const char *task_id, const OqTagChange *change,
+		   const char *body, size_t len, const char *etag, bool guarded)
 {
 	OqTaskWrite *w = write_create(batch, OQ_WRITE_TAGS);
 	MemoryContext oldcxt = MemoryContextSwitchTo(w->cxt);
@@ -678,6 +698,8 @@ oq_task_tags_begin(OqBatch *batch, const char *task_id,
 	w->change.remove = (const char *const *) remove;
 	w->change.nremove = change->nremove;
 	w->change.replace = change->replace;
+	if (guarded)
+		w->guard_etag = pstrdup(etag);
 
 	if (body != NULL && etag != NULL)
 	{
@@ -692,6 +714,23 @@ oq_task_tags_begin(OqBatch *batch, const char *task_id,
 
 	MemoryContextSwitchTo(oldcxt);
 	return w;
+}
+
+OqTaskWrite *
+oq_task_tags_begin(OqBatch *batch, const char *task_id,
+				   const OqTagChange *change, const char *body, size_t len,
+				   const char *etag)
+{
+	return tags_begin(batch, task_id, change, body, len, etag, false);
+}
+
+OqTaskWrite *
+oq_task_tags_begin_guarded(OqBatch *batch, const char *task_id,
+						   const OqTagChange *change, const char *body,
+						   size_t len, const char *etag)
+{
+	Assert(etag != NULL);
+	return tags_begin(batch, task_id, change, body, len, etag, true);
 }
 
 OqTaskWrite *
@@ -793,7 +832,7 @@ oq_task_write_report(OqTaskWrite *w)
 		case OQ_WRITE_BAD_OBJECT:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-					 errmsg("invalid task object \"%s\" in bucket \"%s\": %s",
+					 errmsg("cannot read task object \"%s\" in bucket \"%s\": %s",
 							w->key, bucket, w->problem)));
 			break;
 		case OQ_WRITE_EXISTS:
@@ -802,6 +841,10 @@ oq_task_write_report(OqTaskWrite *w)
 					 errmsg("task %s already exists", w->id),
 					 errdetail("Object \"%s\" in bucket \"%s\" holds another task.",
 							   w->key, bucket)));
+			break;
+		case OQ_WRITE_CHANGED:
+			/* the caller of a guarded write decides again; never an error */
+			elog(ERROR, "oq_fdw: guarded write of task %s reported as an error", w->id);
 			break;
 		case OQ_WRITE_S3_ERROR:
 			oq_s3_report(w->failed, ERROR);

@@ -102,6 +102,8 @@ typedef enum OqWriteOutcome
 	OQ_WRITE_TOO_MANY_TAGS,		/* the merged tags break the limit (22023) */
 	OQ_WRITE_BAD_OBJECT,		/* the stored object is not a valid task */
 	OQ_WRITE_EXISTS,			/* submit: the id is taken (23505) */
+	OQ_WRITE_CHANGED,			/* guarded: the task is not the version the
+								 * change was decided on; see current_* */
 	OQ_WRITE_S3_ERROR			/* a request failed: see 'failed' */
 } OqWriteOutcome;
 
@@ -123,6 +125,9 @@ typedef struct OqTaskWrite
 	int			attempts;		/* task PUTs made */
 	char	   *status;			/* NOT_PENDING: the task's status */
 	char	   *problem;		/* TOO_MANY_TAGS, BAD_OBJECT: why */
+	char	   *current_body;	/* CHANGED: the task as stored now */
+	size_t		current_len;
+	char	   *current_etag;
 
 	/* Private */
 	OqBatch    *batch;
@@ -130,6 +135,7 @@ typedef struct OqTaskWrite
 	bool		tag_index;		/* maintain the tag index */
 	OqTagChange change;			/* OQ_WRITE_TAGS, copied */
 	int64		available_at_us;	/* OQ_WRITE_SUBMIT: for the ready key */
+	char	   *guard_etag;		/* guarded: the only version to change */
 	char	   *if_match;		/* ETag the next PUT expects */
 	char	   *next_body;		/* what the next PUT sends */
 	size_t		next_len;
@@ -159,6 +165,19 @@ extern OqTaskWrite *oq_task_tags_begin(OqBatch *batch, const char *task_id,
 									   const OqTagChange *change,
 									   const char *body, size_t len,
 									   const char *etag);
+
+/*
+ * The same, but the change applies only to the version with ETag 'etag'
+ * (the one the caller decided on, an UPDATE's scanned row).  When the task
+ * turns out to have changed since -- at the first read, or after a lost
+ * race -- the write ends with OQ_WRITE_CHANGED and the current version in
+ * current_body/current_etag, for the caller to decide again, as
+ * PostgreSQL re-evaluates an UPDATE on a concurrently updated row.
+ */
+extern OqTaskWrite *oq_task_tags_begin_guarded(OqBatch *batch, const char *task_id,
+											   const OqTagChange *change,
+											   const char *body, size_t len,
+											   const char *etag);
 
 /* The write a request returned by oq_batch_next() belongs to, or NULL */
 extern OqTaskWrite *oq_task_write_of(const OqRequest *req);

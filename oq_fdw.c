@@ -37,6 +37,7 @@
 
 #include "filter.h"
 #include "http.h"
+#include "modify.h"
 #include "oq_fdw.h"
 #include "option.h"
 #include "pushdown.h"
@@ -694,6 +695,16 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ReInitializeDSMForeignScan = oqReInitializeDSMForeignScan;
 	routine->InitializeWorkerForeignScan = oqInitializeWorkerForeignScan;
 	routine->ImportForeignSchema = oqImportForeignSchema;
+
+	routine->AddForeignUpdateTargets = oq_add_update_targets;
+	routine->PlanForeignModify = oq_plan_modify;
+	routine->BeginForeignModify = oq_begin_modify;
+	routine->ExecForeignInsert = oq_exec_insert;
+	routine->ExecForeignBatchInsert = oq_exec_batch_insert;
+	routine->GetForeignModifyBatchSize = oq_modify_batch_size;
+	routine->ExecForeignUpdate = oq_exec_update;
+	routine->EndForeignModify = oq_end_modify;
+	routine->IsForeignRelUpdatable = oq_is_relation_updatable;
 
 	PG_RETURN_POINTER(routine);
 }

@@ -23,6 +23,7 @@
 
 #include "rfc3339.h"
 #include "s3client.h"
+#include "submitargs.h"
 #include "tagindex.h"
 #include "tagsql.h"
 #include "taskwrite.h"
@@ -81,54 +82,17 @@ oq_submit(PG_FUNCTION_ARGS)
 	require_arg(fcinfo, 1, "task_type");
 
 	oq_submit_spec_init(&spec);
-	spec.task_type = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (spec.task_type[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("task_type must not be empty")));
+	oq_submit_set_task_type(&spec, PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
-	{
-		Jsonb	   *input = PG_GETARG_JSONB_P(2);
-
-		/* jsonb's text keeps numbers exact: it is spliced in as is */
-		spec.input_json = JsonbToCString(NULL, &input->root, VARSIZE(input));
-	}
+		oq_submit_set_input(&spec, PG_GETARG_JSONB_P(2));
 	if (!PG_ARGISNULL(3))
-		spec.tags = oq_tags_from_jsonb(PG_GETARG_JSONB_P(3), &spec.ntags);
+		oq_submit_set_tags(&spec, PG_GETARG_JSONB_P(3));
 	if (!PG_ARGISNULL(4))
-	{
-		TimestampTz ts = PG_GETARG_TIMESTAMPTZ(4);
-		int64		us;
-
-		if (TIMESTAMP_NOT_FINITE(ts))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("schedule_at must be a finite timestamp")));
-		us = ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-		if (us < OQ_RFC3339_MIN_US || us > OQ_RFC3339_MAX_US)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-					 errmsg("schedule_at is out of range for the oq bucket format"),
-					 errdetail("Task timestamps lie between the years 1 and 9999.")));
-		spec.scheduled = true;
-		spec.available_at_us = us;
-	}
+		oq_submit_set_available_at(&spec, PG_GETARG_TIMESTAMPTZ(4), "schedule_at");
 	if (!PG_ARGISNULL(5))
-	{
-		spec.max_retries = PG_GETARG_INT32(5);
-		if (spec.max_retries < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("max_retries must not be negative")));
-	}
+		oq_submit_set_max_retries(&spec, PG_GETARG_INT32(5));
 	if (!PG_ARGISNULL(6))
-	{
-		spec.timeout_seconds = PG_GETARG_INT64(6);
-		if (spec.timeout_seconds < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("timeout_seconds must not be negative")));
-	}
+		oq_submit_set_timeout_seconds(&spec, PG_GETARG_INT64(6));
 
 	batch = write_batch(serverid);
 	w = oq_task_submit_begin(batch, &spec);

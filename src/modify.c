@@ -1,0 +1,736 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify.c
+ *		INSERT and UPDATE on the foreign table: a submit per inserted row,
+ *		a guarded tag change per updated row, many in flight at once.
+ *
+ * INSERT.  Each row becomes a task exactly as oq_submit() builds it; only
+ * the columns a submit takes may be given (task_type, input, tags,
+ * available_at, max_retries, timeout_seconds, and id for callers that
+ * choose their ids).  PostgreSQL hands rows over in batches of batch_size
+ * (the table's or the server's option, as postgres_fdw's), and a batch's
+ * submits run concurrently.  With RETURNING, rows go one at a time.
+ *
+ * UPDATE.  Only tags may be assigned.  Each row's change is written with
+ * If-Match on the ETag the scan read, through a guarded write
+ * (taskwrite.h): if the task changed since the scan read it, the new
+ * version is read, the UPDATE's WHERE clause is evaluated on it again and,
+ * if it still holds, its SET expression too -- what PostgreSQL does for a
+ * row updated concurrently under READ COMMITTED.  When the statement's
+ * WHERE or SET refers to other tables (UPDATE ... FROM), that cannot be
+ * done here, and a concurrent change is a serialization failure (40001).
+ * Without RETURNING, the writes of many rows are in flight at once; their
+ * errors are raised when the statement ends, and rows that a concurrent
+ * change took out of the WHERE clause are reported in a NOTICE (they were
+ * counted as updated when handed over).
+ *
+ * DELETE is refused: a task object is the queue's own record.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/appendinfo.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "modify.h"
+#include "option.h"
+#include "submitargs.h"
+#include "tagsql.h"
+#include "taskcache.h"
+#include "taskrow.h"
+#include "taskwrite.h"
+
+/* The fields an INSERT may give, in the order of the attnos in fdw_private */
+typedef enum OqInsertField
+{
+	OQ_INS_TASK_TYPE,
+	OQ_INS_INPUT,
+	OQ_INS_TAGS,
+	OQ_INS_AVAILABLE_AT,
+	OQ_INS_MAX_RETRIES,
+	OQ_INS_TIMEOUT_SECONDS,
+	OQ_INS_ID,
+	OQ_NUM_INSERT_FIELDS
+} OqInsertField;
+
+static const struct
+{
+	const char *field;
+	Oid			types[3];		/* accepted column types, InvalidOid-ended */
+}			insert_fields[OQ_NUM_INSERT_FIELDS] = {
+	[OQ_INS_TASK_TYPE] = {"task_type", {TEXTOID, VARCHAROID}},
+	[OQ_INS_INPUT] = {"input", {JSONBOID}},
+	[OQ_INS_TAGS] = {"tags", {JSONBOID}},
+	[OQ_INS_AVAILABLE_AT] = {"available_at", {TIMESTAMPTZOID}},
+	[OQ_INS_MAX_RETRIES] = {"max_retries", {INT4OID, INT8OID, INT2OID}},
+	[OQ_INS_TIMEOUT_SECONDS] = {"timeout_seconds", {INT8OID, INT4OID, INT2OID}},
+	[OQ_INS_ID] = {"id", {UUIDOID}},
+};
+
+/* fdw_private of the ModifyTable, by position */
+enum OqModifyPrivate
+{
+	OQ_MPRIV_ATTNOS,			/* INSERT: IntList, an attno per OqInsertField
+								 * (0: no such column); UPDATE: the tags column */
+	OQ_MPRIV_RECHECK,			/* UPDATE: Boolean, WHERE and SET re-evaluable */
+	OQ_MPRIV_WHERE,				/* UPDATE: the WHERE clauses (implicit AND) */
+	OQ_MPRIV_SET				/* UPDATE: the expression assigned to tags */
+};
+
+typedef struct OqModifyState
+{
+	Relation	rel;
+	CmdType		operation;
+	OqConnection *conn;
+	OqBatch    *batch;
+	int			max_inflight;
+	bool		returning;
+	OqRowBuilder rb;			/* every column, for RETURNING and rechecks */
+	Datum	   *values;
+	bool	   *nulls;
+	MemoryContext temp_cxt;		/* reset per row */
+
+	/* INSERT */
+	AttrNumber	attnos[OQ_NUM_INSERT_FIELDS];
+	int			batch_size;
+
+	/* UPDATE */
+	AttrNumber	tags_attno;
+	AttrNumber	junk_id;
+	AttrNumber	junk_etag;
+	bool		can_recheck;
+	ExprState  *where;
+	ExprState  *set_tags;
+	ExprContext *econtext;
+	TupleTableSlot *recheck_slot;
+	List	   *inflight;		/* OqTaskWrite *: pipelined updates */
+	int64		skipped;		/* taken out of the WHERE clause meanwhile */
+} OqModifyState;
+
+/* ----------------------------------------------------------------
+ * Planning
+ * ----------------------------------------------------------------
+ */
+
+static AttrNumber
+column_of_field(Relation rel, const char *field)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (!att->attisdropped &&
+			strcmp(oq_column_field(RelationGetRelid(rel), att->attnum), field) == 0)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
+static void
+refuse_delete(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot delete from foreign table \"%s\"", RelationGetRelationName(rel)),
+			 errdetail("A task object is the queue's own record of the task; oq_fdw changes tasks' tags but never removes tasks."),
+			 errhint("Tasks leave the queue through its own lifecycle (completion, cancellation, expiry).")));
+}
+
+void
+oq_add_update_targets(PlannerInfo *root, Index rtindex, RangeTblEntry *target_rte,
+					  Relation target_relation)
+{
+	AttrNumber	id = column_of_field(target_relation, "id");
+	AttrNumber	etag = column_of_field(target_relation, "etag");
+
+	if (root->parse->commandType == CMD_DELETE)
+		refuse_delete(target_relation);
+
+	if (id == InvalidAttrNumber || etag == InvalidAttrNumber ||
+		TupleDescAttr(RelationGetDescr(target_relation), id - 1)->atttypid != UUIDOID ||
+		TupleDescAttr(RelationGetDescr(target_relation), etag - 1)->atttypid != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot update foreign table \"%s\": it needs the columns id (uuid) and etag (text)",
+						RelationGetRelationName(target_relation)),
+				 errdetail("A row is written back with If-Match on the ETag its scan read.")));
+
+	/* the row's identity: which task, and which version of it was read */
+	add_row_identity_var(root, makeVar(rtindex, id, UUIDOID, -1, InvalidOid, 0),
+						 rtindex, "oq_id");
+	add_row_identity_var(root, makeVar(rtindex, etag, TEXTOID, -1, DEFAULT_COLLATION_OID, 0),
+						 rtindex, "oq_etag");
+}
+
+static List *
+plan_insert(PlannerInfo *root, Relation rel, RangeTblEntry *rte)
+{
+	List	   *attnos = NIL;
+	int			col = -1;
+
+	/* refuse what a submit does not set, naming the column */
+	while ((col = bms_next_member(rte->insertedCols, col)) >= 0)
+	{
+		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
+		char	   *field = oq_column_field(RelationGetRelid(rel), attno);
+		Oid			type = TupleDescAttr(RelationGetDescr(rel), attno - 1)->atttypid;
+		int			f;
+		bool		type_ok = false;
+
+		for (f = 0; f < OQ_NUM_INSERT_FIELDS; f++)
+			if (strcmp(insert_fields[f].field, field) == 0)
+				break;
+		if (f == OQ_NUM_INSERT_FIELDS)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot set column \"%s\" in an INSERT into foreign table \"%s\"",
+							get_attname(RelationGetRelid(rel), attno, false),
+							RelationGetRelationName(rel)),
+					 errdetail("An INSERT submits new pending tasks: only task_type, input, tags, available_at, max_retries, timeout_seconds and id can be given.")));
+		for (int t = 0; t < 3 && OidIsValid(insert_fields[f].types[t]); t++)
+			type_ok |= insert_fields[f].types[t] == type;
+		if (!type_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of foreign table \"%s\" has type %s, which INSERT cannot submit as task field \"%s\"",
+							get_attname(RelationGetRelid(rel), attno, false),
+							RelationGetRelationName(rel), format_type_be(type), field),
+					 errhint("Declare it as %s.", format_type_be(insert_fields[f].types[0]))));
+	}
+
+	for (int f = 0; f < OQ_NUM_INSERT_FIELDS; f++)
+	{
+		AttrNumber	attno = column_of_field(rel, insert_fields[f].field);
+
+		/* only columns the INSERT gives: the others read as the defaults */
+		if (attno != InvalidAttrNumber &&
+			!bms_is_member(attno - FirstLowInvalidHeapAttributeNumber, rte->insertedCols))
+			attno = InvalidAttrNumber;
+		attnos = lappend_int(attnos, attno);
+	}
+	return list_make1(attnos);
+}
+
+/* Only Vars of the target relation, no sublinks, no outer parameters */
+static bool
+recheckable(Node *expr, Index resultRelation, PlannerInfo *root)
+{
+	Relids		varnos;
+
+	if (expr == NULL)
+		return true;
+	varnos = pull_varnos(root, expr);
+	if (!bms_is_empty(varnos) && !bms_equal(varnos, bms_make_singleton(resultRelation)))
+		return false;
+	return !contain_subplans(expr) && !contain_exec_param(expr, NIL);
+}
+
+static List *
+plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRelation)
+{
+	AttrNumber	tags = column_of_field(rel, "tags");
+	RelOptInfo *baserel = find_base_rel(root, resultRelation);
+	List	   *where;
+	Expr	   *set = NULL;
+	bool		can_recheck;
+	int			col = -1;
+	ListCell   *lc;
+	ListCell   *lt;
+
+	while ((col = bms_next_member(rte->updatedCols, col)) >= 0)
+	{
+		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno != tags ||
+			TupleDescAttr(RelationGetDescr(rel), attno - 1)->atttypid != JSONBOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot update column \"%s\" of foreign table \"%s\"",
+							get_attname(RelationGetRelid(rel), attno, false),
+							RelationGetRelationName(rel)),
+					 errdetail("Only tags can be changed; the rest of a task belongs to the queue's workers.")));
+	}
+
+	/* the expression assigned to tags: processed_tlist follows update_colnos */
+	forboth(lc, root->update_colnos, lt, root->processed_tlist)
+	{
+		if (lfirst_int(lc) == tags)
+			set = ((TargetEntry *) lfirst(lt))->expr;
+	}
+
+	where = extract_actual_clauses(baserel->baserestrictinfo, false);
+
+	/*
+	 * The WHERE of the target alone is all of it only when no other
+	 * relation takes part (UPDATE ... FROM joins need their rows too).
+	 */
+	can_recheck = bms_membership(root->all_baserels) == BMS_SINGLETON &&
+		baserel->joininfo == NIL &&
+		recheckable((Node *) where, resultRelation, root) &&
+		recheckable((Node *) set, resultRelation, root);
+
+	return list_make4(list_make1_int(tags), makeBoolean(can_recheck),
+					  can_recheck ? (Node *) where : NULL,
+					  can_recheck ? (Node *) set : NULL);
+}
+
+List *
+oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
+			   int subplan_index)
+{
+	CmdType		operation = plan->operation;
+	RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
+	Relation	rel = table_open(rte->relid, NoLock);
+	List	   *result = NIL;
+
+	if (plan->onConflictAction != ONCONFLICT_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ON CONFLICT is not supported on foreign table \"%s\"",
+						RelationGetRelationName(rel))));
+
+	switch (operation)
+	{
+		case CMD_INSERT:
+			result = plan_insert(root, rel, rte);
+			break;
+		case CMD_UPDATE:
+			result = plan_update(root, rel, rte, resultRelation);
+			break;
+		case CMD_DELETE:
+			refuse_delete(rel);
+			break;
+		default:
+			elog(ERROR, "oq_fdw: unexpected operation %d", (int) operation);
+	}
+	table_close(rel, NoLock);
+	return result;
+}
+
+int
+oq_is_relation_updatable(Relation rel)
+{
+	/* DELETE too, so that it is refused with our reason, not a generic one */
+	return (1 << CMD_INSERT) | (1 << CMD_UPDATE) | (1 << CMD_DELETE);
+}
+
+/* ----------------------------------------------------------------
+ * Execution
+ * ----------------------------------------------------------------
+ */
+
+static int
+modify_batch_size(Relation rel, OqConnection *conn)
+{
+	OqTableOptions topts;
+
+	oq_table_options(RelationGetRelid(rel), &topts);
+	return topts.batch_size > 0 ? topts.batch_size : conn->opts.batch_size;
+}
+
+void
+oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+				List *fdw_private, int subplan_index, int eflags)
+{
+	EState	   *estate = mtstate->ps.state;
+	Relation	rel = rinfo->ri_RelationDesc;
+	RangeTblEntry *rte = exec_rt_fetch(rinfo->ri_RangeTableIndex, estate);
+	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	OqModifyState *st;
+	List	   *attnos;
+
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	st = palloc0(sizeof(OqModifyState));
+	rinfo->ri_FdwState = st;
+	st->rel = rel;
+	st->operation = mtstate->operation;
+	st->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid, userid);
+	st->max_inflight = st->conn->opts.max_concurrency;
+	st->batch = oq_batch_create(st->conn, st->max_inflight);
+	st->returning = rinfo->ri_projectReturning != NULL;
+	st->batch_size = modify_batch_size(rel, st->conn);
+	oq_row_builder_init(&st->rb, rel, NIL);
+	st->values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	st->nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	st->temp_cxt = AllocSetContextCreate(estate->es_query_cxt, "oq_fdw modify row",
+										 ALLOCSET_DEFAULT_SIZES);
+
+	attnos = (List *) list_nth(fdw_private, OQ_MPRIV_ATTNOS);
+	if (st->operation == CMD_INSERT)
+	{
+		for (int f = 0; f < OQ_NUM_INSERT_FIELDS; f++)
+			st->attnos[f] = (AttrNumber) list_nth_int(attnos, f);
+	}
+	else
+	{
+		Plan	   *subplan = outerPlanState(mtstate)->plan;
+
+		st->tags_attno = (AttrNumber) linitial_int(attnos);
+		st->junk_id = ExecFindJunkAttributeInTlist(subplan->targetlist, "oq_id");
+		st->junk_etag = ExecFindJunkAttributeInTlist(subplan->targetlist, "oq_etag");
+		if (!AttributeNumberIsValid(st->junk_id) || !AttributeNumberIsValid(st->junk_etag))
+			elog(ERROR, "oq_fdw: the row identity columns are missing from the UPDATE's plan");
+		st->can_recheck = boolVal(list_nth(fdw_private, OQ_MPRIV_RECHECK));
+		if (st->can_recheck)
+		{
+			st->where = ExecInitQual((List *) list_nth(fdw_private, OQ_MPRIV_WHERE), NULL);
+			st->set_tags = ExecInitExpr((Expr *) list_nth(fdw_private, OQ_MPRIV_SET), NULL);
+			st->econtext = CreateExprContext(estate);
+			st->recheck_slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
+		}
+	}
+}
+
+/* Put a stored task object into a slot (RETURNING, rechecks) */
+static void
+store_task(OqModifyState *st, TupleTableSlot *slot, const char *key,
+		   const char *body, size_t len, const char *etag)
+{
+	OqTaskDoc	doc;
+	char	   *problem;
+	MemoryContext oldcxt = MemoryContextSwitchTo(st->temp_cxt);
+
+	if (!oq_task_decode(body, len, &doc, &problem))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("cannot read task object \"%s\" in bucket \"%s\": %s",
+						key, st->conn->opts.bucket, problem)));
+	ExecClearTuple(slot);
+	oq_row_build(&st->rb, &doc, key, etag, slot->tts_values, slot->tts_isnull);
+	MemoryContextSwitchTo(oldcxt);
+	ExecStoreVirtualTuple(slot);
+}
+
+/* ---- INSERT ---- */
+
+static OqTaskWrite *
+begin_submit(OqModifyState *st, TupleTableSlot *slot)
+{
+	OqSubmitSpec spec;
+	Datum		v;
+	bool		isnull;
+
+	oq_submit_spec_init(&spec);
+	slot_getallattrs(slot);
+
+#define INSERT_VALUE(f) \
+	(st->attnos[f] != InvalidAttrNumber && \
+	 (v = slot->tts_values[st->attnos[f] - 1], !(isnull = slot->tts_isnull[st->attnos[f] - 1])))
+
+	if (!INSERT_VALUE(OQ_INS_TASK_TYPE))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("an INSERT into foreign table \"%s\" needs a task_type",
+						RelationGetRelationName(st->rel))));
+	oq_submit_set_task_type(&spec, DatumGetTextPP(v));
+	if (INSERT_VALUE(OQ_INS_INPUT))
+		oq_submit_set_input(&spec, DatumGetJsonbP(v));
+	else
+		spec.input_json = "{}";	/* oq_submit's default */
+	if (INSERT_VALUE(OQ_INS_TAGS))
+		oq_submit_set_tags(&spec, DatumGetJsonbP(v));
+	if (INSERT_VALUE(OQ_INS_AVAILABLE_AT))
+		oq_submit_set_available_at(&spec, DatumGetTimestampTz(v), "available_at");
+	if (INSERT_VALUE(OQ_INS_MAX_RETRIES))
+		oq_submit_set_max_retries(&spec, TupleDescAttr(RelationGetDescr(st->rel),
+													   st->attnos[OQ_INS_MAX_RETRIES] - 1)->atttypid == INT8OID ?
+								  DatumGetInt64(v) : DatumGetInt32(v));
+	if (INSERT_VALUE(OQ_INS_TIMEOUT_SECONDS))
+		oq_submit_set_timeout_seconds(&spec, TupleDescAttr(RelationGetDescr(st->rel),
+														   st->attnos[OQ_INS_TIMEOUT_SECONDS] - 1)->atttypid == INT8OID ?
+									  DatumGetInt64(v) : DatumGetInt32(v));
+	if (INSERT_VALUE(OQ_INS_ID))
+		spec.id = DatumGetCString(DirectFunctionCall1(uuid_out, v));
+#undef INSERT_VALUE
+
+	return oq_task_submit_begin(st->batch, &spec);
+}
+
+/* Drive every write of the list to its end; ERROR on the first failure */
+static void
+run_writes(OqModifyState *st, List *writes)
+{
+	int			pending = 0;
+	ListCell   *lc;
+
+	foreach(lc, writes)
+	{
+		OqTaskWrite *w = (OqTaskWrite *) lfirst(lc);
+
+		if (oq_task_write_done(w))
+			oq_task_write_report(w);
+		else
+			pending++;
+	}
+	while (pending > 0)
+	{
+		OqRequest  *req = oq_batch_next(st->batch);
+		OqTaskWrite *w;
+
+		if (req == NULL)
+			elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
+		w = oq_task_write_of(req);
+		oq_task_write_handle(w, req);
+		if (oq_task_write_done(w))
+		{
+			oq_task_write_report(w);
+			pending--;
+		}
+	}
+}
+
+TupleTableSlot **
+oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
+					 TupleTableSlot **planSlots, int *numSlots)
+{
+	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
+	List	   *writes = NIL;
+	ListCell   *lc;
+
+	for (int i = 0; i < *numSlots; i++)
+		writes = lappend(writes, begin_submit(st, slots[i]));
+	run_writes(st, writes);
+
+	/* RETURNING: one row at a time (batch size 1), from the stored object */
+	if (st->returning)
+	{
+		OqTaskWrite *w = (OqTaskWrite *) linitial(writes);
+
+		store_task(st, slots[0], w->key, w->body, w->body_len, w->etag);
+	}
+	foreach(lc, writes)
+		oq_task_write_free((OqTaskWrite *) lfirst(lc));
+	MemoryContextReset(st->temp_cxt);
+	return slots;
+}
+
+TupleTableSlot *
+oq_exec_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
+			   TupleTableSlot *planSlot)
+{
+	int			one = 1;
+
+	return oq_exec_batch_insert(estate, rinfo, &slot, &planSlot, &one)[0];
+}
+
+int
+oq_modify_batch_size(ResultRelInfo *rinfo)
+{
+	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
+
+	/*
+	 * PostgreSQL does not process RETURNING or row triggers of batched
+	 * inserts: those go one row at a time (the rule of postgres_fdw).
+	 */
+	if (st == NULL || rinfo->ri_projectReturning != NULL ||
+		(rinfo->ri_TrigDesc &&
+		 (rinfo->ri_TrigDesc->trig_insert_before_row ||
+		  rinfo->ri_TrigDesc->trig_insert_after_row)))
+		return 1;
+	return st->batch_size;
+}
+
+/* ---- UPDATE ---- */
+
+static char *
+junk_string(TupleTableSlot *planSlot, AttrNumber attno, bool uuid)
+{
+	bool		isnull;
+	Datum		d = ExecGetJunkAttribute(planSlot, attno, &isnull);
+
+	if (isnull)
+		elog(ERROR, "oq_fdw: the scanned row has no %s", uuid ? "id" : "etag");
+	return uuid ? DatumGetCString(DirectFunctionCall1(uuid_out, d)) : TextDatumGetCString(d);
+}
+
+static OqTagChange
+replace_tags(Datum tags, bool isnull)
+{
+	OqTagChange change;
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("tags cannot be set to NULL"),
+				 errhint("Set them to '{}' to remove every tag.")));
+	memset(&change, 0, sizeof(change));
+	change.set = oq_tags_from_jsonb(DatumGetJsonbP(tags), &change.nset);
+	change.replace = true;
+	return change;
+}
+
+/*
+ * A guarded write ended.  Returns the write to go on with (the row was
+ * changed concurrently and still qualifies), or NULL; *updated says
+ * whether the row counts as updated.
+ */
+static OqTaskWrite *
+update_finished(OqModifyState *st, OqTaskWrite *w, bool *updated)
+{
+	bool		isnull;
+	Datum		tags;
+	OqTagChange change;
+
+	*updated = false;
+	switch (w->outcome)
+	{
+		case OQ_WRITE_OK:
+			*updated = true;
+			return NULL;
+		case OQ_WRITE_NOT_FOUND:
+			/* deleted since the scan read it: like a concurrently deleted row */
+			return NULL;
+		case OQ_WRITE_CHANGED:
+			break;
+		default:
+			oq_task_write_report(w);
+			return NULL;
+	}
+
+	if (!st->can_recheck)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not update task %s: it changed since it was read", w->id),
+				 errdetail("The UPDATE refers to other tables, so its conditions cannot be evaluated again on the new version."),
+				 errhint("Retry the transaction.")));
+
+	/* what PostgreSQL does for a concurrently updated row: evaluate again */
+	store_task(st, st->recheck_slot, w->key, w->current_body, w->current_len,
+			   w->current_etag);
+	st->econtext->ecxt_scantuple = st->recheck_slot;
+	if (!ExecQual(st->where, st->econtext))
+		return NULL;
+	tags = ExecEvalExpr(st->set_tags, st->econtext, &isnull);
+	change = replace_tags(tags, isnull);
+	return oq_task_tags_begin_guarded(st->batch, w->id, &change, w->current_body,
+									  w->current_len, w->current_etag);
+}
+
+/* Handle finished requests until at most 'limit' pipelined writes remain */
+static void
+drain_updates(OqModifyState *st, int limit)
+{
+	while (list_length(st->inflight) > limit)
+	{
+		OqRequest  *req = oq_batch_next(st->batch);
+		OqTaskWrite *w;
+
+		if (req == NULL)
+			elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
+		w = oq_task_write_of(req);
+		oq_task_write_handle(w, req);
+		while (w && oq_task_write_done(w))
+		{
+			bool		updated;
+			OqTaskWrite *next = update_finished(st, w, &updated);
+
+			if (w->outcome != OQ_WRITE_OK && next == NULL)
+				st->skipped++;
+			st->inflight = list_delete_ptr(st->inflight, w);
+			oq_task_write_free(w);
+			if (next)
+				st->inflight = lappend(st->inflight, next);
+			w = next;
+		}
+		MemoryContextReset(st->temp_cxt);
+	}
+}
+
+TupleTableSlot *
+oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
+			   TupleTableSlot *planSlot)
+{
+	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
+	char	   *id = junk_string(planSlot, st->junk_id, true);
+	char	   *etag = junk_string(planSlot, st->junk_etag, false);
+	bool		isnull;
+	Datum		tags = slot_getattr(slot, st->tags_attno, &isnull);
+	OqTagChange change = replace_tags(tags, isnull);
+	char	   *key = oq_task_key(id, st->conn->opts.shard_prefix_len);
+	const char *body;
+	size_t		len = 0;
+	OqTaskWrite *w;
+
+	/* the scan put the version it read in the task cache: no GET then */
+	body = oq_cache_get(st->conn->serverid, st->conn->umid, key, etag, &len);
+	w = oq_task_tags_begin_guarded(st->batch, id, &change, body, len, etag);
+
+	if (!st->returning)
+	{
+		/* many rows' writes in flight; errors surface when the statement ends */
+		st->inflight = lappend(st->inflight, w);
+		drain_updates(st, st->max_inflight - 1);
+		return slot;
+	}
+
+	for (;;)
+	{
+		OqTaskWrite *next;
+		bool		updated;
+
+		while (!oq_task_write_done(w))
+		{
+			OqRequest  *req = oq_batch_next(st->batch);
+
+			if (req == NULL)
+				elog(ERROR, "oq_fdw: task write stalled with no request in flight");
+			oq_task_write_handle(oq_task_write_of(req), req);
+		}
+		next = update_finished(st, w, &updated);
+		if (next == NULL)
+		{
+			if (updated)
+				store_task(st, slot, w->key, w->body, w->body_len, w->etag);
+			oq_task_write_free(w);
+			MemoryContextReset(st->temp_cxt);
+			return updated ? slot : NULL;
+		}
+		oq_task_write_free(w);
+		w = next;
+	}
+}
+
+void
+oq_end_modify(EState *estate, ResultRelInfo *rinfo)
+{
+	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
+
+	if (st == NULL)
+		return;
+	if (st->operation == CMD_UPDATE)
+	{
+		drain_updates(st, 0);
+		if (st->skipped > 0)
+			ereport(NOTICE,
+					(errmsg("%lld task%s changed concurrently and no longer matched; left unchanged",
+							(long long) st->skipped, st->skipped == 1 ? "" : "s"),
+					 errdetail("The UPDATE's row count includes them.")));
+		if (st->recheck_slot)
+			ExecDropSingleTupleTableSlot(st->recheck_slot);
+	}
+	oq_batch_destroy(st->batch);
+	st->batch = NULL;
+}

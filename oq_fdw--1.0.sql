@@ -106,3 +106,10 @@ CREATE FUNCTION oq_rebuild_tag_index(server name)
 RETURNS TABLE (entries_added bigint, entries_removed bigint)
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT VOLATILE;
+
+-- A task's object versions, oldest first, with what each changed
+CREATE FUNCTION oq_task_history(server name, task_id uuid)
+RETURNS TABLE (version integer, version_id text, is_latest boolean,
+               last_modified timestamptz, status text, tags jsonb, change text)
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE;

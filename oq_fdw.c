@@ -704,6 +704,7 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignModifyBatchSize = oq_modify_batch_size;
 	routine->ExecForeignUpdate = oq_exec_update;
 	routine->EndForeignModify = oq_end_modify;
+	routine->ExplainForeignModify = oq_explain_modify;
 	routine->IsForeignRelUpdatable = oq_is_relation_updatable;
 
 	PG_RETURN_POINTER(routine);

@@ -32,6 +32,7 @@
 
 #include "access/table.h"
 #include "catalog/pg_collation.h"
+#include "commands/explain.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "foreign/foreign.h"
@@ -90,6 +91,7 @@ enum OqModifyPrivate
 {
 	OQ_MPRIV_ATTNOS,			/* INSERT: IntList, an attno per OqInsertField
 								 * (0: no such column); UPDATE: the tags column */
+	OQ_MPRIV_RETURNING,			/* Boolean: the statement has RETURNING */
 	OQ_MPRIV_RECHECK,			/* UPDATE: Boolean, WHERE and SET re-evaluable */
 	OQ_MPRIV_WHERE,				/* UPDATE: the WHERE clauses (implicit AND) */
 	OQ_MPRIV_SET				/* UPDATE: the expression assigned to tags */
@@ -228,7 +230,7 @@ plan_insert(PlannerInfo *root, Relation rel, RangeTblEntry *rte)
 			attno = InvalidAttrNumber;
 		attnos = lappend_int(attnos, attno);
 	}
-	return list_make1(attnos);
+	return list_make1(attnos);	/* the caller appends RETURNING */
 }
 
 /* Only Vars of the target relation, no sublinks, no outer parameters */
@@ -291,7 +293,7 @@ plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRel
 
 	return list_make4(list_make1_int(tags), makeBoolean(can_recheck),
 					  can_recheck ? (Node *) where : NULL,
-					  can_recheck ? (Node *) set : NULL);
+					  can_recheck ? (Node *) set : NULL);	/* RETURNING goes second */
 }
 
 List *
@@ -324,7 +326,11 @@ oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 			elog(ERROR, "oq_fdw: unexpected operation %d", (int) operation);
 	}
 	table_close(rel, NoLock);
-	return result;
+
+	/* decided here: ri_projectReturning is set only after BeginForeignModify */
+	return list_insert_nth(result, OQ_MPRIV_RETURNING,
+						   makeBoolean(plan->returningLists != NIL &&
+									   list_nth(plan->returningLists, subplan_index) != NIL));
 }
 
 int
@@ -370,7 +376,7 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	st->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid, userid);
 	st->max_inflight = st->conn->opts.max_concurrency;
 	st->batch = oq_batch_create(st->conn, st->max_inflight);
-	st->returning = rinfo->ri_projectReturning != NULL;
+	st->returning = boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING));
 	st->batch_size = modify_batch_size(rel, st->conn);
 	oq_row_builder_init(&st->rb, rel, NIL);
 	st->values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
@@ -629,6 +635,29 @@ update_finished(OqModifyState *st, OqTaskWrite *w, bool *updated)
 									  w->current_len, w->current_etag);
 }
 
+/*
+ * A pipelined write is done: settle it (and whatever it leads to when the
+ * row changed concurrently) as far as can be done without waiting.
+ */
+static void
+settle_update(OqModifyState *st, OqTaskWrite *w)
+{
+	while (w && oq_task_write_done(w))
+	{
+		bool		updated;
+		OqTaskWrite *next = update_finished(st, w, &updated);
+
+		if (!updated && next == NULL)
+			st->skipped++;
+		st->inflight = list_delete_ptr(st->inflight, w);
+		oq_task_write_free(w);
+		if (next)
+			st->inflight = lappend(st->inflight, next);
+		w = next;
+	}
+	MemoryContextReset(st->temp_cxt);
+}
+
 /* Handle finished requests until at most 'limit' pipelined writes remain */
 static void
 drain_updates(OqModifyState *st, int limit)
@@ -642,20 +671,7 @@ drain_updates(OqModifyState *st, int limit)
 			elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
 		w = oq_task_write_of(req);
 		oq_task_write_handle(w, req);
-		while (w && oq_task_write_done(w))
-		{
-			bool		updated;
-			OqTaskWrite *next = update_finished(st, w, &updated);
-
-			if (w->outcome != OQ_WRITE_OK && next == NULL)
-				st->skipped++;
-			st->inflight = list_delete_ptr(st->inflight, w);
-			oq_task_write_free(w);
-			if (next)
-				st->inflight = lappend(st->inflight, next);
-			w = next;
-		}
-		MemoryContextReset(st->temp_cxt);
+		settle_update(st, w);
 	}
 }
 
@@ -682,6 +698,7 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	{
 		/* many rows' writes in flight; errors surface when the statement ends */
 		st->inflight = lappend(st->inflight, w);
+		settle_update(st, w);	/* it may be decided already (from the cache) */
 		drain_updates(st, st->max_inflight - 1);
 		return slot;
 	}
@@ -711,6 +728,20 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 		oq_task_write_free(w);
 		w = next;
 	}
+}
+
+void
+oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+				  List *fdw_private, int subplan_index, ExplainState *es)
+{
+	OqServerOptions opts;
+	Relation	rel = rinfo->ri_RelationDesc;
+
+	oq_server_options(GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid),
+					  &opts);
+	ExplainPropertyText("Oq Bucket", opts.bucket, es);
+	if (mtstate->operation == CMD_INSERT && rinfo->ri_BatchSize > 1)
+		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
 }
 
 void

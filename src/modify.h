@@ -31,6 +31,9 @@ extern int	oq_modify_batch_size(ResultRelInfo *rinfo);
 extern TupleTableSlot *oq_exec_update(EState *estate, ResultRelInfo *rinfo,
 									  TupleTableSlot *slot,
 									  TupleTableSlot *planSlot);
+extern void oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+							  List *fdw_private, int subplan_index,
+							  struct ExplainState *es);
 extern void oq_end_modify(EState *estate, ResultRelInfo *rinfo);
 
 #endif							/* OQ_MODIFY_H */

@@ -205,6 +205,16 @@ oq_s3_get(OqBatch *batch, const char *key)
 }
 
 OqRequest *
+oq_s3_get_version(OqBatch *batch, const char *key, const char *version_id)
+{
+	OqQueryParam query[1] = {{"versionId", version_id}};
+	OqRequest  *req = s3_request(batch, OQ_OP_GET, "GET", key, query, 1);
+
+	oq_batch_submit(batch, req);
+	return req;
+}
+
+OqRequest *
 oq_s3_head(OqBatch *batch, const char *key)
 {
 	OqRequest  *req = s3_request(batch, OQ_OP_HEAD, "HEAD", key, NULL, 0);

@@ -17,6 +17,10 @@
 #include "s3xml.h"
 
 extern OqRequest *oq_s3_get(OqBatch *batch, const char *key);
+
+/* GET of one version of a key (buckets with versioning) */
+extern OqRequest *oq_s3_get_version(OqBatch *batch, const char *key,
+									const char *version_id);
 extern OqRequest *oq_s3_head(OqBatch *batch, const char *key);
 extern OqRequest *oq_s3_delete(OqBatch *batch, const char *key);
 

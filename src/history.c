@@ -214,8 +214,8 @@ oq_task_history(PG_FUNCTION_ARGS)
 	}
 	if (!versioned)
 		ereport(NOTICE,
-				(errmsg("bucket \"%s\" does not have versioning on: only the current version of task %s is known",
-						conn->opts.bucket, id),
+				(errmsg("bucket \"%s\" does not have versioning on: only the current version of the task is known",
+						conn->opts.bucket),
 				 errhint("Turn versioning on for the bucket to keep every version of its tasks.")));
 
 	/* fetch every version at once */

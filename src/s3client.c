@@ -401,8 +401,14 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 conn->creds.access_key_id == NULL ?
+				 errhint("Requests to server \"%s\" are unsigned: its user mapping has no credentials.",
+						 conn->server_name) :
+				 strcmp(conn->creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
-						 conn->server_name),
+						 conn->server_name) :
+				 errhint("The credentials for server \"%s\" came from %s.",
+						 conn->server_name, conn->creds.source),
 				 errcontext("S3 %s%s%s at %s", what, req->key ? " of key " : "",
 							req->key ? req->key : "", conn->opts.endpoint)));
 	else if (req->key)

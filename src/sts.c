@@ -218,6 +218,7 @@ oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *o
 {
 	bool		web = sts->web_identity_token != NULL;
 	const char *action = web ? "AssumeRoleWithWebIdentity" : "AssumeRole";
+	MemoryContext callercxt = CurrentMemoryContext;
 	char	   *source;
 	OqBatch    *batch;
 	OqRequest  *req;
@@ -285,6 +286,8 @@ oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *o
 	}
 	PG_FINALLY();
 	{
+		/* an error may have struck while in the request's context */
+		MemoryContextSwitchTo(callercxt);
 		oq_batch_destroy(batch);
 	}
 	PG_END_TRY();

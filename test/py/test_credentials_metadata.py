@@ -75,14 +75,16 @@ def main():
 
 def run(c, texts, standin, tmp):
     # max_retries 0: a failure is reported at once (the SDKs' metadata
-    # defaults, one attempt, apply to IMDS and the container endpoint anyway)
+    # defaults, one attempt, apply to IMDS and the container endpoint anyway);
+    # AWS_METADATA_SERVICE_TIMEOUT=5 below: the SDKs' 1 s is tight under
+    # valgrind on a loaded machine
     ct.create_server("md", options="max_retries '0'")
     ct.psql_ok("CREATE SCHEMA mdt; IMPORT FOREIGN SCHEMA oq FROM SERVER md INTO mdt;")
 
     # -- the container endpoint, full URI, token in the environment --
     full_uri = standin.url + standin.container_path
     ct.restart(AWS_CONTAINER_CREDENTIALS_FULL_URI=full_uri,
-               AWS_CONTAINER_AUTHORIZATION_TOKEN=AUTH_TOKEN)
+               AWS_CONTAINER_AUTHORIZATION_TOKEN=AUTH_TOKEN, AWS_METADATA_SERVICE_TIMEOUT="5")
     standin.clear()
     s = ct.session(ct.list_sql("md") * 3 + ct.stats_sql() +
                    "EXPLAIN (ANALYZE, VERBOSE, COSTS OFF) SELECT * FROM mdt.tasks;\n")
@@ -97,7 +99,8 @@ def run(c, texts, standin, tmp):
 
     # a wrong token
     ct.restart(AWS_CONTAINER_CREDENTIALS_FULL_URI=full_uri,
-               AWS_CONTAINER_AUTHORIZATION_TOKEN=AUTH_TOKEN + "-wrong")
+               AWS_CONTAINER_AUTHORIZATION_TOKEN=AUTH_TOKEN + "-wrong",
+               AWS_METADATA_SERVICE_TIMEOUT="5")
     s = ct.session(ct.list_sql("md"))
     texts.append(s.text())
     c.check(s.errors and s.errors[0] == (
@@ -116,7 +119,8 @@ def run(c, texts, standin, tmp):
                OQ_FDW_CONTAINER_CREDENTIALS_ENDPOINT=standin.url,
                AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:9/never",
                AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=token_file,
-               AWS_CONTAINER_AUTHORIZATION_TOKEN="not-this-one")
+               AWS_CONTAINER_AUTHORIZATION_TOKEN="not-this-one",
+               AWS_METADATA_SERVICE_TIMEOUT="5")
     standin.clear()
     s = ct.session(ct.list_sql("md"))
     texts.append(s.text())

@@ -23,6 +23,17 @@ CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', endpo
 CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', endpoint 'http://user@host');
 CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', region '');
 
+-- a role to assume with AWS STS: the syntax AWS accepts, checked up front,
+-- and the options that only make sense with it
+CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', assume_role_arn 'queue-reader');
+CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', external_id 'ext-1');
+CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket',
+  assume_role_arn 'arn:aws:iam::123456789012:role/r', external_id 'x');
+CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket',
+  assume_role_arn 'arn:aws:iam::123456789012:role/r', role_session_name 'has space');
+CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket',
+  assume_role_arn 'arn:aws:iam::123456789012:role/r', sts_endpoint 'sts.amazonaws.com');
+
 -- the SQLSTATEs of the contract
 SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', bukket 'x')$$);
 SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', max_retries '101')$$);
@@ -33,8 +44,11 @@ CREATE SERVER good FOREIGN DATA WRAPPER oq_fdw OPTIONS (
   bucket 'ok-bucket', endpoint 'http://127.0.0.1:1/', region 'eu-west-1',
   url_style 'virtual', shard_prefix_len '2', tag_index 'off',
   max_concurrency '8', max_retries '0', connect_timeout_ms '100',
-  request_timeout_ms '200', ca_file '/nonexistent.pem', batch_size '50');
+  request_timeout_ms '200', ca_file '/nonexistent.pem', batch_size '50',
+  assume_role_arn 'arn:aws:iam::123456789012:role/queue-reader', external_id 'ext-4711',
+  role_session_name 'oq-regress', sts_endpoint 'http://127.0.0.1:1/');
 ALTER SERVER good OPTIONS (SET shard_prefix_len '0');
+ALTER SERVER good OPTIONS (DROP assume_role_arn);
 ALTER SERVER good OPTIONS (DROP bucket);
 
 -- user mappings take credentials and nothing else

@@ -62,6 +62,15 @@ oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 			(cacheid == FOREIGNSERVEROID && entry->server_hashvalue == hashvalue) ||
 			(cacheid == USERMAPPINGOID && entry->mapping_hashvalue == hashvalue))
 			entry->invalidated = true;
+
+		/*
+		 * The mapping's role changed (it may have lost superuser): a
+		 * connection that uses the server's identity checks again, when
+		 * next used, whether it may.
+		 */
+		if (cacheid == AUTHOID && entry->user_opts.use_server_environment &&
+			entry->role_hashvalue == hashvalue)
+			entry->invalidated = true;
 	}
 }
 
@@ -82,6 +91,7 @@ oq_connection_init(void)
 
 	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, oq_inval_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(USERMAPPINGOID, oq_inval_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, oq_inval_callback, (Datum) 0);
 }
 
 /* The user mapping for (userid, serverid), else PUBLIC's, else InvalidOid */
@@ -119,6 +129,7 @@ connection_release_resources(OqConnection *entry)
 	if (entry->multi)
 		curl_multi_cleanup(entry->multi);
 	entry->multi = NULL;
+	oq_credentials_release(entry);
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = NULL;
@@ -193,8 +204,11 @@ connection_build(OqConnection *entry, Oid userid)
 		GetSysCacheHashValue1(FOREIGNSERVEROID, ObjectIdGetDatum(entry->serverid));
 	entry->mapping_hashvalue = OidIsValid(entry->umid) ?
 		GetSysCacheHashValue1(USERMAPPINGOID, ObjectIdGetDatum(entry->umid)) : 0;
+	entry->role_hashvalue =
+		GetSysCacheHashValue1(AUTHOID, ObjectIdGetDatum(entry->userid));
 
-	oq_credentials_resolve(entry);
+	/* the rules and static keys now; anything fetched on first use */
+	oq_credentials_init(entry);
 }
 
 OqConnection *
@@ -269,8 +283,8 @@ oq_server_oid_checked(const char *servername)
 const OqCredentials *
 oq_connection_credentials(OqConnection *conn)
 {
-	if (oq_credentials_expiring(&conn->creds, oq_local_now_us()))
-		oq_credentials_resolve(conn);
+	if (oq_credentials_need_refresh(&conn->creds, oq_local_now_us()))
+		oq_credentials_refresh(conn);
 	return &conn->creds;
 }
 

@@ -12,16 +12,9 @@
 
 #include <curl/curl.h>
 
+#include "awscreds.h"
 #include "option.h"
 
-typedef struct OqCredentials
-{
-	char	   *access_key_id;	/* NULL: send requests unsigned */
-	char	   *secret_access_key;
-	char	   *session_token;	/* NULL unless temporary credentials */
-	int64		expires_at_us;	/* Unix us; 0 when they do not expire */
-	const char *source;			/* where they came from, for messages */
-} OqCredentials;
 
 typedef struct OqConnection
 {
@@ -33,7 +26,8 @@ typedef struct OqConnection
 	Oid			userid;			/* the user whose mapping this is */
 	OqServerOptions opts;
 	OqUserOptions user_opts;
-	OqCredentials creds;
+	OqCredentials creds;		/* what requests sign with (credentials.c) */
+	MemoryContext creds_cxt;	/* holds creds' strings; replaced on refresh */
 
 	/* where requests go */
 	char	   *origin;			/* scheme://host[:port], with "bucket." in
@@ -55,6 +49,7 @@ typedef struct OqConnection
 	bool		invalidated;	/* server or mapping changed: rebuild */
 	uint32		server_hashvalue;
 	uint32		mapping_hashvalue;
+	uint32		role_hashvalue; /* of userid, in pg_authid */
 	MemoryContext cxt;			/* everything above lives here */
 } OqConnection;
 
@@ -69,7 +64,14 @@ extern OqConnection *oq_get_connection(Oid serverid, Oid userid);
 /* An oq_fdw server by name, checking USAGE for the current user */
 extern Oid	oq_server_oid_checked(const char *servername);
 
-/* Current credentials; refreshed first when they are about to expire */
+/*
+ * Current credentials, resolved or refreshed first when they are not yet
+ * known or about to expire.  A refresh may make requests (STS, metadata
+ * services) on the connection's multi handle, so call this only between
+ * libcurl calls and never while a batch is starting requests: the request
+ * driver calls it before it starts a batch's queued requests, and signing
+ * then reads conn->creds.
+ */
 extern const OqCredentials *oq_connection_credentials(OqConnection *conn);
 
 extern CURL *oq_connection_take_easy(OqConnection *conn);

@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "common/pg_prng.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
@@ -51,6 +52,7 @@ static const OqStat op_stat[OQ_NUM_OPS] = {
 	[OQ_OP_DELETE] = OQ_STAT_REQUESTS_DELETE,
 	[OQ_OP_HEAD] = OQ_STAT_REQUESTS_HEAD,
 	[OQ_OP_LIST] = OQ_STAT_REQUESTS_LIST,
+	[OQ_OP_CREDENTIALS] = OQ_STAT_REQUESTS_CREDENTIALS,
 };
 
 /*
@@ -102,6 +104,7 @@ oq_batch_create(OqConnection *conn, int max_inflight)
 	dlist_init(&batch->inflight);
 	dlist_init(&batch->done);
 	dlist_init(&batch->returned);
+	batch->refresh_credentials = true;
 	dlist_push_tail(&live_batches, &batch->node);
 	conn->nbatches++;
 	return batch;
@@ -189,6 +192,7 @@ oq_request_create(OqBatch *batch, OqOp op, const char *method)
 	req->method = method;
 	req->retry_unknown_outcome = true;
 	req->max_response = OQ_MAX_RESPONSE_BYTES;
+	req->max_retries = -1;
 	req->response = "";
 	req->content_length = -1;
 	req->state = OQ_REQ_NEW;
@@ -209,6 +213,39 @@ oq_request_defer(OqRequest *req, int64 delay_us)
 {
 	Assert(req->state == OQ_REQ_QUEUED);
 	req->not_before_us = oq_local_now_us() + Max(delay_us, 0);
+}
+
+struct curl_slist *
+oq_http_append_header(struct curl_slist *list, const char *fmt,...)
+{
+	StringInfoData buf;
+	va_list		args;
+	struct curl_slist *grown;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	grown = curl_slist_append(list, buf.data);
+	/* the line may carry a secret (a token, a signature): wipe our copy */
+	explicit_bzero(buf.data, buf.len);
+	pfree(buf.data);
+	if (grown == NULL)
+	{
+		curl_slist_free_all(list);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	}
+	return grown;
 }
 
 /*
@@ -365,8 +402,13 @@ start_attempt(OqRequest *req)
 	curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) o->connect_timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) o->request_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+					 (long) (req->connect_timeout_ms > 0 ?
+							 req->connect_timeout_ms : o->connect_timeout_ms));
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+					 (long) (req->timeout_ms > 0 ? req->timeout_ms : o->request_timeout_ms));
+	if (req->no_proxy)
+		curl_easy_setopt(easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, req);
@@ -390,6 +432,17 @@ start_attempt(OqRequest *req)
 			break;
 		case OQ_OP_DELETE:
 			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "DELETE");
+			break;
+		case OQ_OP_CREDENTIALS:
+			/* GET, or PUT/POST with a body (possibly empty) */
+			if (strcmp(req->method, "GET") != 0)
+			{
+				if (strcmp(req->method, "POST") != 0)
+					curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req->method);
+				curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+				curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+								 (curl_off_t) req->body_len);
+			}
 			break;
 		case OQ_OP_GET:
 		case OQ_OP_LIST:
@@ -492,12 +545,14 @@ finish_attempt(OqRequest *req, CURLcode code, int64 now)
 											  req->errbuf : curl_easy_strerror(code));
 	}
 	oq_stat_add(OQ_STAT_BYTES_RECEIVED, req->response_len);
-	if (req->date > 0)
+	/* only S3's own Date headers tell the S3 server's clock */
+	if (req->date > 0 && req->op != OQ_OP_CREDENTIALS)
 		oq_connection_clock_sample(conn, req->date, now);
 	if (req->status == 412 || req->status == 409)
 		oq_stat_inc(OQ_STAT_PRECONDITION_FAILED);
 
-	if (is_retryable(req) && req->attempts <= conn->opts.max_retries)
+	if (is_retryable(req) &&
+		req->attempts <= (req->max_retries >= 0 ? req->max_retries : conn->opts.max_retries))
 	{
 		req->not_before_us = now + backoff_us(req->attempts);
 		req->state = OQ_REQ_QUEUED;
@@ -580,6 +635,17 @@ batch_step(OqBatch *batch, OqRequest *target)
 	int64		next_start;
 	long		timeout_ms = OQ_MAX_WAIT_MS;
 
+	/*
+	 * Requests sign with the connection's credentials when they start:
+	 * refresh those first, here, where nothing is half-started (a refresh
+	 * runs requests of its own on the same multi handle).
+	 */
+	if (batch->refresh_credentials && batch->nqueued > 0)
+	{
+		(void) oq_connection_credentials(conn);
+		now = oq_local_now_us();
+	}
+
 	next_start = start_queued(batch, now);
 	perform(conn);
 	next_start = Min(next_start, start_queued(batch, oq_local_now_us()));
@@ -646,4 +712,23 @@ oq_batch_wait_for(OqBatch *batch, OqRequest *req)
 		req->state = OQ_REQ_RETURNED;
 		dlist_push_tail(&batch->returned, &req->node);
 	}
+}
+
+OqRequest *
+oq_batch_run(OqBatch *batch, OqRequest *req)
+{
+	oq_batch_submit(batch, req);
+	oq_batch_wait_for(batch, req);
+	return req;
+}
+
+char *
+oq_request_failure(const OqRequest *req)
+{
+	if (req->too_large)
+		return psprintf("response larger than %zu bytes", req->max_response);
+	if (req->curl_code != CURLE_OK)
+		return pstrdup(req->curl_error ? req->curl_error :
+					   curl_easy_strerror((CURLcode) req->curl_code));
+	return psprintf("HTTP %ld", req->status);
 }

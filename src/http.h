@@ -22,6 +22,7 @@ typedef enum OqOp
 	OQ_OP_DELETE,
 	OQ_OP_HEAD,
 	OQ_OP_LIST,
+	OQ_OP_CREDENTIALS,			/* STS, instance metadata, container endpoint */
 	OQ_NUM_OPS
 } OqOp;
 
@@ -51,12 +52,17 @@ typedef struct OqRequest
 	const char *method;
 	char	   *key;			/* object key, for messages; NULL if none */
 	char	   *url;
-	char	   *body;			/* PUT body (may be empty) */
+	char	   *body;			/* PUT or POST body (may be empty) */
 	size_t		body_len;
 	OqPrepareFn prepare;
-	void	   *prepare_arg;	/* s3client's signing data */
+	void	   *prepare_arg;	/* the prepare callback's data */
 	bool		retry_unknown_outcome;	/* safe to resend after a 5xx? */
 	size_t		max_response;
+	/* overrides of the server's settings; 0 (-1 for retries): the server's */
+	int			connect_timeout_ms;
+	int			timeout_ms;
+	int			max_retries;
+	bool		no_proxy;		/* never through a proxy (link-local services) */
 
 	/* the caller's */
 	void	   *arg;
@@ -104,6 +110,12 @@ typedef struct OqBatch
 								 * nothing */
 	int64		requests[OQ_NUM_OPS];	/* attempts made, for EXPLAIN ANALYZE */
 	int64		retries;
+
+	/*
+	 * Refresh the connection's credentials before starting requests (they
+	 * sign with them).  Off for the batches that fetch those credentials.
+	 */
+	bool		refresh_credentials;
 } OqBatch;
 
 extern OqBatch *oq_batch_create(OqConnection *conn, int max_inflight);
@@ -134,12 +146,37 @@ extern OqRequest *oq_batch_next(OqBatch *batch);
 /* Wait until this request is finished; others stay in the done list */
 extern void oq_batch_wait_for(OqBatch *batch, OqRequest *req);
 
+/* Submit a new request and wait until it is finished */
+extern OqRequest *oq_batch_run(OqBatch *batch, OqRequest *req);
+
+/*
+ * Why a finished request failed, in a few words and without its body:
+ * "HTTP 500", "Couldn't connect to server", "response larger than N
+ * bytes".  palloc'd.
+ */
+extern char *oq_request_failure(const OqRequest *req);
+
+/* A 2xx answer with the whole body */
+static inline bool
+oq_request_ok(const OqRequest *req)
+{
+	return req->curl_code == 0 && !req->too_large &&
+		req->status >= 200 && req->status < 300;
+}
+
 /* Requests queued or in flight, not yet returned */
 static inline int
 oq_batch_pending(OqBatch *batch)
 {
 	return batch->nqueued + batch->ninflight + batch->ndone;
 }
+
+/*
+ * Append a header line built from a printf format to a libcurl header
+ * list; frees the list and reports out of memory on failure.
+ */
+extern struct curl_slist *oq_http_append_header(struct curl_slist *list,
+												const char *fmt,...) pg_attribute_printf(2, 3);
 
 /* Called once from _PG_init */
 extern void oq_http_init(void);

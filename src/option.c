@@ -63,6 +63,10 @@ static const OqOption oq_options[] = {
 	{"request_timeout_ms", ForeignServerRelationId, OQ_OPT_INT, 1, 3600 * 1000},
 	{"ca_file", ForeignServerRelationId, OQ_OPT_STRING},
 	{"batch_size", ForeignServerRelationId, OQ_OPT_INT, 1, 10000},
+	{"assume_role_arn", ForeignServerRelationId, OQ_OPT_STRING},
+	{"external_id", ForeignServerRelationId, OQ_OPT_STRING},
+	{"role_session_name", ForeignServerRelationId, OQ_OPT_STRING},
+	{"sts_endpoint", ForeignServerRelationId, OQ_OPT_STRING},
 
 	{"access_key_id", UserMappingRelationId, OQ_OPT_STRING},
 	{"secret_access_key", UserMappingRelationId, OQ_OPT_STRING},
@@ -179,7 +183,7 @@ validate_enum(const OqOption *opt, const char *value)
 }
 
 static void
-validate_endpoint(const char *value)
+validate_endpoint(const char *name, const char *value)
 {
 	const char *host;
 
@@ -194,8 +198,58 @@ validate_endpoint(const char *value)
 		strpbrk(host, "?#@ ") != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for option \"endpoint\": \"%s\"", value),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+				 strcmp(name, "sts_endpoint") == 0 ?
+				 errhint("Give a base URL such as \"https://sts.us-east-1.amazonaws.com\" or \"http://127.0.0.1:9000\".") :
 				 errhint("Give a base URL such as \"https://s3.us-east-1.amazonaws.com\" or \"http://127.0.0.1:9000\".")));
+}
+
+/* Whether value has min..max characters, each alphanumeric or in 'extra' */
+static bool
+chars_ok(const char *value, int min, int max, const char *extra)
+{
+	size_t		len = strlen(value);
+
+	if (len < (size_t) min || len > (size_t) max)
+		return false;
+	for (const char *p = value; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || strchr(extra, *p) != NULL))
+			return false;
+	return true;
+}
+
+/* The STS options: the syntax AWS accepts, checked before any request */
+static void
+validate_sts_option(const char *name, const char *value)
+{
+	if (strcmp(name, "assume_role_arn") == 0)
+	{
+		if (strncmp(value, "arn:", 4) != 0 || strstr(value, ":iam::") == NULL ||
+			strstr(value, ":role/") == NULL || strpbrk(value, " \t\r\n") != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"assume_role_arn\": \"%s\"", value),
+					 errhint("Give the ARN of an IAM role, such as \"arn:aws:iam::123456789012:role/queue-reader\".")));
+	}
+	else if (strcmp(name, "external_id") == 0)
+	{
+		if (!chars_ok(value, 2, 1224, "_+=,.@:/-"))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"external_id\""),
+					 errdetail("An external id has 2 to 1224 characters of A-Z, a-z, 0-9 and _+=,.@:/-.")));
+	}
+	else if (strcmp(name, "role_session_name") == 0)
+	{
+		if (!chars_ok(value, 2, 64, "_+=,.@-"))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"role_session_name\": \"%s\"", value),
+					 errdetail("A role session name has 2 to 64 characters of A-Z, a-z, 0-9 and _+=,.@-.")));
+	}
+	else if (strcmp(name, "sts_endpoint") == 0)
+		validate_endpoint(name, value);
 }
 
 static void
@@ -223,6 +277,8 @@ oq_fdw_validator(PG_FUNCTION_ARGS)
 	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
 	Oid			catalog = PG_GETARG_OID(1);
 	bool		have_bucket = false;
+	bool		have_role = false;
+	const char *needs_role = NULL;
 	ListCell   *cell;
 
 	foreach(cell, options)
@@ -259,7 +315,19 @@ oq_fdw_validator(PG_FUNCTION_ARGS)
 			have_bucket = true;
 		}
 		else if (strcmp(def->defname, "endpoint") == 0)
-			validate_endpoint(value);
+			validate_endpoint(def->defname, value);
+		else if (catalog == ForeignServerRelationId &&
+				 (strcmp(def->defname, "assume_role_arn") == 0 ||
+				  strcmp(def->defname, "external_id") == 0 ||
+				  strcmp(def->defname, "role_session_name") == 0 ||
+				  strcmp(def->defname, "sts_endpoint") == 0))
+		{
+			validate_sts_option(def->defname, value);
+			if (strcmp(def->defname, "assume_role_arn") == 0)
+				have_role = true;
+			else
+				needs_role = opt->name;
+		}
 		else if (strcmp(def->defname, "use_server_environment") == 0 &&
 				 defGetBoolean(def) && !superuser())
 			ereport(ERROR,
@@ -272,6 +340,11 @@ oq_fdw_validator(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("an oq_fdw server needs the option \"bucket\"")));
+	if (needs_role && !have_role)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("option \"%s\" needs the option \"assume_role_arn\"", needs_role),
+				 errdetail("It applies to the role oq_fdw assumes with AWS STS.")));
 
 	PG_RETURN_VOID();
 }
@@ -327,6 +400,21 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 			opts->ca_file = defGetString(def);
 		else if (strcmp(name, "batch_size") == 0)
 			opts->batch_size = pg_strtoint32(defGetString(def));
+		else if (strcmp(name, "assume_role_arn") == 0)
+			opts->assume_role_arn = defGetString(def);
+		else if (strcmp(name, "external_id") == 0)
+			opts->external_id = defGetString(def);
+		else if (strcmp(name, "role_session_name") == 0)
+			opts->role_session_name = defGetString(def);
+		else if (strcmp(name, "sts_endpoint") == 0)
+		{
+			char	   *url = defGetString(def);
+			size_t		len = strlen(url);
+
+			while (len > 0 && url[len - 1] == '/')
+				len--;
+			opts->sts_endpoint = pnstrdup(url, len);
+		}
 	}
 
 	/* A server created before a required option existed cannot get here */

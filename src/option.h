@@ -24,6 +24,11 @@ typedef struct OqServerOptions
 	int			request_timeout_ms;
 	char	   *ca_file;		/* NULL: the system's CAs */
 	int			batch_size;
+	/* a role to assume on top of the mapping's credentials; all may be NULL */
+	char	   *assume_role_arn;
+	char	   *external_id;
+	char	   *role_session_name;
+	char	   *sts_endpoint;	/* scheme://host[:port], no trailing slash */
 } OqServerOptions;
 
 typedef struct OqUserOptions

@@ -38,54 +38,25 @@ static const char *const op_names[OQ_NUM_OPS] = {
 	[OQ_OP_DELETE] = "DELETE",
 	[OQ_OP_HEAD] = "HEAD",
 	[OQ_OP_LIST] = "LIST",
+	[OQ_OP_CREDENTIALS] = "credentials",
 };
-
-static struct curl_slist *
-append_header(struct curl_slist *list, const char *fmt,...) pg_attribute_printf(2, 3);
-
-static struct curl_slist *
-append_header(struct curl_slist *list, const char *fmt,...)
-{
-	StringInfoData buf;
-	va_list		args;
-	struct curl_slist *grown;
-
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	grown = curl_slist_append(list, buf.data);
-	pfree(buf.data);
-	if (grown == NULL)
-	{
-		curl_slist_free_all(list);
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	}
-	return grown;
-}
 
 /*
  * Build the headers of one attempt.  Signing happens per attempt so a
  * retry carries a fresh x-amz-date; the date follows the server's clock
  * when it is known, which keeps a skewed database host inside S3's
  * fifteen-minute window.
+ *
+ * The credentials are the connection's as they are: the request driver
+ * refreshed them before it started this attempt (a refresh makes requests
+ * of its own, which must not happen while this one is half-started).
  */
 static struct curl_slist *
 s3_prepare(OqRequest *req)
 {
 	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
 	OqConnection *conn = req->batch->conn;
-	const OqCredentials *creds = oq_connection_credentials(conn);
+	const OqCredentials *creds = &conn->creds;
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
 	struct curl_slist *list = NULL;
 	char		amz_date[17];
@@ -95,11 +66,11 @@ s3_prepare(OqRequest *req)
 		now_us = oq_local_now_us();
 	oq_format_amz_date(now_us / 1000000, amz_date);
 
-	list = append_header(list, "Host: %s", conn->host_header);
-	list = append_header(list, "x-amz-content-sha256: %s", sig->payload_hash);
-	list = append_header(list, "x-amz-date: %s", amz_date);
+	list = oq_http_append_header(list, "Host: %s", conn->host_header);
+	list = oq_http_append_header(list, "x-amz-content-sha256: %s", sig->payload_hash);
+	list = oq_http_append_header(list, "x-amz-date: %s", amz_date);
 	if (creds->session_token)
-		list = append_header(list, "x-amz-security-token: %s", creds->session_token);
+		list = oq_http_append_header(list, "x-amz-security-token: %s", creds->session_token);
 
 	if (creds->access_key_id)
 	{
@@ -128,19 +99,19 @@ s3_prepare(OqRequest *req)
 		in.access_key_id = creds->access_key_id;
 		in.secret_access_key = creds->secret_access_key;
 		oq_sigv4_sign(&in, &out);
-		list = append_header(list, "Authorization: %s", out.authorization);
+		list = oq_http_append_header(list, "Authorization: %s", out.authorization);
 	}
 
 	if (sig->if_match)
-		list = append_header(list, "If-Match: %s", sig->if_match);
+		list = oq_http_append_header(list, "If-Match: %s", sig->if_match);
 	if (sig->if_none_match)
-		list = append_header(list, "If-None-Match: *");
+		list = oq_http_append_header(list, "If-None-Match: *");
 	if (req->op == OQ_OP_PUT)
 	{
-		list = append_header(list, "Content-Type: %s",
+		list = oq_http_append_header(list, "Content-Type: %s",
 							 sig->content_type ? sig->content_type : "application/octet-stream");
 		/* no 100-continue round trip: our bodies are small */
-		list = append_header(list, "Expect:");
+		list = oq_http_append_header(list, "Expect:");
 	}
 
 	MemoryContextSwitchTo(oldcxt);
@@ -454,8 +425,14 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 conn->creds.access_key_id == NULL ?
+				 errhint("Requests to server \"%s\" are unsigned: its user mapping has no credentials.",
+						 conn->server_name) :
+				 strcmp(conn->creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
-						 conn->server_name),
+						 conn->server_name) :
+				 errhint("The credentials for server \"%s\" came from %s.",
+						 conn->server_name, conn->creds.source),
 				 errcontext("S3 %s%s%s at %s", what, req->key ? " of key " : "",
 							req->key ? req->key : "", conn->opts.endpoint)));
 	else if (req->key)

@@ -2,7 +2,7 @@
  *
  * s3xml.c
  *		Parsing of S3's XML replies (ListObjectsV2, ListObjectVersions,
- *		error bodies) with libxml2.
+ *		error bodies) with libxml2, and of STS's replies with credentials.
  *
  * S3 answers in XML, and object keys may hold anything XML can carry ('&',
  * '<', non-ASCII) or, with encoding-type=url, percent-escapes of anything at
@@ -43,6 +43,7 @@
 #include "common/int.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "rfc3339.h"
 #include "s3sign.h"
 #include "s3xml.h"
 
@@ -635,12 +636,33 @@ oq_s3xml_parse_versions(const char *xml, size_t len, bool url_encoded,
 
 /* ---------- Error bodies ---------- */
 
-/* Fields are NULL when absent or empty: RGW sends <Message></Message> */
+/*
+ * Fields are NULL when absent or empty: RGW sends <Message></Message>.
+ * The query APIs (STS) wrap the Error in an ErrorResponse that holds the
+ * RequestId; moto puts an <Errors> between the two.
+ */
 static const char *
 read_error(xmlNodePtr root, void *out)
 {
 	OqS3Error  *err = (OqS3Error *) out;
 
+	if (is_element(root, "ErrorResponse"))
+	{
+		xmlNodePtr	error = child_element(root, "Error");
+		xmlNodePtr	errors;
+
+		/* moto wraps it once more: <Errors><Error> */
+		if (error == NULL && (errors = child_element(root, "Errors")) != NULL)
+			error = child_element(errors, "Error");
+		if (error == NULL)
+			return "ErrorResponse without an Error";
+		err->code = child_text_or_null(error, "Code");
+		err->message = child_text_or_null(error, "Message");
+		err->request_id = child_text_or_null(root, "RequestId");
+		if (err->request_id == NULL)
+			err->request_id = child_text_or_null(root, "RequestID");
+		return NULL;
+	}
 	if (!is_element(root, "Error"))
 		return "not an Error document";
 	err->code = child_text_or_null(root, "Code");
@@ -664,4 +686,108 @@ oq_s3xml_parse_error(const char *xml, size_t len, OqS3Error *err)
 	if (doc == NULL)
 		return false;
 	return read_and_free(doc, read_error, err) == NULL;
+}
+
+/* ---------- STS credentials ---------- */
+
+static void
+free_credentials(OqCredentials *creds)
+{
+	/* they are secrets: wipe before freeing */
+	if (creds->secret_access_key)
+		explicit_bzero(creds->secret_access_key, strlen(creds->secret_access_key));
+	if (creds->session_token)
+		explicit_bzero(creds->session_token, strlen(creds->session_token));
+	pfree_if(creds->access_key_id);
+	pfree_if(creds->secret_access_key);
+	pfree_if(creds->session_token);
+	creds->access_key_id = creds->secret_access_key = creds->session_token = NULL;
+	creds->expires_at_us = 0;
+}
+
+/*
+ * <AssumeRoleResponse><AssumeRoleResult><Credentials> (and the same for
+ * AssumeRoleWithWebIdentity): the result element is named after the
+ * response's root.  Problems name fields, never their values.
+ */
+static const char *
+read_sts_credentials(xmlNodePtr root, void *out)
+{
+	OqCredentials *creds = (OqCredentials *) out;
+	const char *root_name = (const char *) root->name;
+	size_t		root_len = strlen(root_name);
+	char	   *result_name;
+	xmlNodePtr	result;
+	xmlNodePtr	node;
+	char	   *expiration;
+	bool		expiration_ok;
+
+	if (is_element(root, "ErrorResponse"))
+		return "STS reply is an error document";
+	if (root->type != XML_ELEMENT_NODE || root_len <= strlen("Response") ||
+		strcmp(root_name + root_len - strlen("Response"), "Response") != 0)
+		return "STS reply is not a ...Response document";
+	result_name = psprintf("%.*sResult", (int) (root_len - strlen("Response")),
+						   root_name);
+	result = child_element(root, result_name);
+	pfree(result_name);
+	if (result == NULL)
+		return "STS reply has no ...Result element";
+	node = child_element(result, "Credentials");
+	if (node == NULL)
+		return "STS reply has no Credentials";
+
+	creds->access_key_id = child_text(node, "AccessKeyId");
+	creds->secret_access_key = child_text(node, "SecretAccessKey");
+	creds->session_token = child_text(node, "SessionToken");
+	expiration = child_text(node, "Expiration");
+	expiration_ok = expiration != NULL &&
+		oq_rfc3339_parse(expiration, strlen(expiration), &creds->expires_at_us);
+	pfree_if(expiration);
+
+	if (!oq_credential_string_ok(creds->access_key_id) ||
+		!oq_credential_string_ok(creds->secret_access_key) ||
+		!oq_credential_string_ok(creds->session_token) || !expiration_ok)
+	{
+		const char *problem =
+			!oq_credential_string_ok(creds->access_key_id) ?
+			"STS Credentials have a missing or invalid AccessKeyId" :
+			!oq_credential_string_ok(creds->secret_access_key) ?
+			"STS Credentials have a missing or invalid SecretAccessKey" :
+			!oq_credential_string_ok(creds->session_token) ?
+			"STS Credentials have a missing or invalid SessionToken" :
+			"STS Credentials have a missing or invalid Expiration";
+
+		free_credentials(creds);
+		return problem;
+	}
+	return NULL;
+}
+
+bool
+oq_s3xml_parse_sts_credentials(const char *xml, size_t len, OqCredentials *creds,
+							   char **errmsg)
+{
+	const char *problem;
+	xmlDocPtr	doc;
+	OqCredentials parsed;
+
+	memset(&parsed, 0, sizeof(parsed));
+	doc = read_document(xml, len, &problem);
+	if (doc != NULL)
+		problem = read_and_free(doc, read_sts_credentials, &parsed);
+	else if (strncmp(problem, "has a DOCTYPE", 13) == 0)
+		problem = "STS reply has a DOCTYPE, which STS never sends";
+	else
+		problem = psprintf("STS reply %s", problem);
+	if (problem)
+	{
+		*errmsg = pstrdup(problem);
+		return false;
+	}
+	creds->access_key_id = parsed.access_key_id;
+	creds->secret_access_key = parsed.secret_access_key;
+	creds->session_token = parsed.session_token;
+	creds->expires_at_us = parsed.expires_at_us;
+	return true;
 }

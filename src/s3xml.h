@@ -2,7 +2,8 @@
  *
  * s3xml.h
  *		Parsing of S3's XML replies (ListObjectsV2, ListObjectVersions,
- *		error bodies) with libxml2.
+ *		error bodies) with libxml2, and of the two STS replies that carry
+ *		credentials (AssumeRole, AssumeRoleWithWebIdentity).
  *
  * Pure functions: no I/O, no ereport, usable in the backend and in the
  * frontend unit tests and fuzzers.  Everything returned is palloc'd in
@@ -13,6 +14,8 @@
  */
 #ifndef OQ_S3XML_H
 #define OQ_S3XML_H
+
+#include "awscreds.h"
 
 typedef struct OqS3Object
 {
@@ -75,10 +78,23 @@ extern bool oq_s3xml_parse_versions(const char *xml, size_t len,
 									char **errmsg);
 
 /*
- * Parse an <Error> body.  Returns false (leaving every field NULL) when the
- * body is empty or not an S3 error document; callers then report the HTTP
- * status alone.
+ * Parse an <Error> body, or the <ErrorResponse><Error>...</Error>
+ * <RequestId>...</RequestId></ErrorResponse> of AWS query APIs (STS;
+ * moto sends <ErrorResponse><Errors><Error>...).
+ * Returns false (leaving every field NULL) when the body is empty or not
+ * an error document; callers then report the HTTP status alone.
  */
 extern bool oq_s3xml_parse_error(const char *xml, size_t len, OqS3Error *err);
+
+/*
+ * Parse the reply of STS AssumeRole or AssumeRoleWithWebIdentity
+ * (<XResponse><XResult><Credentials>...): fills access_key_id,
+ * secret_access_key, session_token and expires_at_us of 'creds' and
+ * leaves the other fields alone.  All four are required, the strings must
+ * pass oq_credential_string_ok() and Expiration must be RFC 3339.  On
+ * failure *errmsg never quotes the document, which holds secrets.
+ */
+extern bool oq_s3xml_parse_sts_credentials(const char *xml, size_t len,
+										   OqCredentials *creds, char **errmsg);
 
 #endif							/* OQ_S3XML_H */

@@ -18,6 +18,7 @@
 	X(REQUESTS_PUT, "requests_put") \
 	X(REQUESTS_DELETE, "requests_delete") \
 	X(REQUESTS_HEAD, "requests_head") \
+	X(REQUESTS_CREDENTIALS, "requests_credentials") \
 	X(PRECONDITION_FAILED, "precondition_failed") \
 	X(RETRIES, "retries") \
 	X(BYTES_RECEIVED, "bytes_received") \

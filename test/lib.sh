@@ -304,22 +304,40 @@ EOF
 	fi
 }
 
+# The postmaster's environment is the harness's without the variables that
+# choose credentials or carry secrets (AWS_*, and the suites' OQ_* and
+# PG*): a machine with AWS credentials in its environment must not lend
+# them to the throwaway cluster, whose credential tests decide what the
+# server's environment holds (see oq_write_pg_restart_script).  Prints
+# "env -u NAME ..." arguments, one a line.
+oq_pg_env_unset_args() {
+	local v
+	for v in $(compgen -e); do
+		case $v in
+		AWS_* | OQ_* | PG*) printf -- '-u\n%s\n' "$v" ;;
+		esac
+	done
+}
+
 # Start the server on a random free port; retry with another port if one was
 # taken between choosing and binding it.
 oq_pg_start() {
-	local port timeout=120 exe=()
+	local port timeout=120 exe=() unset_env=()
 	if [ "$OQ_VALGRIND" = 1 ]; then
 		oq_write_valgrind_wrapper
 		exe=(-p "$OQ_TMP/valgrind-postgres")
 		timeout=600
 	fi
+	mapfile -t unset_env < <(oq_pg_env_unset_args)
 	for _ in 1 2 3; do
 		port=$(oq_free_port)
 		: >"$OQ_TMP/postgres.log"
-		if (cd "$OQ_TMP" && oq_as_pg "$OQ_PGBIN/pg_ctl" -D "$OQ_PGDATA" -l "$OQ_TMP/postgres.log" \
-			-w -t "$timeout" -o "-p $port" "${exe[@]}" start) >"$OQ_TMP/pg_ctl.log" 2>&1; then
+		if (cd "$OQ_TMP" && oq_as_pg env "${unset_env[@]}" "$OQ_PGBIN/pg_ctl" -D "$OQ_PGDATA" \
+			-l "$OQ_TMP/postgres.log" -w -t "$timeout" -o "-p $port" "${exe[@]}" start) \
+			>"$OQ_TMP/pg_ctl.log" 2>&1; then
 			OQ_PG_STARTED=1
 			OQ_PGPORT=$port
+			oq_write_pg_restart_script "$timeout" "${exe[@]}"
 			return 0
 		fi
 		grep -q 'could not bind\|Address already in use' "$OQ_TMP/postgres.log" || break
@@ -328,6 +346,61 @@ oq_pg_start() {
 	oq_show_tail "server log" "$OQ_TMP/postgres.log" 30
 	[ "$OQ_VALGRIND" = 1 ] && oq_valgrind_errors
 	oq_die "the server did not start"
+}
+
+# $OQ_TMP/pg-restart [NAME...]: restart the running cluster (same port, same
+# valgrind wrapper) with the start's environment plus the variables named,
+# taken from pg-restart's own environment (so no value, no secret, shows in
+# a process list); with no names, the plain environment again.  The python
+# tests of credentials use it (as $OQ_PG_RESTART) to give the server an AWS
+# environment.  While extra variables are in effect $OQ_TMP/pg-env-changed
+# exists, so that run_py restores the cluster after a test that did not.
+oq_write_pg_restart_script() {
+	local timeout=$1
+	shift
+	{
+		echo '#!/usr/bin/env bash'
+		echo '# pg-restart [NAME...]: restart the test cluster with these variables of'
+		echo '# this environment added (none: the plain environment).  Written by test/lib.sh.'
+		printf 'OQ_TMP=%q\nOQ_PGBIN=%q\nOQ_PGDATA=%q\nOQ_PGPORT=%q\nTIMEOUT=%q\n' \
+			"$OQ_TMP" "$OQ_PGBIN" "$OQ_PGDATA" "$OQ_PGPORT" "$timeout"
+		if [ $# -gt 0 ]; then
+			printf 'EXE=(%s)\n' "$(printf '%q ' "$@")"
+		else
+			echo 'EXE=()'
+		fi
+		cat <<'EOF'
+set -euo pipefail
+keep=" "
+for name in "$@"; do
+	case $name in
+	[A-Za-z_]*) keep+="$name " ;;
+	*)
+		echo "pg-restart: not a variable name: $name" >&2
+		exit 2
+		;;
+	esac
+done
+unset_env=()
+for v in $(compgen -e); do
+	case $v in
+	AWS_* | OQ_* | PG*) [[ $keep == *" $v "* ]] || unset_env+=(-u "$v") ;;
+	esac
+done
+as_pg=()
+[ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
+cd "$OQ_TMP"
+"${as_pg[@]}" "$OQ_PGBIN/pg_ctl" -D "$OQ_PGDATA" -m fast -w -t "$TIMEOUT" stop >/dev/null
+if [ $# -gt 0 ]; then
+	touch "$OQ_TMP/pg-env-changed"
+else
+	rm -f "$OQ_TMP/pg-env-changed"
+fi
+"${as_pg[@]}" env "${unset_env[@]}" "$OQ_PGBIN/pg_ctl" -D "$OQ_PGDATA" \
+	-l "$OQ_TMP/postgres.log" -w -t "$TIMEOUT" -o "-p $OQ_PGPORT" "${EXE[@]}" start >/dev/null
+EOF
+	} >"$OQ_TMP/pg-restart"
+	chmod 755 "$OQ_TMP/pg-restart"
 }
 
 oq_pg_stop() {

@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * awscreds.h
+ *		A set of AWS credentials, as a credential source hands it out and a
+ *		connection signs with it.
+ *
+ * A plain struct with no backend dependencies, so that the pure parsers of
+ * credential documents (s3xml.c for STS, credjson.c for the metadata
+ * services) can fill it in the frontend unit tests too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OQ_AWSCREDS_H
+#define OQ_AWSCREDS_H
+
+typedef struct OqCredentials
+{
+	char	   *access_key_id;	/* NULL: send requests unsigned */
+	char	   *secret_access_key;
+	char	   *session_token;	/* NULL unless temporary credentials */
+	int64		expires_at_us;	/* Unix us; 0 when they do not expire */
+	int64		refresh_at_us;	/* Unix us to refresh at; 0: never */
+	const char *source;			/* where they came from, for messages */
+	bool		resolved;		/* false until first resolved */
+} OqCredentials;
+
+/*
+ * Whether a credential string a service sent may be used: not empty, and
+ * visible ASCII only.  Keys and tokens are base64 and the like; anything
+ * else (a space, a CR or LF that would split the header it goes into) is
+ * a broken or hostile answer.
+ */
+static inline bool
+oq_credential_string_ok(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < 0x21 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+#endif							/* OQ_AWSCREDS_H */

@@ -50,8 +50,7 @@ check_encoded(const char *enc, size_t len, bool slash_ok, const char *what)
 
 		if (c == '%')
 		{
-			FUZZ_CHECK(i + 2 < len,
-					   "%s: truncated escape at %zu", what, i);
+			FUZZ_CHECK(i + 2 < len, "%s: truncated escape at %zu", what, i);
 			FUZZ_CHECK(is_upper_hex(enc[i + 1]) && is_upper_hex(enc[i + 2]),
 					   "%s: escape at %zu is not %%XX in uppercase", what, i);
 			i += 2;
@@ -148,8 +147,11 @@ check_canonical_query(const char *q, int nquery)
 		check_encoded(eq + 1, n - (eq + 1 - p), false, "query value");
 		if (prev)
 		{
-			/* by name, then value: '=' (0x3D) must sort below every
-			 * encoded byte but '-' and '.', so compare the parts */
+			/*
+			 * By name, then by value, so the two are compared apart:
+			 * comparing whole "name=value" strings would let '=' decide
+			 * between "a=..." and "a-b=...".
+			 */
 			size_t		pn = (const char *) memchr(prev, '=', prev_len) - prev;
 			size_t		cn = eq - p;
 			int			c = strncmp(prev, p, Min(pn, cn));

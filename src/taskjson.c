@@ -1111,10 +1111,15 @@ oq_task_build(const OqNewTask *task, size_t *len)
 	JsonLexContext *lex;
 	JsonParseErrorType err;
 
-	/* input is spliced in as text (jansson would round big numbers) */
+	/*
+	 * input is spliced in as text (jansson would round big numbers).  It
+	 * sits one level inside the task object, so it may nest one level less
+	 * than a whole task: otherwise we would write a task that
+	 * oq_task_decode() refuses (caught by test/fuzz/fuzz_taskbuild.c).
+	 */
 	if (input_len > (size_t) PG_INT32_MAX ||
 		pg_encoding_verifymbstr(PG_UTF8, input, (int) input_len) != (int) input_len ||
-		json_max_depth(input, input_len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH)
+		json_max_depth(input, input_len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH - 1)
 		return NULL;
 	lex = makeJsonLexContextCstringLen(unconstify(char *, input), (int) input_len,
 									   PG_UTF8, false);

@@ -643,6 +643,37 @@ test_build(void)
 		CHECK(oq_task_build(&t, &len) == NULL, "invalid UTF-8 tag value: NULL");
 	}
 
+	/*
+	 * Caught by test/fuzz/fuzz_taskbuild.c: the input sits one level inside
+	 * the task object, so an input nested 1000 deep passed build's depth
+	 * check but made a 1001-level task that decode refuses.  Build must
+	 * refuse what decode would, and keep accepting one level less.
+	 */
+	{
+		StringInfoData deep;
+
+		t.tags = NULL;
+		t.ntags = 0;
+		initStringInfo(&deep);
+		for (int i = 0; i < 999; i++)
+			appendStringInfoChar(&deep, '[');
+		for (int i = 0; i < 999; i++)
+			appendStringInfoChar(&deep, ']');
+		t.input_json = deep.data;
+		out = oq_task_build(&t, &len);
+		CHECK(out != NULL && decode_str(out, &doc, &err),
+			  "input nested 999 deep: the task (1000 levels) builds and decodes");
+		resetStringInfo(&deep);
+		for (int i = 0; i < 1000; i++)
+			appendStringInfoChar(&deep, '[');
+		for (int i = 0; i < 1000; i++)
+			appendStringInfoChar(&deep, ']');
+		t.input_json = deep.data;
+		out = oq_task_build(&t, &len);
+		CHECK(out == NULL, "input nested 1000 deep: NULL, not a task decode refuses");
+		t.input_json = "1";
+	}
+
 	/* tags_to_json */
 	CHECK_STR(oq_tags_to_json(NULL, 0), "{}", "no tags");
 	CHECK_STR(oq_tags_to_json(tags, lengthof(tags)),

@@ -1,0 +1,18 @@
+# test/pure.mk - how to compile the pure modules (the src/*.c files that
+# need no backend: signing, XML, tags, timestamps, keys, task JSON) as
+# frontend code (-DFRONTEND) against libpgcommon/libpgport.  Included by
+# test/unit/Makefile and test/fuzz/Makefile, from two levels below the root.
+
+PG_CONFIG ?= pg_config
+PGINC := $(shell $(PG_CONFIG) --includedir-server)
+PGPKGLIB := $(shell $(PG_CONFIG) --pkglibdir)
+DEPS := libcurl openssl jansson libxml-2.0
+
+SRC := ../../src
+PURE := s3sign s3xml tags rfc3339 keys taskjson credjson
+PURE_SRCS := $(wildcard $(addprefix $(SRC)/,$(addsuffix .c,$(PURE))))
+
+PURE_CPPFLAGS := -DFRONTEND -I$(SRC) -I$(PGINC) $(shell pkg-config --cflags $(DEPS))
+PURE_WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PURE_LIBS := $(PGPKGLIB)/libpgcommon.a $(PGPKGLIB)/libpgport.a \
+	$(shell pkg-config --libs $(DEPS)) -lm

@@ -60,5 +60,27 @@ SELECT id AS some_id FROM tasks WHERE tags->>'customer' = 'initech' LIMIT 1 \gse
 SELECT * FROM tasks WHERE id = :'some_id';
 \x off
 
+-- Submit a task as the queue's own producers do (If-None-Match, tag index,
+-- ready entry, timestamps from the S3 server's clock)
+SELECT oq_submit('demo', 'process_order', '{"order_id": "12345"}',
+                 tags => '{"customer": "acme-corp", "batch_id": "b-17"}') AS new_id \gset
+
+-- Bulk: submit twenty more, then tag the whole pending batch
+INSERT INTO tasks (task_type, input, tags)
+SELECT 'process_order', jsonb_build_object('order_id', 20000 + n),
+       '{"customer": "acme-corp", "batch_id": "b-17"}'
+FROM generate_series(1, 20) n;
+UPDATE tasks SET tags = tags || '{"priority": "critical"}'
+WHERE tags->>'batch_id' = 'b-17' AND status = 'pending';
+SELECT status, count(*), count(*) FILTER (WHERE tags->>'priority' = 'critical') AS critical
+FROM tasks WHERE tags->>'batch_id' = 'b-17' GROUP BY 1;
+
+-- Tags can change only while a task is pending, and never lose a write
+SELECT oq_update_tags('demo', :'new_id', '{"region": "us-west"}');
+SELECT oq_remove_tags('demo', :'new_id', ARRAY['priority']);
+
+-- The task's history, from the bucket's object versions
+SELECT version, status, change FROM oq_task_history('demo', :'new_id');
+
 -- What that cost, in S3 requests (this session)
 SELECT name, value FROM oq_stats() WHERE value > 0 ORDER BY name;

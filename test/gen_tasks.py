@@ -293,6 +293,7 @@ def main():
     ap.add_argument("--ready", action="store_true", help="also write ready/ entries of pending tasks")
     ap.add_argument("--bucket", help="target bucket (required unless --out)")
     ap.add_argument("--create-bucket", action="store_true", help="create the bucket if it does not exist")
+    ap.add_argument("--versioned", action="store_true", help="with --create-bucket: turn versioning on")
     ap.add_argument("--out", help="write the objects under this local directory instead of uploading")
     ap.add_argument("--endpoint", default=os.environ.get("OQ_TEST_ENDPOINT"))
     ap.add_argument("--region", default=os.environ.get("OQ_TEST_REGION", "us-east-1"))
@@ -322,6 +323,9 @@ def main():
             except ClientError as e:
                 if e.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
+            if args.versioned:
+                s3.put_bucket_versioning(Bucket=args.bucket,
+                                         VersioningConfiguration={"Status": "Enabled"})
         try:
             upload(s3, args.bucket, objects, threads=args.threads)
         except RuntimeError as e:

@@ -28,7 +28,7 @@
  * that scans skip (they recheck every hit) and oq_rebuild_tag_index()
  * removes.  Writing entries before the task and deleting them only after
  * is what keeps a task this extension stored from lacking its entries
- * (doc/writes.md has the one interleaving of two writers that can still
+ * (README.md, "The tag index", has the one interleaving of two writers that can still
  * lose one, which the rebuild repairs).
  *
  * Every write is a state machine on a request batch (see taskwrite.h), so

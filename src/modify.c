@@ -516,6 +516,8 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 	List	   *writes = NIL;
 	ListCell   *lc;
 
+	/* the previous row's RETURNING values lived here until now */
+	MemoryContextReset(st->temp_cxt);
 	for (int i = 0; i < *numSlots; i++)
 		writes = lappend(writes, begin_submit(st, slots[i]));
 	run_writes(st, writes);
@@ -529,7 +531,6 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 	}
 	foreach(lc, writes)
 		oq_task_write_free((OqTaskWrite *) lfirst(lc));
-	MemoryContextReset(st->temp_cxt);
 	return slots;
 }
 
@@ -690,6 +691,10 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	size_t		len = 0;
 	OqTaskWrite *w;
 
+	/* the previous row's RETURNING values lived in temp_cxt until now */
+	if (st->returning)
+		MemoryContextReset(st->temp_cxt);
+
 	/* the scan put the version it read in the task cache: no GET then */
 	body = oq_cache_get(st->conn->serverid, st->conn->umid, key, etag, &len);
 	w = oq_task_tags_begin_guarded(st->batch, id, &change, body, len, etag);
@@ -719,10 +724,10 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 		next = update_finished(st, w, &updated);
 		if (next == NULL)
 		{
+			/* the slot's values stay in temp_cxt until the next row */
 			if (updated)
 				store_task(st, slot, w->key, w->body, w->body_len, w->etag);
 			oq_task_write_free(w);
-			MemoryContextReset(st->temp_cxt);
 			return updated ? slot : NULL;
 		}
 		oq_task_write_free(w);

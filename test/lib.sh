@@ -495,7 +495,9 @@ oq_s3_bootstrap() {
 	# shellcheck source=/dev/null
 	. "$OQ_TMP/s3-credentials"
 	set +a
-	export OQ_TEST_ENDPOINT OQ_TEST_REGION OQ_TEST_SIGV4_VERIFY OQ_SHARED_DIR
+	# tests with time bounds (cancel within a second) scale them under valgrind
+	OQ_TEST_VALGRIND=$OQ_VALGRIND
+	export OQ_TEST_ENDPOINT OQ_TEST_REGION OQ_TEST_SIGV4_VERIFY OQ_SHARED_DIR OQ_TEST_VALGRIND
 }
 
 # ---------------------------------------------------------------------------

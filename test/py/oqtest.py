@@ -16,6 +16,11 @@ import gen_tasks  # noqa: E402  (test/gen_tasks.py)
 
 SKIP = 77
 
+# Bounds on how long something may take (a cancel within a second) hold for
+# the code, not for valgrind's emulation of it, which runs tens of times
+# slower: under test/run --valgrind they are scaled.
+TIME_SCALE = 25 if os.environ.get("OQ_TEST_VALGRIND") == "1" else 1
+
 
 class SqlError(Exception):
     def __init__(self, sqlstate, message):

@@ -325,7 +325,7 @@ class Bench:
         """Keep the run of measurement key with the smallest wall time of
         its step pick; every run's wall times are kept too (the spread)."""
         runs = self.runs.setdefault(key, [])
-        runs.append({label: m["wall_s"] for label, m in got.items()})
+        runs.append({label: (m["wall_s"], m["cpu_s"]) for label, m in got.items()})
         best = self.best.get(key)
         if best is None or got[pick]["wall_s"] < best[pick]["wall_s"]:
             self.best[key] = got
@@ -361,7 +361,8 @@ class Bench:
                 self.keep_best(key, got, steps[-1][0])
         for key, got in self.best.items():
             for label, m in got.items():
-                m["runs_wall_s"] = [run[label] for run in self.runs[key]]
+                m["runs_wall_s"] = [run[label][0] for run in self.runs[key]]
+                m["runs_cpu_s"] = [run[label][1] for run in self.runs[key]]
                 self.results[label] = m
         if wrong:
             # reported at the end (exit status 1); the best run may be fine

@@ -28,9 +28,11 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -123,6 +125,7 @@ def session(steps, settings, moto_pid):
 def measurement(a, b, result):
     d = {k: b["stats"][k] - a["stats"].get(k, 0) for k in b["stats"]}
     return dict(
+        t_start=a["t"], t_end=b["t"],
         wall_s=b["t"] - a["t"],
         requests_list=d.get("requests_list", 0),
         requests_get=d.get("requests_get", 0),
@@ -134,6 +137,35 @@ def measurement(a, b, result):
         hwm_kb_before=a["hwm_kb"], hwm_kb=b["hwm_kb"], rss_kb=b["rss_kb"],
         backend_pid=b["pid"], stats=d, result=result,
     )
+
+
+class ConnSampler(threading.Thread):
+    """Counts the established client connections to moto every 0.2 s
+    (ss, netlink: a few ms of CPU each), so that a measurement can say how
+    many requests were in flight on average.  moto closes every connection
+    after one response, so an established connection is a request in
+    flight."""
+
+    def __init__(self, port, interval=0.2):
+        super().__init__(daemon=True)
+        self.port, self.interval = port, interval
+        self.samples = []
+        self.halt = threading.Event()
+
+    def run(self):
+        cmd = ["ss", "-Htn", "state", "established", "( dport = :%d )" % self.port]
+        while not self.halt.is_set():
+            t = time.time()
+            try:
+                n = subprocess.run(cmd, capture_output=True, text=True).stdout.count("\n")
+            except OSError:
+                return
+            self.samples.append((t, n))
+            self.halt.wait(self.interval)
+
+    def mean(self, t0, t1):
+        got = [n for t, n in self.samples if t0 <= t <= t1]
+        return sum(got) / len(got) if len(got) >= 5 else None
 
 
 def moto_ticks(pid):
@@ -272,6 +304,7 @@ class Bench:
             for _ in range(a.tasks):
                 f.write('url = "%s"\noutput = "/dev/null"\n' % url)
         size = len(gen_tasks.task_body(task))
+        e0 = time.time()
         b0, m0, c0, t0 = machine_busy(), moto_ticks(self.moto_pid), children_cpu(), time.monotonic()
         proc = subprocess.run(["curl", "--parallel", "--parallel-immediate", "--parallel-max", "32",
                                "--no-progress-meter", "-w", "%{http_code}\\n", "-K", cfg],
@@ -279,16 +312,18 @@ class Bench:
         wall = time.monotonic() - t0
         cpu, server = children_cpu() - c0, (moto_ticks(self.moto_pid) - m0) / CLK_TCK
         machine = (machine_busy() - b0) / CLK_TCK
+        e1 = time.time()
         os.unlink(cfg)
         ok = proc.stdout.split().count("200")
         if proc.returncode != 0 or ok != a.tasks:
             raise BenchError("curl: exit %d, %d of %d answers 200: %s"
                              % (proc.returncode, ok, a.tasks, proc.stderr.strip()[:300]))
         return dict(wall_s=wall, requests_list=0, requests_get=a.tasks, cpu_s=cpu, server_cpu_s=server,
-                    machine_cpu_s=machine, object_bytes=size, rows=a.tasks, correct=True)
+                    machine_cpu_s=machine, object_bytes=size, rows=a.tasks, correct=True, t_start=e0, t_end=e1)
 
     def baseline(self):
         a = self.args
+        e0 = time.time()
         proc = subprocess.run([sys.executable, os.path.join(HERE, "baseline_boto3.py"),
                                "--endpoint", self.endpoint, "--bucket", a.bucket, "--tag", a.tag,
                                "--threads", "32", "--id", self.lookup["id"], "--moto-pid", str(self.moto_pid)],
@@ -296,6 +331,10 @@ class Bench:
         if proc.returncode != 0:
             raise BenchError("baseline_boto3.py failed: %s" % proc.stderr.strip()[-500:])
         r = json.loads(proc.stdout)
+        # the scan is the last thing the process does but one GET: place
+        # its window at the end of the process's life
+        e1 = time.time()
+        r["t_start"], r["t_end"] = max(e0, e1 - r["wall_s"] - r.get("id_lookup_wall_s", 0)), e1
         r["rows"] = r["tasks"]
         r["correct"] = r["tasks"] == a.tasks and r["matching"] == len(self.matching)
         return r
@@ -327,6 +366,10 @@ class Bench:
     def keep_best(self, key, got, pick):
         """Keep the run of measurement key with the smallest wall time of
         its step pick; every run's wall times are kept too (the spread)."""
+        if self.sampler:
+            time.sleep(0.25)  # the sampler's last look at this window
+            for m in got.values():
+                m["in_flight"] = self.sampler.mean(m["t_start"], m["t_end"])
         runs = self.runs.setdefault(key, [])
         runs.append({label: (m["wall_s"], m["cpu_s"]) for label, m in got.items()})
         best = self.best.get(key)
@@ -339,6 +382,12 @@ class Bench:
         a = self.args
         self.best, self.runs = {}, {}
         wrong = []
+        port = int(self.endpoint.rsplit(":", 1)[1].split("/")[0])
+        self.sampler = ConnSampler(port) if shutil.which("ss") else None
+        if self.sampler:
+            self.sampler.start()
+        else:
+            self.note("no ss (iproute2): connections in flight not sampled")
         for rnd in range(a.repeat):
             tag = " (round %d of %d)" % (rnd + 1, a.repeat) if a.repeat > 1 else ""
             self.log("ceiling: curl --parallel --parallel-immediate --parallel-max 32, %d GETs of one task object%s"
@@ -362,6 +411,9 @@ class Bench:
                     if not r["correct"]:
                         wrong.append(label)
                 self.keep_best(key, got, steps[-1][0])
+        if self.sampler:
+            self.sampler.halt.set()
+            self.sampler.join()
         for key, got in self.best.items():
             for label, m in got.items():
                 m["runs_wall_s"] = [run[label][0] for run in self.runs[key]]
@@ -544,6 +596,7 @@ class Bench:
             server_cpu_ms_per_listed_key=lst["server_cpu_s"] * 1e3 / n,
             full_scan_min_wall_s=scan_bound,
             full_scan_rate_vs_ceiling_max=((n + r["full_cold"]["requests_list"]) / scan_bound) / ceil_rate,
+            full_scan_server_cpu_vs_min=r["full_cold"]["server_cpu_s"] / (n * per_get + lst["server_cpu_s"]),
             warm_scan_min_wall_s=list_bound,
             warm_speedup_vs_baseline_max=base["wall_s"] / list_bound if list_bound > 0 else None)
         full, warm, tagi, tagn = r["full_cold"], r["full_warm"], r["tag_index"], r["tag_noindex"]
@@ -571,6 +624,8 @@ class Bench:
             ("full scan (list + GET) at moto's ceiling: min wall s, max rate / ceiling",
              "%.2f s, %.2f" % (b["full_scan_min_wall_s"], b["full_scan_rate_vs_ceiling_max"])),
             ("  oq_fdw cold full scan: wall / that min", "%.2f" % (full["wall_s"] / b["full_scan_min_wall_s"])),
+            ("  oq_fdw cold full scan: moto CPU / (ceiling's per GET x N + list only's)",
+             "%.2f" % b["full_scan_server_cpu_vs_min"]),
             ("warm scan (list only) at moto's ceiling: min wall s, max speedup vs baseline",
              "%.2f s, %.1fx" % (b["warm_scan_min_wall_s"], b["warm_speedup_vs_baseline_max"] or 0)),
         ]
@@ -608,9 +663,9 @@ class Bench:
             out.append("task cache: none in this build (oq_fdw.cache_size does not exist)")
         out.append("")
         k = self.args.repeat
-        hdr = ("%-52s %8s%s %5s %6s %7s %8s %8s %7s %6s %8s %8s %6s"
-               % ("measurement", "wall s", " %8s" % "max s" if k > 1 else "", "LIST", "GET", "req/s", "CPU s",
-                  "CPU/task", "server", "other", "vs base", "vs ceil", "answer"))
+        hdr = ("%-52s %8s%s %5s %6s %7s %6s %8s %8s %7s %6s %8s %8s %6s"
+               % ("measurement", "wall s", " %8s" % "max s" if k > 1 else "", "LIST", "GET", "req/s", "conns",
+                  "CPU s", "CPU/task", "server", "other", "vs base", "vs ceil", "answer"))
         out.append(hdr)
         out.append("-" * len(hdr))
 
@@ -627,8 +682,9 @@ class Bench:
             # CPU ticks are 10 ms: shares over short walls say nothing
             short = m["wall_s"] < 0.5
             bulk = key in ("baseline", "full_cold", "tag_noindex", "full_cache_first", "full_warm")
-            out.append("%-52s %8.3f%s %5d %6d %7s %8.3f %8s %7s %6s %8s %8s %6s" % (
-                title, m["wall_s"], " %8.3f" % max(m["runs_wall_s"]) if k > 1 else "", m["requests_list"], m["requests_get"], f(m.get("requests_per_s"), "%.0f"),
+            out.append("%-52s %8.3f%s %5d %6d %7s %6s %8.3f %8s %7s %6s %8s %8s %6s" % (
+                title, m["wall_s"], " %8.3f" % max(m["runs_wall_s"]) if k > 1 else "", m["requests_list"],
+                m["requests_get"], f(m.get("requests_per_s"), "%.0f"), f(m.get("in_flight"), "%.1f"),
                 m["cpu_s"], f(cpu_task, "%.3fms"), "-" if short else pct(m.get("server_cpu_util")),
                 "-" if short else f(m.get("other_cpu_cores"), "%.2f"),
                 "-" if key == "list_only" else f(m.get("speedup_vs_baseline"), "%.2fx"),
@@ -637,7 +693,7 @@ class Bench:
         out.append("")
         out.append(("wall: the fastest of %d runs (max s: the slowest), " % k if k > 1 else "wall: ") + "the query alone (oq_fdw: inside the backend, clock_timestamp(); others: around the "
                    "client).  CPU: the backend (oq_fdw, /proc/self/schedstat), the boto3 process "
-                   "(getrusage), curl (getrusage).  CPU/task: CPU s / %d tasks.  server: moto's CPU / wall "
+                   "(getrusage), curl (getrusage).  CPU/task: CPU s / %d tasks.  conns: established connections to moto, mean of samples every 0.2 s (moto closes each after one response: requests in flight; 32 is the most any client here keeps).  server: moto's CPU / wall "
                    "(one Python process: ~100%% is saturated).  other: CPU the machine spent on anything else (other processes, interrupts), in cores of %d: noise.  vs base: baseline wall / this wall "
                    "(the baseline answers count and filter in one pass; id lookup: one boto3 GET on a warm "
                    "client).  vs ceil: this req/s / curl's req/s." % (self.args.tasks, os.cpu_count()))

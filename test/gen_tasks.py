@@ -9,8 +9,10 @@ and priority.  Optionally also the tag index entries tags/{key}/{segment}/{id}
 (--index) and the ready entries of pending tasks (--ready).
 
 Deterministic: the same --seed (and --base-time) gives the same tasks, ids
-included, so tests and the benchmark can predict results.  Import it to reuse
-the pieces: generate_tasks(), index_segment(), index_keys(), upload().
+included, so tests and the benchmark can predict results.  --extra-tag gives
+one tag value to an exact share of the tasks (the benchmark's 1% query)
+without changing the others.  Import it to reuse the pieces:
+generate_tasks(), add_extra_tag(), index_segment(), index_keys(), upload().
 
 Connection settings default to the test harness's environment
 (OQ_TEST_ENDPOINT, OQ_TEST_REGION, OQ_TEST_ACCESS_KEY_ID,
@@ -218,6 +220,32 @@ def generate_tasks(count, seed=0, base_time=DEFAULT_BASE_TIME, shard_prefix_len=
     return [make_task(rng, n, base, batches, shard_prefix_len) for n in range(count)]
 
 
+def add_extra_tag(tasks, key, value, share, seed=0):
+    """Give tag key=value to exactly round(share * len(tasks)) of the tasks.
+
+    They are chosen by an RNG of their own, so every other field (ids
+    included) is the same as without it, and the same (seed, key, value,
+    share) picks the same tasks.  Returns the tasks that got the tag.
+    """
+    chosen = random.Random("%s:%s=%s:%r" % (seed, key, value, share)).sample(
+        range(len(tasks)), round(share * len(tasks)))
+    for i in sorted(chosen):
+        tasks[i]["tags"][key] = value
+    return [tasks[i] for i in sorted(chosen)]
+
+
+def parse_extra_tag(spec):
+    """'KEY=VALUE:SHARE' -> (key, value, share); VALUE may hold ':' and '='."""
+    kv, sep, share = spec.rpartition(":")
+    key, eq, value = kv.partition("=")
+    if not sep or not eq or not key:
+        raise ValueError("expected KEY=VALUE:SHARE, e.g. campaign=spring-sale:0.01")
+    share = float(share)
+    if not 0 <= share <= 1:
+        raise ValueError("SHARE must be between 0 and 1")
+    return key, value, share
+
+
 def task_body(task):
     return json.dumps(task, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -289,6 +317,9 @@ def main():
     ap.add_argument("--base-time", default=DEFAULT_BASE_TIME,
                     help="tasks are created in the 7 days before this (default %s)" % DEFAULT_BASE_TIME)
     ap.add_argument("--shard-prefix-len", type=int, default=1, choices=[1, 2, 3, 4])
+    ap.add_argument("--extra-tag", action="append", default=[], metavar="KEY=VALUE:SHARE",
+                    help="also tag exactly round(SHARE*N) tasks with KEY=VALUE (e.g. campaign=spring-sale:0.01); "
+                         "the other tasks and fields stay as without it; repeatable")
     ap.add_argument("--index", action="store_true", help="also write tag index entries tags/{key}/{segment}/{id}")
     ap.add_argument("--ready", action="store_true", help="also write ready/ entries of pending tasks")
     ap.add_argument("--bucket", help="target bucket (required unless --out)")
@@ -301,6 +332,12 @@ def main():
     args = ap.parse_args()
 
     tasks = generate_tasks(args.count, args.seed, args.base_time, args.shard_prefix_len)
+    for spec in args.extra_tag:
+        try:
+            key, value, share = parse_extra_tag(spec)
+        except ValueError as e:
+            ap.error("--extra-tag %s: %s" % (spec, e))
+        add_extra_tag(tasks, key, value, share, args.seed)
     objects = objects_for(tasks, index=args.index, ready=args.ready)
     n_index = sum(len(index_keys(t)) for t in tasks) if args.index else 0
     n_ready = len(objects) - len(tasks) - n_index

@@ -1,4 +1,4 @@
-# test/lib.sh - helpers shared by test/run and test/demo (sourced, not run).
+# test/lib.sh - helpers shared by test/run, test/demo and bench/run (sourced, not run).
 #
 # They build the extension, install it into a private copy of the PostgreSQL
 # tree, start a throwaway cluster and a moto S3 server on random loopback
@@ -439,9 +439,14 @@ oq_pg_verify_private() {
 # The verifying moto (../shared/tools/moto_sigv4_fix.py) where the shared dir
 # is present; plain moto without authentication elsewhere, in which case the
 # one test that needs verification skips (OQ_TEST_SIGV4_VERIFY=0).
+# OQ_MOTO_PLAIN=1 asks for plain moto even where the verifying one exists
+# (bench/run: the server's CPU should go to serving, not to checking).
 oq_moto_start() {
 	local port cmd
-	if [ -n "$OQ_SHARED_DIR" ] && [ -f "$OQ_SHARED_DIR/tools/moto_sigv4_fix.py" ]; then
+	if [ "${OQ_MOTO_PLAIN:-0}" = 1 ]; then
+		OQ_TEST_SIGV4_VERIFY=0
+		cmd=(python3 -m moto.server)
+	elif [ -n "$OQ_SHARED_DIR" ] && [ -f "$OQ_SHARED_DIR/tools/moto_sigv4_fix.py" ]; then
 		OQ_TEST_SIGV4_VERIFY=1
 		cmd=(env INITIAL_NO_AUTH_ACTION_COUNT=3 python3 "$OQ_SHARED_DIR/tools/moto_sigv4_fix.py")
 	else

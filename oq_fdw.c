@@ -394,7 +394,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 	state->rel = rel;
 	state->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid,
 									userid);
-	oq_row_builder_init(&state->rb, rel,
+	oq_row_builder_init(&state->rb, rel, false,
 						(List *) list_nth(plan->fdw_private, OQ_PRIV_ATTRS));
 	state->quals = oq_quals_deserialize((List *) list_nth(plan->fdw_private, OQ_PRIV_QUALS));
 	state->arg_states = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
@@ -593,7 +593,7 @@ oqAcquireSampleRows(Relation relation, int elevel, HeapTuple *rows,
 	conn = oq_get_connection(GetForeignTable(RelationGetRelid(relation))->serverid,
 							 GetUserId());
 	oq_table_options(RelationGetRelid(relation), &topts);
-	oq_row_builder_init(&rb, relation, NIL);
+	oq_row_builder_init(&rb, relation, true, NIL);
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "oq_fdw analyze row",
 									ALLOCSET_DEFAULT_SIZES);
 

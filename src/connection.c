@@ -129,6 +129,7 @@ connection_release_resources(OqConnection *entry)
 	if (entry->multi)
 		curl_multi_cleanup(entry->multi);
 	entry->multi = NULL;
+	explicit_bzero(&entry->sigkey, sizeof(entry->sigkey));
 	oq_credentials_release(entry);
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);

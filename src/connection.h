@@ -14,6 +14,7 @@
 
 #include "awscreds.h"
 #include "option.h"
+#include "s3sign.h"
 
 
 typedef struct OqConnection
@@ -34,6 +35,8 @@ typedef struct OqConnection
 								 * virtual-host style */
 	char	   *base_path;		/* "/bucket" in path style, else "" */
 	char	   *host_header;	/* the Host we sign */
+
+	OqSigV4KeyCache sigkey;		/* today's signing key (s3sign.h) */
 
 	CURLM	   *multi;			/* owns the connection pool */
 	CURL	  **idle_easy;		/* easy handles ready for reuse */

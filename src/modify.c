@@ -378,7 +378,7 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	st->batch = oq_batch_create(st->conn, st->max_inflight);
 	st->returning = boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING));
 	st->batch_size = modify_batch_size(rel, st->conn);
-	oq_row_builder_init(&st->rb, rel, NIL);
+	oq_row_builder_init(&st->rb, rel, true, NIL);
 	st->values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
 	st->nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
 	st->temp_cxt = AllocSetContextCreate(estate->es_query_cxt, "oq_fdw modify row",

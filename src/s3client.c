@@ -98,6 +98,7 @@ s3_prepare(OqRequest *req)
 		in.service = "s3";
 		in.access_key_id = creds->access_key_id;
 		in.secret_access_key = creds->secret_access_key;
+		in.key_cache = &conn->sigkey;
 		oq_sigv4_sign(&in, &out);
 		list = oq_http_append_header(list, "Authorization: %s", out.authorization);
 	}

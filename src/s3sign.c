@@ -398,19 +398,44 @@ oq_sigv4_sign(const OqSigV4Input *input, OqSigV4Result *result)
 	/*
 	 * The signing key: HMAC chain from "AWS4" + secret through the date,
 	 * region, service and "aws4_request".  Every intermediate key is as good
-	 * as the secret for a day, so all of them are wiped.
+	 * as the secret for a day, so all of them are wiped; the final one is
+	 * kept in the caller's cache, if any, for the rest of the day.
 	 */
-	initStringInfo(&key);
-	appendStringInfo(&key, "AWS4%s", input->secret_access_key);
-	ok = hmac_sha256((unsigned char *) key.data, key.len,
-					 input->amz_date, Min(strlen(input->amz_date), 8), k1) &&
-		hmac_sha256(k1, SHA256_LEN, input->region, strlen(input->region), k2) &&
-		hmac_sha256(k2, SHA256_LEN, input->service, strlen(input->service), k1) &&
-		hmac_sha256(k1, SHA256_LEN, "aws4_request", strlen("aws4_request"), k2) &&
-		hmac_sha256(k2, SHA256_LEN, sts.data, sts.len, sig);
-	explicit_bzero(key.data, key.maxlen);
-	pfree(key.data);
-	explicit_bzero(k1, sizeof(k1));
+	if (input->key_cache && input->key_cache->valid &&
+		strcmp(input->key_cache->access_key_id, input->access_key_id) == 0 &&
+		strncmp(input->key_cache->scope, scope.data, scope.len - strlen("/aws4_request")) == 0 &&
+		input->key_cache->scope[scope.len - strlen("/aws4_request")] == '\0')
+	{
+		memcpy(k2, input->key_cache->key, SHA256_LEN);
+		ok = true;
+	}
+	else
+	{
+		initStringInfo(&key);
+		appendStringInfo(&key, "AWS4%s", input->secret_access_key);
+		ok = hmac_sha256((unsigned char *) key.data, key.len,
+						 input->amz_date, Min(strlen(input->amz_date), 8), k1) &&
+			hmac_sha256(k1, SHA256_LEN, input->region, strlen(input->region), k2) &&
+			hmac_sha256(k2, SHA256_LEN, input->service, strlen(input->service), k1) &&
+			hmac_sha256(k1, SHA256_LEN, "aws4_request", strlen("aws4_request"), k2);
+		explicit_bzero(key.data, key.maxlen);
+		pfree(key.data);
+		explicit_bzero(k1, sizeof(k1));
+
+		if (ok && input->key_cache &&
+			strlen(input->access_key_id) < sizeof(input->key_cache->access_key_id) &&
+			scope.len < (int) sizeof(input->key_cache->scope))
+		{
+			OqSigV4KeyCache *cache = input->key_cache;
+
+			strlcpy(cache->access_key_id, input->access_key_id, sizeof(cache->access_key_id));
+			memcpy(cache->scope, scope.data, scope.len - strlen("/aws4_request"));
+			cache->scope[scope.len - strlen("/aws4_request")] = '\0';
+			memcpy(cache->key, k2, SHA256_LEN);
+			cache->valid = true;
+		}
+	}
+	ok = ok && hmac_sha256(k2, SHA256_LEN, sts.data, sts.len, sig);
 	explicit_bzero(k2, sizeof(k2));
 
 	result->signature = palloc(2 * SHA256_LEN + 1);

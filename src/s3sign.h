@@ -32,6 +32,19 @@ typedef struct OqHeader
 	const char *value;			/* trimmed and space-collapsed when signed */
 } OqHeader;
 
+/*
+ * The signing key of one access key, day, region and service: deriving it
+ * takes four of a signature's five HMACs, so a connection keeps it.  It is
+ * as sensitive as the secret (for that day), and wiped with it.
+ */
+typedef struct OqSigV4KeyCache
+{
+	bool		valid;
+	char		access_key_id[129];
+	char		scope[128];		/* "YYYYMMDD/region/service" */
+	unsigned char key[32];
+} OqSigV4KeyCache;
+
 typedef struct OqSigV4Input
 {
 	const char *method;			/* "GET", "PUT", ... */
@@ -46,6 +59,7 @@ typedef struct OqSigV4Input
 	const char *service;		/* "s3" */
 	const char *access_key_id;
 	const char *secret_access_key;
+	OqSigV4KeyCache *key_cache; /* optional: reuse the day's signing key */
 } OqSigV4Input;
 
 typedef struct OqSigV4Result

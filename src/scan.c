@@ -13,7 +13,8 @@
  * listed and fetched.
  *
  * Memory stays bounded whatever the number of tasks: a listing page is
- * only requested while fewer than OQ_QUEUE_LOW_WATER keys wait, each key
+ * only requested while fewer than OQ_QUEUE_LOW_WATER keys wait or may
+ * arrive with the pages already requested, each key
  * is freed once its GET is submitted, and each task's body and decoded
  * form live until the next task is asked for.
  *
@@ -276,10 +277,15 @@ static void
 refill(OqScan *scan)
 {
 	OqBatch    *batch = scan->batch;
+	int64		listing = 0;	/* keys that pages in flight may bring */
 	int			i;
 
 	if (scan->parallel && scan->access == OQ_ACCESS_FULL)
 		claim_chains(scan);
+	for (i = 0; i < scan->nchains; i++)
+		if (scan->chains[i].inflight)
+			listing += OQ_LIST_PAGE_KEYS;
+
 	for (i = 0; i < scan->nchains; i++)
 	{
 		OqListChain *chain = &scan->chains[i];
@@ -287,9 +293,17 @@ refill(OqScan *scan)
 
 		if (chain->done || chain->inflight || chain->dropped || !chain->claimed)
 			continue;
+
+		/*
+		 * While GETs are the bottleneck, list only as far ahead as needed to
+		 * keep them busy; when keys drain at once (cache hits, a sample
+		 * being drawn), every chain lists side by side.
+		 */
 		if (scan->phase == OQ_PHASE_PROBE ? chain->pages > 0 :
-			scan->nqueued >= OQ_QUEUE_LOW_WATER)
+			scan->sample_target == 0 &&
+			scan->nqueued + listing >= OQ_QUEUE_LOW_WATER)
 			continue;
+		listing += OQ_LIST_PAGE_KEYS;
 		req = oq_s3_list(batch, chain->prefix, NULL, NULL, chain->token,
 						 OQ_LIST_PAGE_KEYS);
 		req->tag = i;

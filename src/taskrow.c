@@ -90,7 +90,8 @@ conversion_for(Oid typid)
 }
 
 void
-oq_row_builder_init(OqRowBuilder *rb, Relation rel, List *attnums)
+oq_row_builder_init(OqRowBuilder *rb, Relation rel, bool all_columns,
+					List *attnums)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	Oid			relid = RelationGetRelid(rel);
@@ -107,7 +108,7 @@ oq_row_builder_init(OqRowBuilder *rb, Relation rel, List *attnums)
 
 		if (att->attisdropped)
 			continue;
-		if (attnums != NIL && !list_member_int(attnums, att->attnum))
+		if (!all_columns && !list_member_int(attnums, att->attnum))
 			continue;
 
 		col = &rb->columns[rb->ncolumns++];

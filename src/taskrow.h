@@ -56,10 +56,11 @@ typedef struct OqRowBuilder
 } OqRowBuilder;
 
 /*
- * Prepare to fill the attributes in 'attnums' (a list of AttrNumber as
- * ints; NIL means every column) of relation 'rel'.
+ * Prepare to fill every column of relation 'rel', or only the attributes
+ * in 'attnums' (AttrNumbers as ints; NIL: none, as for count(*)).
  */
-extern void oq_row_builder_init(OqRowBuilder *rb, Relation rel, List *attnums);
+extern void oq_row_builder_init(OqRowBuilder *rb, Relation rel, bool all_columns,
+								List *attnums);
 
 /*
  * Fill values/nulls (sized for the tuple descriptor) from a task.  Columns

@@ -1013,6 +1013,53 @@ test_amz_date(void)
 	CHECK(strlen(buf) <= 16, "amz date of INT64_MIN stays in its 17 bytes");
 }
 
+/*
+ * The signing-key cache: signatures with it equal those without, and a new
+ * day, region or access key derives a new key.
+ */
+static void
+test_key_cache(void)
+{
+	OqSigV4KeyCache cache;
+	OqHeader	headers[3] = {{"host", "examplebucket.s3.amazonaws.com"},
+	{"x-amz-content-sha256", OQ_EMPTY_SHA256_HEX}, {"x-amz-date", "20130524T000000Z"}};
+	OqSigV4Input in;
+	OqSigV4Result plain;
+	OqSigV4Result cached;
+	const char *dates[] = {"20130524T000000Z", "20130524T235959Z", "20130525T000000Z"};
+
+	memset(&cache, 0, sizeof(cache));
+	memset(&in, 0, sizeof(in));
+	in.method = "GET";
+	in.canonical_uri = "/test.txt";
+	in.headers = headers;
+	in.nheaders = 3;
+	in.payload_hash = OQ_EMPTY_SHA256_HEX;
+	in.region = "us-east-1";
+	in.service = "s3";
+	in.access_key_id = "AKIAIOSFODNN7EXAMPLE";
+	in.secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+	for (int round = 0; round < 2; round++)
+	{
+		for (int d = 0; d < 3; d++)
+		{
+			headers[2].value = dates[d];
+			in.amz_date = dates[d];
+			in.key_cache = NULL;
+			oq_sigv4_sign(&in, &plain);
+			in.key_cache = &cache;
+			oq_sigv4_sign(&in, &cached);
+			CHECK_STR(cached.signature, plain.signature,
+					  "key cache round %d, %s: same signature as without", round, dates[d]);
+			CHECK(strncmp(cache.scope, dates[d], 8) == 0, "cache holds the day of %s", dates[d]);
+		}
+		/* another region and another key id must not reuse the cached key */
+		in.region = round == 0 ? "eu-west-1" : "us-east-1";
+		in.access_key_id = round == 0 ? "AKIDOTHER" : "AKIAIOSFODNN7EXAMPLE";
+	}
+}
+
 int
 main(void)
 {
@@ -1025,6 +1072,7 @@ main(void)
 	test_sign_edges();
 	test_hashes();
 	test_amz_date();
+	test_key_cache();
 
 	if (shared == NULL || *shared == '\0')
 		SKIP("OQ_SHARED_DIR not set: SigV4 vectors and s3-examples.json not run");

@@ -368,6 +368,23 @@ failure_summary(const OqRequest *req, const OqS3Error *err)
 	return psprintf("HTTP %ld", req->status);
 }
 
+/* The prefix a listing asked for, to name it in messages; NULL if none */
+static const char *
+list_prefix(const OqRequest *req)
+{
+	const OqS3Signing *sig;
+
+	if (req->op != OQ_OP_LIST || req->prepare != s3_prepare)
+		return NULL;
+	sig = (const OqS3Signing *) req->prepare_arg;
+	for (int i = 0; i < sig->nquery; i++)
+	{
+		if (strcmp(sig->query[i].name, "prefix") == 0)
+			return sig->query[i].value;
+	}
+	return NULL;
+}
+
 /* errhint() for a certificate the endpoint's CA bundle does not vouch for */
 static int
 tls_hint(const OqRequest *req)
@@ -444,6 +461,15 @@ oq_s3_report(const OqRequest *req, int elevel)
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
+	else if (list_prefix(req))
+		ereport(elevel,
+				(errcode(error_sqlstate(req, &err)),
+				 errmsg("S3 %s of prefix \"%s\" in bucket \"%s\" failed: %s", what,
+						list_prefix(req), bucket, summary),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 tls_hint(req),
+				 errcontext("server \"%s\" at %s", conn->server_name,
+							conn->opts.endpoint)));
 	else
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
@@ -462,6 +488,9 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 	if (!oq_s3xml_parse_list(req->response, req->response_len, true, page, &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
+				 list_prefix(req) ?
+				 errmsg("could not parse the S3 listing of prefix \"%s\" in bucket \"%s\": %s",
+						list_prefix(req), req->batch->conn->opts.bucket, problem) :
 				 errmsg("could not parse the S3 listing of bucket \"%s\": %s",
 						req->batch->conn->opts.bucket, problem)));
 }
@@ -474,6 +503,9 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 	if (!oq_s3xml_parse_versions(req->response, req->response_len, true, page, &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
+				 list_prefix(req) ?
+				 errmsg("could not parse the S3 version listing of prefix \"%s\" in bucket \"%s\": %s",
+						list_prefix(req), req->batch->conn->opts.bucket, problem) :
 				 errmsg("could not parse the S3 version listing of bucket \"%s\": %s",
 						req->batch->conn->opts.bucket, problem)));
 }

@@ -10,8 +10,8 @@ listings or the GETs:
     the timeout, a body cut short): retried, and the scan returns exactly
     the right rows; oq_stats() counts the retries;
   - persistent ones: an error of class HV that names the bucket, the key
-    when there is one, and the HTTP status or network failure, within
-    (max_retries + 1) attempts' time;
+    or the listing's prefix, and the HTTP status or network failure,
+    within (max_retries + 1) attempts' time;
   - garbage (malformed XML listings, binary bodies, a task object cut off):
     a clear error, never a crash and never rows made up from it.
 
@@ -145,20 +145,22 @@ cases.run("id lookup: 500 then a reset", transient, BY_ID, 1,
 # ---- persistent faults: a clear error, within the timeouts
 
 BUCKET_Q = 'bucket "%s"' % BUCKET
+TASKS_Q = 'prefix "tasks/'               # a listing names its prefix
+TAGS_Q = 'prefix "tags/customer/'
 SOME_KEY = 'key "%s"' % task_key(SOME["id"])
 
 cases.run("full listing: 503 SlowDown for good", persistent, FULL,
-          (BUCKET_Q, "HTTP 503 SlowDown"), persistent_bound(),
+          (BUCKET_Q, TASKS_Q, "HTTP 503 SlowDown"), persistent_bound(),
           rule(LIST_TASKS, times=-1, forward=False, respond={"status": 503, "code": "SlowDown"}))
 cases.run("full listing: stalls for good", persistent, FULL,
-          (BUCKET_Q, "Timeout was reached"), persistent_bound(per_attempt=TIMEOUT_S),
+          (BUCKET_Q, TASKS_Q, "Timeout was reached"), persistent_bound(per_attempt=TIMEOUT_S),
           rule(LIST_TASKS, times=-1, delay=STALL_S),
           min_seconds=(RETRIES + 1) * TIMEOUT_S * 0.9)
 cases.run("full listing: resets for good", persistent, FULL,
-          (BUCKET_Q,), persistent_bound(),
+          (BUCKET_Q, TASKS_Q), persistent_bound(),
           rule(LIST_TASKS, times=-1, forward=False, reset=True))
 cases.run("tag index: 500 on its listing for good", persistent, INDEX,
-          (BUCKET_Q, "HTTP 500 InternalError"), persistent_bound(),
+          (BUCKET_Q, TAGS_Q, "HTTP 500 InternalError"), persistent_bound(),
           rule(LIST_TAGS, times=-1, forward=False, respond={"status": 500}))
 cases.run("tag index: a task GET stalls for good", persistent, INDEX,
           (BUCKET_Q, 'key "tasks/', "Timeout was reached"), persistent_bound(per_attempt=TIMEOUT_S),
@@ -171,19 +173,19 @@ cases.run("id lookup: 503 SlowDown for good", persistent, BY_ID,
           (BUCKET_Q, SOME_KEY, "HTTP 503 SlowDown"), persistent_bound(),
           rule(GET_SOME, times=-1, forward=False, respond={"status": 503, "code": "SlowDown"}))
 cases.run("full listing: 500 with its error body cut short", persistent, FULL,
-          (BUCKET_Q,), persistent_bound(),
+          (BUCKET_Q, TASKS_Q), persistent_bound(),
           rule(LIST_TASKS, times=-1, forward=False, respond={"status": 500}, truncate=12))
 
 # ---- garbage: a clear error, not a crash, no rows made up
 
 cases.run("full listing: malformed XML", persistent, FULL,
-          (BUCKET_Q, "could not parse the S3 listing"), persistent_bound(),
+          (BUCKET_Q, TASKS_Q, "could not parse the S3 listing"), persistent_bound(),
           rule(LIST_TASKS, times=-1, garbage="xml"))
 cases.run("full listing: binary garbage", persistent, FULL,
-          (BUCKET_Q, "could not parse the S3 listing"), persistent_bound(),
+          (BUCKET_Q, TASKS_Q, "could not parse the S3 listing"), persistent_bound(),
           rule(LIST_TASKS, times=-1, garbage="binary"))
 cases.run("tag index: listing cut short", persistent, INDEX,
-          (BUCKET_Q,), persistent_bound(),
+          (BUCKET_Q, TAGS_Q, "partial file"), persistent_bound(),
           rule(LIST_TAGS, times=-1, truncate=100))
 
 

@@ -94,7 +94,8 @@ def run_cancelled(sql, how):
 def check_new_tasks(case, keys_before, n, how):
     new_keys = sorted(task_keys() - keys_before)
     tasks, problems = bucket_state(client, BUCKET, keys=new_keys)
-    c.check(0 < len(new_keys) < n,
+    # the cancel from another session waits for the first stored tasks
+    c.check(len(new_keys) < n and (len(new_keys) > 0 or how == "statement_timeout"),
             "%s: the INSERT had stored %d of %d tasks when it was cancelled" % (how, len(new_keys), n))
     c.check(not problems and all(t["tags"]["case"] == case and t["status"] == "pending"
                                  for t in tasks.values()),

@@ -108,7 +108,8 @@ typedef struct OqModifyState
 	OqRowBuilder rb;			/* every column, for RETURNING and rechecks */
 	Datum	   *values;
 	bool	   *nulls;
-	MemoryContext temp_cxt;		/* reset per row */
+	MemoryContext temp_cxt;		/* reset per row; a slot handed back for
+								 * RETURNING points into it until the next */
 
 	/* INSERT */
 	AttrNumber	attnos[OQ_NUM_INSERT_FIELDS];
@@ -516,6 +517,8 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 	List	   *writes = NIL;
 	ListCell   *lc;
 
+	/* the previous row's RETURNING values are no longer needed */
+	MemoryContextReset(st->temp_cxt);
 	for (int i = 0; i < *numSlots; i++)
 		writes = lappend(writes, begin_submit(st, slots[i]));
 	run_writes(st, writes);
@@ -529,7 +532,7 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 	}
 	foreach(lc, writes)
 		oq_task_write_free((OqTaskWrite *) lfirst(lc));
-	MemoryContextReset(st->temp_cxt);
+	/* not reset here: slots[0] holds values in temp_cxt for RETURNING */
 	return slots;
 }
 
@@ -690,6 +693,9 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	size_t		len = 0;
 	OqTaskWrite *w;
 
+	/* the previous row's RETURNING values are no longer needed */
+	MemoryContextReset(st->temp_cxt);
+
 	/* the scan put the version it read in the task cache: no GET then */
 	body = oq_cache_get(st->conn->serverid, st->conn->umid, key, etag, &len);
 	w = oq_task_tags_begin_guarded(st->batch, id, &change, body, len, etag);
@@ -722,7 +728,7 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 			if (updated)
 				store_task(st, slot, w->key, w->body, w->body_len, w->etag);
 			oq_task_write_free(w);
-			MemoryContextReset(st->temp_cxt);
+			/* not reset here: the slot's values are in temp_cxt (RETURNING) */
 			return updated ? slot : NULL;
 		}
 		oq_task_write_free(w);

@@ -368,9 +368,9 @@ failure_summary(const OqRequest *req, const OqS3Error *err)
 	return psprintf("HTTP %ld", req->status);
 }
 
-/* The prefix a listing asked for, to name it in messages; NULL if none */
+/* The value of a query parameter a listing sent; NULL if it sent none */
 static const char *
-list_prefix(const OqRequest *req)
+list_param(const OqRequest *req, const char *name)
 {
 	const OqS3Signing *sig;
 
@@ -379,10 +379,46 @@ list_prefix(const OqRequest *req)
 	sig = (const OqS3Signing *) req->prepare_arg;
 	for (int i = 0; i < sig->nquery; i++)
 	{
-		if (strcmp(sig->query[i].name, "prefix") == 0)
+		if (strcmp(sig->query[i].name, name) == 0)
 			return sig->query[i].value;
 	}
 	return NULL;
+}
+
+/* The prefix a listing asked for, to name it in messages; NULL if none */
+static const char *
+list_prefix(const OqRequest *req)
+{
+	return list_param(req, "prefix");
+}
+
+static bool
+same_marker(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * A truncated page whose marker for the next page is the one this request
+ * sent would be followed by the same page forever: a broken S3 server (or
+ * something in between) must end the listing with an error, not keep the
+ * backend asking -- and collecting the same keys -- until it is cancelled.
+ */
+static void
+check_listing_advances(const OqRequest *req, bool same)
+{
+	if (!same)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 list_prefix(req) ?
+			 errmsg("S3 listing of prefix \"%s\" in bucket \"%s\" does not advance",
+					list_prefix(req), req->batch->conn->opts.bucket) :
+			 errmsg("S3 listing of bucket \"%s\" does not advance",
+					req->batch->conn->opts.bucket),
+			 errdetail("The reply says there is more, and that the next page starts where this one did."),
+			 errcontext("server \"%s\" at %s", req->batch->conn->server_name,
+						req->batch->conn->opts.endpoint)));
 }
 
 /* errhint() for a certificate the endpoint's CA bundle does not vouch for */
@@ -493,6 +529,9 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 						list_prefix(req), req->batch->conn->opts.bucket, problem) :
 				 errmsg("could not parse the S3 listing of bucket \"%s\": %s",
 						req->batch->conn->opts.bucket, problem)));
+	check_listing_advances(req, page->is_truncated &&
+						   same_marker(page->next_continuation_token,
+									   list_param(req, "continuation-token")));
 }
 
 void
@@ -508,6 +547,12 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 						list_prefix(req), req->batch->conn->opts.bucket, problem) :
 				 errmsg("could not parse the S3 version listing of bucket \"%s\": %s",
 						req->batch->conn->opts.bucket, problem)));
+	check_listing_advances(req, page->is_truncated &&
+						   same_marker(page->next_key_marker, list_param(req, "key-marker")) &&
+						   (same_marker(page->next_version_id_marker,
+										list_param(req, "version-id-marker")) ||
+							(page->next_version_id_marker == NULL &&
+							 list_param(req, "version-id-marker") == NULL)));
 }
 
 int64

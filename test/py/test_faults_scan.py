@@ -12,8 +12,9 @@ listings or the GETs:
   - persistent ones: an error of class HV that names the bucket, the key
     or the listing's prefix, and the HTTP status or network failure,
     within (max_retries + 1) attempts' time;
-  - garbage (malformed XML listings, binary bodies, a task object cut off):
-    a clear error, never a crash and never rows made up from it.
+  - garbage (malformed XML listings, binary bodies, a task object cut off,
+    a listing that says "more" but never advances): a clear error, never a
+    crash, never a scan that goes on until cancelled, never rows made up.
 
 Everything runs in one backend, which must keep working after every error,
 and no backend may crash meanwhile.
@@ -58,6 +59,8 @@ GET_SOME = {"method": "GET", "key": exact(task_key(SOME["id"]))}
 # task objects is off so that every scan GETs every task
 session = Session()
 session.rows("SELECT oq_stats_reset(); SET oq_fdw.cache_size = 0")
+session.rows(FULL[0])           # warm-up: every path once, without faults
+session.rows(INDEX[0])
 
 
 def rule(base, **kw):
@@ -184,6 +187,27 @@ cases.run("full listing: malformed XML", persistent, FULL,
 cases.run("full listing: binary garbage", persistent, FULL,
           (BUCKET_Q, TASKS_Q, "could not parse the S3 listing"), persistent_bound(),
           rule(LIST_TASKS, times=-1, garbage="binary"))
+# a listing that always says "more, from where you started": never ends
+STUCK = ('<?xml version="1.0" encoding="UTF-8"?>'
+         '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>%s</Name>'
+         '<KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>'
+         '<NextContinuationToken>again</NextContinuationToken></ListBucketResult>' % BUCKET)
+cases.run("full listing: a listing that never advances", persistent, FULL,
+          (BUCKET_Q, TASKS_Q, "does not advance"), persistent_bound(),
+          rule(LIST_TASKS, times=-1, forward=False, respond={"status": 200, "body": STUCK}))
+cases.run("oq_list_objects: a listing that never advances", persistent,
+          ("SELECT count(*) FROM oq_list_objects('fscan', 'tasks/')", None),
+          (BUCKET_Q, TASKS_Q, "does not advance"), persistent_bound(),
+          rule(LIST_TASKS, times=-1, forward=False, respond={"status": 200, "body": STUCK}))
+STUCK_VERSIONS = ('<?xml version="1.0" encoding="UTF-8"?>'
+                  '<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>%s</Name>'
+                  '<IsTruncated>true</IsTruncated><NextKeyMarker>k</NextKeyMarker>'
+                  '<NextVersionIdMarker>v</NextVersionIdMarker></ListVersionsResult>' % BUCKET)
+cases.run("oq_task_history: a version listing that never advances", persistent,
+          ("SELECT count(*) FROM oq_task_history('fscan', '%s')" % SOME["id"], None),
+          (BUCKET_Q, 'prefix "%s"' % task_key(SOME["id"]), "does not advance"), persistent_bound(),
+          {"method": "GET", "key": "^$", "query": "versions", "times": -1, "forward": False,
+           "respond": {"status": 200, "body": STUCK_VERSIONS}})
 cases.run("tag index: listing cut short", persistent, INDEX,
           (BUCKET_Q, TAGS_Q, "partial file"), persistent_bound(),
           rule(LIST_TAGS, times=-1, truncate=100))

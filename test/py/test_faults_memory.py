@@ -20,7 +20,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from faulttest import CrashWatch, exact, start_proxy, task_key  # noqa: E402
-from oqtest import Checks, Session, backend_resources, create_server, seed_tasks  # noqa: E402
+from oqtest import (Checks, Session, backend_resources, create_server, seed_tasks,  # noqa: E402
+                    under_valgrind)
 
 BUCKET = "oq-faults"
 N = 40
@@ -28,12 +29,16 @@ MAX_CONCURRENCY = 4
 RSS_GROWTH_KB = 2048
 CONTEXT_GROWTH = 256 * 1024
 
+# short timeouts make a hundred stalls quick; valgrind needs longer ones
+TIMEOUT_MS = 3000 if under_valgrind() else 200
+STALL_S = TIMEOUT_MS / 1000.0 + 0.1
+
 c = Checks()
 proxy = start_proxy()
 tasks = seed_tasks(BUCKET, N, seed=11, index=True)
 create_server("fmem", BUCKET, schema="fm", endpoint=proxy.endpoint,
-              options="max_retries '0', request_timeout_ms '200', connect_timeout_ms '200', "
-                      "max_concurrency '%d'" % MAX_CONCURRENCY)
+              options="max_retries '0', request_timeout_ms '%d', connect_timeout_ms '%d', "
+                      "max_concurrency '%d'" % (TIMEOUT_MS, TIMEOUT_MS, MAX_CONCURRENCY))
 watch = CrashWatch()
 customer = next(t["tags"]["customer"] for t in tasks if t["tags"].get("customer"))
 
@@ -61,7 +66,7 @@ KINDS = [
     ("task bodies cut short", FULL, rule(GET_TASKS, truncate=25), 15),
     ("garbage task objects", INDEX, rule(GET_TASKS, garbage="json"), 15),
     ("500 on the tag index listing", INDEX, rule(LIST_TAGS, forward=False, respond={"status": 500}), 15),
-    ("an id lookup that stalls past the timeout", BY_ID, rule(GET_ONE, delay=0.3), 10),
+    ("an id lookup that stalls past the timeout", BY_ID, rule(GET_ONE, delay=STALL_S), 10),
 ]
 assert sum(k[3] for k in KINDS) == 100
 

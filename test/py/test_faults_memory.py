@@ -39,6 +39,8 @@ tasks = seed_tasks(BUCKET, N, seed=11, index=True)
 create_server("fmem", BUCKET, schema="fm", endpoint=proxy.endpoint,
               options="max_retries '0', request_timeout_ms '%d', connect_timeout_ms '%d', "
                       "max_concurrency '%d'" % (TIMEOUT_MS, TIMEOUT_MS, MAX_CONCURRENCY))
+# the same bucket with the default timeouts: is the backend healthy?
+create_server("fok", BUCKET, schema="fo", endpoint=proxy.endpoint)
 watch = CrashWatch()
 customer = next(t["tags"]["customer"] for t in tasks if t["tags"].get("customer"))
 
@@ -72,7 +74,17 @@ assert sum(k[3] for k in KINDS) == 100
 
 session = Session()
 session.rows("SELECT oq_stats_reset(); SET oq_fdw.cache_size = 0")
-c.check(session.value(FULL) == str(N), "the backend scans %d tasks before any fault" % N)
+HEALTHY = "SELECT count(*) FROM fo.tasks"
+c.check(session.value(HEALTHY) == str(N), "the backend scans %d tasks before any fault" % N)
+
+
+def rss_check(before, after):
+    if under_valgrind():
+        # memcheck holds freed blocks back (--freelist-vol) and translates
+        # new code: its RSS says nothing about ours.  It checks leaks itself.
+        print("      (under valgrind: VmRSS grew by %d kB, not checked)" % (after - before))
+        return
+    c.check(after - before < RSS_GROWTH_KB, "VmRSS grew by %d kB (< %d)" % (after - before, RSS_GROWTH_KB))
 
 
 def fail_scans(kind, times):
@@ -103,7 +115,7 @@ for kind in KINDS:
             "%d x %s: each an error of class HV (%s)" % (kind[3], kind[0], ", ".join(sorted(codes))))
 rss1, mem1, fds1 = backend_resources(session)
 print("after 100 failed scans: VmRSS %d kB, memory contexts %d bytes, %d open files" % (rss1, mem1, fds1))
-c.check(rss1 - rss0 < RSS_GROWTH_KB, "VmRSS grew by %d kB (< %d)" % (rss1 - rss0, RSS_GROWTH_KB))
+rss_check(rss0, rss1)
 c.check(mem1 - mem0 < CONTEXT_GROWTH, "memory contexts grew by %d bytes (< %d)" % (mem1 - mem0, CONTEXT_GROWTH))
 c.check(fds1 <= fds0 + 2 * MAX_CONCURRENCY,
         "open files: %d, at most the %d before plus the pool's %d connections" % (fds1, fds0, 2 * MAX_CONCURRENCY))
@@ -132,11 +144,11 @@ print("a PL/pgSQL loop of 100 caught errors: VmRSS %d -> %d kB, memory contexts 
       "open files %d -> %d" % (rss2, rss3, mem2, mem3, fds2, fds3))
 c.check(err is None and any("caught 100 errors" in n for n in notes),
         "the loop caught 100 scan errors (%s)" % (err or [n for n in notes if "caught" in n]))
-c.check(rss3 - rss2 < RSS_GROWTH_KB, "VmRSS grew by %d kB (< %d)" % (rss3 - rss2, RSS_GROWTH_KB))
+rss_check(rss2, rss3)
 c.check(mem3 - mem2 < CONTEXT_GROWTH, "memory contexts grew by %d bytes (< %d)" % (mem3 - mem2, CONTEXT_GROWTH))
 c.check(fds3 <= fds2 + 2 * MAX_CONCURRENCY, "open files: %d -> %d" % (fds2, fds3))
 
-c.check(session.value(FULL) == str(N), "the same backend still scans %d tasks" % N)
+c.check(session.value(HEALTHY) == str(N), "the same backend still scans %d tasks" % N)
 c.check(not watch.problems(), "no backend crashed (%s)" % watch.problems())
 session.close()
 proxy.stop()

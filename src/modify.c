@@ -108,7 +108,8 @@ typedef struct OqModifyState
 	OqRowBuilder rb;			/* every column, for RETURNING and rechecks */
 	Datum	   *values;
 	bool	   *nulls;
-	MemoryContext temp_cxt;		/* reset per row */
+	MemoryContext temp_cxt;		/* reset per row; a slot handed back for
+								 * RETURNING points into it until the next */
 
 	/* INSERT */
 	AttrNumber	attnos[OQ_NUM_INSERT_FIELDS];
@@ -691,9 +692,8 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	size_t		len = 0;
 	OqTaskWrite *w;
 
-	/* the previous row's RETURNING values lived in temp_cxt until now */
-	if (st->returning)
-		MemoryContextReset(st->temp_cxt);
+	/* the previous row's RETURNING values are no longer needed */
+	MemoryContextReset(st->temp_cxt);
 
 	/* the scan put the version it read in the task cache: no GET then */
 	body = oq_cache_get(st->conn->serverid, st->conn->umid, key, etag, &len);

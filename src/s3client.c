@@ -369,6 +369,59 @@ failure_summary(const OqRequest *req, const OqS3Error *err)
 	return psprintf("HTTP %ld", req->status);
 }
 
+/* The value of a query parameter a listing sent; NULL if it sent none */
+static const char *
+list_param(const OqRequest *req, const char *name)
+{
+	const OqS3Signing *sig;
+
+	if (req->op != OQ_OP_LIST || req->prepare != s3_prepare)
+		return NULL;
+	sig = (const OqS3Signing *) req->prepare_arg;
+	for (int i = 0; i < sig->nquery; i++)
+	{
+		if (strcmp(sig->query[i].name, name) == 0)
+			return sig->query[i].value;
+	}
+	return NULL;
+}
+
+/* The prefix a listing asked for, to name it in messages; NULL if none */
+static const char *
+list_prefix(const OqRequest *req)
+{
+	return list_param(req, "prefix");
+}
+
+static bool
+same_marker(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * A truncated page whose marker for the next page is the one this request
+ * sent would be followed by the same page forever: a broken S3 server (or
+ * something in between) must end the listing with an error, not keep the
+ * backend asking -- and collecting the same keys -- until it is cancelled.
+ */
+static void
+check_listing_advances(const OqRequest *req, bool same)
+{
+	if (!same)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 list_prefix(req) ?
+			 errmsg("S3 listing of prefix \"%s\" in bucket \"%s\" does not advance",
+					list_prefix(req), req->batch->conn->opts.bucket) :
+			 errmsg("S3 listing of bucket \"%s\" does not advance",
+					req->batch->conn->opts.bucket),
+			 errdetail("The reply says there is more, and that the next page starts where this one did."),
+			 errcontext("server \"%s\" at %s", req->batch->conn->server_name,
+						req->batch->conn->opts.endpoint)));
+}
+
 /* errhint() for a certificate the endpoint's CA bundle does not vouch for */
 static int
 tls_hint(const OqRequest *req)
@@ -445,6 +498,15 @@ oq_s3_report(const OqRequest *req, int elevel)
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
+	else if (list_prefix(req))
+		ereport(elevel,
+				(errcode(error_sqlstate(req, &err)),
+				 errmsg("S3 %s of prefix \"%s\" in bucket \"%s\" failed: %s", what,
+						list_prefix(req), bucket, summary),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 tls_hint(req),
+				 errcontext("server \"%s\" at %s", conn->server_name,
+							conn->opts.endpoint)));
 	else
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
@@ -463,8 +525,14 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 	if (!oq_s3xml_parse_list(req->response, req->response_len, true, page, &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
+				 list_prefix(req) ?
+				 errmsg("could not parse the S3 listing of prefix \"%s\" in bucket \"%s\": %s",
+						list_prefix(req), req->batch->conn->opts.bucket, problem) :
 				 errmsg("could not parse the S3 listing of bucket \"%s\": %s",
 						req->batch->conn->opts.bucket, problem)));
+	check_listing_advances(req, page->is_truncated &&
+						   same_marker(page->next_continuation_token,
+									   list_param(req, "continuation-token")));
 }
 
 void
@@ -475,8 +543,17 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 	if (!oq_s3xml_parse_versions(req->response, req->response_len, true, page, &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
+				 list_prefix(req) ?
+				 errmsg("could not parse the S3 version listing of prefix \"%s\" in bucket \"%s\": %s",
+						list_prefix(req), req->batch->conn->opts.bucket, problem) :
 				 errmsg("could not parse the S3 version listing of bucket \"%s\": %s",
 						req->batch->conn->opts.bucket, problem)));
+	check_listing_advances(req, page->is_truncated &&
+						   same_marker(page->next_key_marker, list_param(req, "key-marker")) &&
+						   (same_marker(page->next_version_id_marker,
+										list_param(req, "version-id-marker")) ||
+							(page->next_version_id_marker == NULL &&
+							 list_param(req, "version-id-marker") == NULL)));
 }
 
 int64

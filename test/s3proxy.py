@@ -17,10 +17,19 @@ A rule is a dict:
 
     method    HTTP method to match (default: any)
     key       regular expression searched in the object key (decoded, without
-              the bucket; "" for bucket-level requests); default: any
+              the bucket; "" for bucket-level requests such as listings);
+              default: any
+    query     regular expression searched in the raw query string (a listing's
+              "prefix=tasks%2F3", "prefix=tags%2F..."); default: any
     bucket    exact bucket name to match (default: any)
     times     how many requests it applies to; -1: every one (default 1)
-    delay     seconds to sleep before anything else (a stall)
+    delay     seconds to sleep before anything else, forwarding included: a
+              stall before the request reaches S3 (with forward, it still
+              reaches S3 afterwards, even if the client gave up meanwhile)
+    answer_delay
+              seconds to sleep after forwarding, before answering: the request
+              took effect, its answer is late (a client with a shorter timeout
+              sees a timeout of unknown outcome)
     mutate    change the object before forwarding, as another writer would
               (see Mutator.apply); done with boto3 straight to upstream, so
               rules never see it
@@ -30,11 +39,24 @@ A rule is a dict:
                "body": "raw body, overrides code/message"}
     reset     true: close the connection without answering (after forwarding,
               when forward is true) -- a connection reset
+    truncate  N: send the status, the headers with the full Content-Length,
+              then only the first N bytes of the body, and close the
+              connection (a body cut short; an empty body has nothing to cut)
+    garbage   replace the body of the answer (upstream's or respond's), keeping
+              its status and headers (Content-Length follows the new body):
+              "xml" (a malformed S3 listing), "json" (a malformed task
+              object), "binary" (NULs and invalid UTF-8), or any other string,
+              sent as the body itself
 
-Rules are tried in the order they were armed; the first that matches and has
-uses left applies.  Every request is logged (method, bucket, key, query,
-status, sequence numbers at arrival and at completion, the rule that applied)
-so a test can check the order in which a client sent things.
+The fields are independent: "delay" + "respond" stalls and then fails,
+"respond" + "truncate" cuts an error body short, "garbage" + "truncate"
+cuts the garbage, and so on.  Rules are tried in the order they were armed;
+the first that matches and has uses left applies.  Every request is logged
+(method, bucket, key, query, status, sequence numbers at arrival and at
+completion, the rule that applied) so a test can check the order in which a
+client sent things.  A client that hung up before its answer was sent is
+logged with "client_gone": true.  wait_idle() waits until no request is
+being handled, so a test can look at S3 after every delayed request landed.
 
 Control API: plain HTTP + JSON on a second port (or call the S3Proxy methods
 directly when the proxy runs in the test's own process):
@@ -45,10 +67,15 @@ directly when the proxy runs in the test's own process):
     GET    /log     the request log
     DELETE /log     clear the log
 
-Extending it (fault injection): a new behaviour is a new rule field, handled
-in Handler._apply_rule; keep each one independent of the others.  Natural
-next ones: "truncate" (send only N bytes of the body with the full
-Content-Length), "garbage" (replace the body), "slow_body" (trickle it).
+Extending it: a new behaviour is a new rule field, handled in
+Handler._apply_rule (or Handler._answer for what changes the answer); keep
+each one independent of the others.  A natural next one: "slow_body"
+(trickle the body).
+
+S3Proxy(upstream, capture_headers=("authorization",)) also records those
+request headers in each log entry (under "headers"), for tests that must
+know what was sent (the secrets test looks for signatures in the server
+log); never print them.
 
 Run standalone:
 
@@ -86,6 +113,20 @@ def s3_error_body(code, message):
         "<Error><Code>%s</Code><Message>%s</Message><RequestId>s3proxy</RequestId></Error>"
         % (code, message)
     ).encode()
+
+
+# Bodies for the "garbage" field
+GARBAGE = {
+    # a listing that breaks off mid-element, with an undefined entity and
+    # mismatched tags
+    "xml": (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        b"<Name>x</Name><IsTruncated>true</IsTruncated><Contents><Key>tasks/0/&bogus;</Size></Contents"
+    ),
+    # a task object that breaks off inside a string
+    "json": b'{"id": "00000000-0000-4000-8000-000000000000", "status": "pend',
+    "binary": b"\x00\xff\xfe<\x00{\"\x80\x81 garbage \xc3\x28\x00",
+}
 
 
 DEFAULT_CODES = {
@@ -155,7 +196,8 @@ class Mutator:
 class Rule:
     _ids = itertools.count(1)
 
-    FIELDS = {"method", "key", "bucket", "times", "delay", "mutate", "forward", "respond", "reset"}
+    FIELDS = {"method", "key", "query", "bucket", "times", "delay", "answer_delay", "mutate",
+              "forward", "respond", "reset", "truncate", "garbage"}
 
     def __init__(self, spec):
         unknown = set(spec) - self.FIELDS
@@ -165,11 +207,16 @@ class Rule:
         self.spec = dict(spec)
         self.method = spec.get("method")
         self.key_re = re.compile(spec["key"]) if spec.get("key") is not None else None
+        self.query_re = re.compile(spec["query"]) if spec.get("query") is not None else None
+        if spec.get("truncate") is not None and (not isinstance(spec["truncate"], int) or spec["truncate"] < 0):
+            raise ValueError("truncate: a number of bytes >= 0")
+        if spec.get("garbage") is not None and not isinstance(spec["garbage"], str):
+            raise ValueError('garbage: "xml", "json", "binary" or a body')
         self.bucket = spec.get("bucket")
         self.remaining = spec.get("times", 1)
         self.hits = 0
 
-    def matches(self, method, bucket, key):
+    def matches(self, method, bucket, key, query=""):
         if self.remaining == 0:
             return False
         if self.method and self.method != method:
@@ -177,6 +224,8 @@ class Rule:
         if self.bucket and self.bucket != bucket:
             return False
         if self.key_re and not self.key_re.search(key):
+            return False
+        if self.query_re and not self.query_re.search(query):
             return False
         return True
 
@@ -187,7 +236,7 @@ class Rule:
 class S3Proxy:
     """The proxy and its control API, serving on background threads."""
 
-    def __init__(self, upstream, port=0, control_port=0, mutator=None):
+    def __init__(self, upstream, port=0, control_port=0, mutator=None, capture_headers=()):
         u = urllib.parse.urlsplit(upstream)
         if u.scheme != "http" or not u.hostname:
             raise ValueError("upstream must be http://host:port")
@@ -199,6 +248,9 @@ class S3Proxy:
         self._rules = []
         self._log = []
         self._seq = itertools.count(1)
+        self._busy = 0
+        self._idle = threading.Condition(self._lock)
+        self.capture_headers = {h.lower() for h in capture_headers}
         self._server = _ThreadingServer(("127.0.0.1", port), _ProxyHandler, self)
         self._control = _ThreadingServer(("127.0.0.1", control_port), _ControlHandler, self)
         self._threads = []
@@ -247,12 +299,24 @@ class S3Proxy:
         with self._lock:
             self._log = []
 
+    def wait_idle(self, timeout=30):
+        """Wait until no request is being handled (delayed ones included);
+        returns False if some still were after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._busy > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+            return True
+
     # --- used by the handler
 
-    def take_rule(self, method, bucket, key):
+    def take_rule(self, method, bucket, key, query=""):
         with self._lock:
             for r in self._rules:
-                if r.matches(method, bucket, key):
+                if r.matches(method, bucket, key, query):
                     if r.remaining > 0:
                         r.remaining -= 1
                     r.hits += 1
@@ -267,6 +331,12 @@ class S3Proxy:
         with self._lock:
             self._log.append(entry)
 
+    def busy(self, delta):
+        with self._lock:
+            self._busy += delta
+            if self._busy == 0:
+                self._idle.notify_all()
+
 
 class _ThreadingServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
@@ -275,6 +345,11 @@ class _ThreadingServer(http.server.ThreadingHTTPServer):
     def __init__(self, addr, handler, proxy):
         self.proxy = proxy
         super().__init__(addr, handler)
+
+    def handle_error(self, request, client_address):
+        # a client that gave up (a timeout, a cancel) is part of the tests
+        if not isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
+            super().handle_error(request, client_address)
 
 
 def split_path(raw_path):
@@ -299,6 +374,13 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self):
         proxy = self.server.proxy
+        proxy.busy(1)
+        try:
+            self._handle_one(proxy)
+        finally:
+            proxy.busy(-1)
+
+    def _handle_one(self, proxy):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         bucket, key, query = split_path(self.path)
@@ -309,12 +391,19 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             "query": query,
             "arrived": proxy.next_seq(),
         }
-        rule = proxy.take_rule(self.command, bucket, key)
+        if proxy.capture_headers:
+            entry["headers"] = {n.lower(): v for n, v in self.headers.items()
+                                if n.lower() in proxy.capture_headers}
+        rule = proxy.take_rule(self.command, bucket, key, query)
         if rule is not None:
             entry["rule"] = rule.id
         self._entry = entry
         try:
             self._apply_rule(rule, bucket, key, body, entry)
+        except (ConnectionError, socket.timeout):
+            # the client hung up (it timed out, or was cancelled)
+            entry["client_gone"] = True
+            self.close_connection = True
         finally:
             self._complete()
             proxy.record(entry)
@@ -335,6 +424,8 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         if spec.get("forward", True):
             upstream = self._forward(body)
             entry["upstream_status"] = upstream[0]
+        if spec.get("answer_delay"):
+            time.sleep(spec["answer_delay"])
         if spec.get("reset"):
             entry["status"] = "reset"
             self._reset()
@@ -351,11 +442,11 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
                 )
             headers = [("Content-Type", "application/xml")]
             entry["status"] = status
-            self._answer(status, headers, data)
+            self._answer(status, headers, data, spec)
             return
         status, headers, data = upstream
         entry["status"] = status
-        self._answer(status, headers, data)
+        self._answer(status, headers, data, spec)
 
     def _forward(self, body):
         proxy = self.server.proxy
@@ -375,7 +466,13 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         finally:
             conn.close()
 
-    def _answer(self, status, headers, data):
+    def _answer(self, status, headers, data, spec=None):
+        spec = spec or {}
+        if spec.get("garbage") is not None:
+            g = spec["garbage"]
+            data = GARBAGE[g] if g in GARBAGE else g.encode()
+            self._entry["garbage"] = True
+        cut = spec.get("truncate")
         self._complete()
         self.send_response_only(status)
         has_length = False
@@ -390,6 +487,14 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD" and data:
+            if cut is not None and cut < len(data):
+                # the full length announced, part of the body sent: the
+                # client sees the connection close early
+                self.wfile.write(data[:cut])
+                self.wfile.flush()
+                self._entry["truncated"] = cut
+                self.close_connection = True
+                return
             self.wfile.write(data)
 
     def _reset(self):

@@ -106,6 +106,9 @@ IMPORT FOREIGN SCHEMA oq FROM SERVER %(s)s INTO racy;
         return sorted(o["Key"] for o in resp.get("Contents", []) if o["Key"].endswith("/" + task_id))
 
     def log_for(self, task_id):
+        # the proxy logs a request once it has answered it, which may be
+        # just after the client saw the answer: let it finish first
+        self.proxy.wait_idle()
         return [e for e in self.proxy.log() if task_id in e["key"]]
 
 

@@ -299,6 +299,13 @@ class S3Proxy:
         with self._lock:
             self._log = []
 
+    def settled_log(self, timeout=30):
+        """The request log once every request has been answered and logged
+        (a request is logged just after its answer, which the client may
+        have seen already)."""
+        self.wait_idle(timeout)
+        return self.log()
+
     def wait_idle(self, timeout=30):
         """Wait until no request is being handled (delayed ones included);
         returns False if some still were after timeout seconds."""

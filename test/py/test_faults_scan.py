@@ -110,7 +110,7 @@ def persistent(path, fragments, bound, *rules, min_seconds=0.0):
 
 
 def index_was_used():
-    lists = [e for e in proxy.log() if e["method"] == "GET" and "prefix=tags" in e["query"]]
+    lists = [e for e in proxy.settled_log() if e["method"] == "GET" and "prefix=tags" in e["query"]]
     assert lists, "the query did not list the tag index"
 
 

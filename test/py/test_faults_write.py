@@ -79,7 +79,7 @@ def stored_puts(tid):
     """How many PUTs of the task S3 stored during this case (the proxy saw
     every one, and upstream's answer to it)."""
     key = key_of(tid)
-    return len([e for e in proxy.log() if e["method"] == "PUT" and e["key"] == key
+    return len([e for e in proxy.settled_log() if e["method"] == "PUT" and e["key"] == key
                 and e.get("upstream_status") == 200])
 
 

@@ -186,11 +186,11 @@ c.check(err is None and rows and all(r[1] == "" for r in rows) and
         "a non-superuser sees no other role's options in pg_user_mappings (%s)" % rows)
 _, err = run("SELECT umoptions FROM pg_user_mapping")
 c.check(err is not None and err.sqlstate == "42501", "nor reads pg_user_mapping (%s)" % err)
-seen = proxy.log()
+seen = proxy.settled_log()
 proxy.clear_log()
 rows, err = run("SELECT count(*) FROM oq_list_objects('sec', 'tasks/')")
-signed = [e for e in proxy.log() if e.get("headers", {}).get("authorization")]
-c.check(proxy.log() and not signed and (err is None or err.sqlstate.startswith("HV")),
+signed = [e for e in proxy.settled_log() if e.get("headers", {}).get("authorization")]
+c.check(proxy.settled_log() and not signed and (err is None or err.sqlstate.startswith("HV")),
         "without a mapping of its own, its requests go unsigned, never with another role's keys (%s)" % err)
 for fn in ("oq_put_object('sec', 'x', 'x')", "oq_delete_object('sec', 'x')"):
     _, err = run("SELECT " + fn)
@@ -207,7 +207,7 @@ texts.pop()                         # (that output holds A's secret by design)
 run("RESET ROLE")
 
 # ---- keys from user input stay inside their prefix
-seen += proxy.log()
+seen += proxy.settled_log()
 proxy.clear_log()
 NASTY = ["../../tasks/x", "..", ".", "a/b", "%2F..%2F", "~x", "tags/../ready", "Café / ..", ""]
 tags = {"v%d" % i: v for i, v in enumerate(NASTY)}
@@ -234,7 +234,7 @@ run("SELECT * FROM oq_rebuild_tag_index('sec')")
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ALLOWED = re.compile(r"^(tasks/[0-9a-f]/%s\.json|tags/[a-z0-9_-]{1,64}/[^/]+/%s|ready/[0-9a-f]/[0-9]{10}/%s)$"
                      % (UUID, UUID, UUID))
-written = sorted(set(e["key"] for e in proxy.log() if e["method"] in ("PUT", "DELETE")))
+written = sorted(set(e["key"] for e in proxy.settled_log() if e["method"] in ("PUT", "DELETE")))
 outside = [k for k in written if not ALLOWED.match(k)]
 c.check(written and not outside, "the %d keys written or deleted are all task, entry or ready keys (others: %s)"
         % (len(written), outside[:5]))
@@ -255,7 +255,7 @@ if log_path and os.path.exists(log_path):
 c.check(len(log) > 10000 and "DEBUG:" in log, "the server log has the sessions' DEBUG5 output (%d bytes)" % len(log))
 signatures = set()
 tokens = set()
-for e in seen + proxy.log():
+for e in seen + proxy.settled_log():
     auth = e.get("headers", {}).get("authorization", "")
     m = re.search(r"Signature=([0-9a-f]{64})", auth)
     if m:

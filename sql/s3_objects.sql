@@ -70,6 +70,18 @@ SELECT key, count(*) AS versions, count(*) FILTER (WHERE is_latest) AS latest,
        count(DISTINCT version_id) AS distinct_ids
 FROM oq_list_object_versions('regress_v', 'v/', page_size => 2) GROUP BY key ORDER BY key;
 
+-- virtual-host style: bucket.host (curl resolves *.localhost to 127.0.0.1)
+SELECT replace(:'endpoint', '127.0.0.1', 'localhost') AS vhost_endpoint \gset
+CREATE SERVER regress_vhost FOREIGN DATA WRAPPER oq_fdw
+  OPTIONS (bucket 'oq-regress', endpoint :'vhost_endpoint', region :'region', url_style 'virtual');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_vhost
+  OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
+SELECT oq_put_object('regress_vhost', 'vhost/a b+c.txt', 'virtual') = md5('virtual') AS stored;
+SELECT key FROM oq_list_objects('regress_vhost', 'vhost/', page_size => 1);
+SELECT convert_from(oq_get_object('regress', 'vhost/a b+c.txt'), 'UTF8') AS read_path_style;
+SELECT oq_delete_object('regress_vhost', 'vhost/a b+c.txt');
+DROP SERVER regress_vhost CASCADE;
+
 -- a bucket that does not exist
 CREATE SERVER regress_nobucket FOREIGN DATA WRAPPER oq_fdw
   OPTIONS (bucket 'oq-no-such-bucket', endpoint :'endpoint', region :'region');

@@ -238,34 +238,48 @@ oq_s3_put(OqBatch *batch, const char *key, const char *body, size_t len,
 	return req;
 }
 
+/* Add a query parameter unless its value is NULL (or empty, for prefix) */
+static int
+add_param(OqQueryParam *query, int n, const char *name, const char *value)
+{
+	if (value == NULL || (strcmp(name, "prefix") == 0 && *value == '\0'))
+		return n;
+	query[n].name = name;
+	query[n].value = value;
+	return n + 1;
+}
+
+/* A listing of the bucket (ListObjectsV2 or ListObjectVersions) */
+static OqRequest *
+submit_listing(OqBatch *batch, OqQueryParam *query, int n, int max_keys)
+{
+	char		max_keys_str[16];
+	OqRequest  *req;
+
+	n = add_param(query, n, "encoding-type", "url");
+	if (max_keys > 0)
+	{
+		snprintf(max_keys_str, sizeof(max_keys_str), "%d", max_keys);
+		n = add_param(query, n, "max-keys", max_keys_str);
+	}
+	req = s3_request(batch, OQ_OP_LIST, "GET", NULL, query, n);
+	oq_batch_submit(batch, req);
+	return req;
+}
+
 OqRequest *
 oq_s3_list(OqBatch *batch, const char *prefix, const char *delimiter,
 		   const char *start_after, const char *continuation_token, int max_keys)
 {
 	OqQueryParam query[7];
 	int			n = 0;
-	char		max_keys_str[16];
-	OqRequest  *req;
 
-	query[n++] = (OqQueryParam) {"list-type", "2"};
-	query[n++] = (OqQueryParam) {"encoding-type", "url"};
-	if (prefix && *prefix)
-		query[n++] = (OqQueryParam) {"prefix", prefix};
-	if (delimiter)
-		query[n++] = (OqQueryParam) {"delimiter", delimiter};
-	if (start_after)
-		query[n++] = (OqQueryParam) {"start-after", start_after};
-	if (continuation_token)
-		query[n++] = (OqQueryParam) {"continuation-token", continuation_token};
-	if (max_keys > 0)
-	{
-		snprintf(max_keys_str, sizeof(max_keys_str), "%d", max_keys);
-		query[n++] = (OqQueryParam) {"max-keys", max_keys_str};
-	}
-
-	req = s3_request(batch, OQ_OP_LIST, "GET", NULL, query, n);
-	oq_batch_submit(batch, req);
-	return req;
+	n = add_param(query, n, "list-type", "2");
+	n = add_param(query, n, "prefix", prefix);
+	n = add_param(query, n, "delimiter", delimiter);
+	n = add_param(query, n, "start-after", start_after);
+	n = add_param(query, n, "continuation-token", continuation_token);
+	return submit_listing(batch, query, n, max_keys);
 }
 
 OqRequest *
@@ -274,26 +288,12 @@ oq_s3_list_versions(OqBatch *batch, const char *prefix, const char *key_marker,
 {
 	OqQueryParam query[6];
 	int			n = 0;
-	char		max_keys_str[16];
-	OqRequest  *req;
 
-	query[n++] = (OqQueryParam) {"versions", ""};
-	query[n++] = (OqQueryParam) {"encoding-type", "url"};
-	if (prefix && *prefix)
-		query[n++] = (OqQueryParam) {"prefix", prefix};
-	if (key_marker)
-		query[n++] = (OqQueryParam) {"key-marker", key_marker};
-	if (version_id_marker)
-		query[n++] = (OqQueryParam) {"version-id-marker", version_id_marker};
-	if (max_keys > 0)
-	{
-		snprintf(max_keys_str, sizeof(max_keys_str), "%d", max_keys);
-		query[n++] = (OqQueryParam) {"max-keys", max_keys_str};
-	}
-
-	req = s3_request(batch, OQ_OP_LIST, "GET", NULL, query, n);
-	oq_batch_submit(batch, req);
-	return req;
+	n = add_param(query, n, "versions", "");
+	n = add_param(query, n, "prefix", prefix);
+	n = add_param(query, n, "key-marker", key_marker);
+	n = add_param(query, n, "version-id-marker", version_id_marker);
+	return submit_listing(batch, query, n, max_keys);
 }
 
 OqRequest *

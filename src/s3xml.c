@@ -182,6 +182,32 @@ read_and_free(xmlDocPtr doc, DocReader reader, void *out)
 	return problem;
 }
 
+/*
+ * Parse a listing document into 'page' with 'reader'; on failure free what
+ * was read ('freer') and describe the problem ('what' names the document).
+ */
+static bool
+parse_page(const char *xml, size_t len, const char *what, DocReader reader,
+		   void (*freer) (void *page), void *page, char **errmsg)
+{
+	const char *problem;
+	xmlDocPtr	doc = read_document(xml, len, &problem);
+
+	if (doc == NULL)
+	{
+		*errmsg = psprintf("%s %s", what, problem);
+		return false;
+	}
+	problem = read_and_free(doc, reader, page);
+	if (problem)
+	{
+		freer(page);
+		*errmsg = pstrdup(problem);
+		return false;
+	}
+	return true;
+}
+
 static bool
 is_element(xmlNodePtr node, const char *local_name)
 {
@@ -361,8 +387,10 @@ pfree_if(void *p)
 /* ---------- ListObjectsV2 ---------- */
 
 static void
-free_list_page(OqS3ListPage *page)
+free_list_page(void *p)
 {
+	OqS3ListPage *page = (OqS3ListPage *) p;
+
 	for (int i = 0; i < page->nobjects; i++)
 	{
 		pfree(page->objects[i].key);
@@ -477,24 +505,8 @@ bool
 oq_s3xml_parse_list(const char *xml, size_t len, bool url_encoded,
 					OqS3ListPage *page, char **errmsg)
 {
-	const char *problem;
-	xmlDocPtr	doc;
-
 	memset(page, 0, sizeof(*page));
-	doc = read_document(xml, len, &problem);
-	if (doc == NULL)
-	{
-		*errmsg = psprintf("S3 listing %s", problem);
-		return false;
-	}
-	problem = read_and_free(doc, read_list, page);
-	if (problem)
-	{
-		free_list_page(page);
-		*errmsg = pstrdup(problem);
-		return false;
-	}
-	return true;
+	return parse_page(xml, len, "S3 listing", read_list, free_list_page, page, errmsg);
 }
 
 /* ---------- ListObjectVersions ---------- */
@@ -510,8 +522,10 @@ free_version(OqS3Version *v)
 }
 
 static void
-free_version_page(OqS3VersionPage *page)
+free_version_page(void *p)
 {
+	OqS3VersionPage *page = (OqS3VersionPage *) p;
+
 	for (int i = 0; i < page->nversions; i++)
 		free_version(&page->versions[i]);
 	pfree_if(page->versions);
@@ -614,24 +628,9 @@ bool
 oq_s3xml_parse_versions(const char *xml, size_t len, bool url_encoded,
 						OqS3VersionPage *page, char **errmsg)
 {
-	const char *problem;
-	xmlDocPtr	doc;
-
 	memset(page, 0, sizeof(*page));
-	doc = read_document(xml, len, &problem);
-	if (doc == NULL)
-	{
-		*errmsg = psprintf("S3 version listing %s", problem);
-		return false;
-	}
-	problem = read_and_free(doc, read_versions, page);
-	if (problem)
-	{
-		free_version_page(page);
-		*errmsg = pstrdup(problem);
-		return false;
-	}
-	return true;
+	return parse_page(xml, len, "S3 version listing", read_versions,
+					  free_version_page, page, errmsg);
 }
 
 /* ---------- Error bodies ---------- */

@@ -628,12 +628,26 @@ static void
 check_may_use_server_identity(OqConnection *conn)
 {
 	if (!superuser_arg(conn->userid))
+	{
+		char	   *role = GetUserNameFromId(conn->userid, true);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("user mapping for server \"%s\" may not use the server's environment",
 						conn->server_name),
-				 errdetail("Only a superuser's user mapping may set \"use_server_environment\"."),
+				 errdetail("Role \"%s\" is not a superuser, and only superusers may use the database server's own identity.",
+						   role ? role : "?"),
 				 errhint("Give the user mapping its own \"access_key_id\" and \"secret_access_key\".")));
+	}
+}
+
+void
+oq_credentials_check_use(OqConnection *conn)
+{
+	OqUserOptions *uo = &conn->user_opts;
+
+	if (uo->access_key_id == NULL && uo->use_server_environment)
+		check_may_use_server_identity(conn);
 }
 
 /* The STS endpoint and signing region for a server's assume_role_arn */

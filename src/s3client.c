@@ -477,8 +477,11 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 conn->creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
+				 errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
+						 conn->server_name) :
 				 conn->creds.access_key_id == NULL ?
-				 errhint("Requests to server \"%s\" are unsigned: its user mapping has no credentials.",
+				 errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
 						 conn->server_name) :
 				 strcmp(conn->creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",

@@ -93,6 +93,20 @@ SELECT regress_error($$SELECT oq_put_object('regress', 'sec/x', 'x', E'abc\x01')
 SELECT regress_error($$SELECT oq_put_object('regress', 'sec/x', 'x', '')$$);
 -- nothing of the above was written
 SELECT count(*) AS written FROM oq_list_objects('regress', 'sec/');
+-- a value that got past the validator (a catalog written directly, as by
+-- an older version) is refused when the header is built, naming the
+-- header, not the value; the failed request leaves nothing behind
+CREATE SERVER sec_raw FOREIGN DATA WRAPPER oq_fdw
+  OPTIONS (bucket 'oq-regress', endpoint :'endpoint', region :'region');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_raw
+  OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
+UPDATE pg_user_mapping SET umoptions = umoptions || E'session_token=tok\r\nX-Injected: 1'::text
+WHERE umserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'sec_raw');
+SELECT oq_get_object('sec_raw', 'sec/x');
+SELECT count(*) FROM oq_list_objects('sec_raw', 'sec/');
+SELECT oq_get_object('sec_raw', 'sec/x');
+DROP USER MAPPING FOR CURRENT_USER SERVER sec_raw;
+DROP SERVER sec_raw;
 
 -- Raw object functions need USAGE on the server and run with the
 -- caller's own user mapping

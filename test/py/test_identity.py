@@ -161,8 +161,8 @@ def main():
                        "SAVEPOINT s;\n"
                        "SELECT count(*) FROM oq_list_objects('id_a', 'tasks/');\n"
                        "ROLLBACK TO s;\n"
-                       "SELECT 'other', count(*) FROM oq_list_objects('id_b', 'tasks/');\n"
-                       "FETCH ALL FROM c;\n"
+                       "SELECT 'other', count(*) FROM oq_list_objects('id_b', 'tasks/');\n" +
+                       REQS + "FETCH ALL FROM c;\n" + REQS +
                        "COMMIT;\n"
                        "SELECT 'after', count(*) FROM oq_list_objects('id_a', 'tasks/');\n",
                        debug=False)
@@ -172,6 +172,8 @@ def main():
                 "cursor kept its server and credentials: %d rows of %d, all of bucket A"
                 % (len(got), len(want)))
         c.check(count(s, "other") == 1, "the second server answered meanwhile")
+        r = reqs(s)
+        c.check(len(r) == 2 and r[1] > r[0], "FETCH ALL made requests after all that (%s)" % (r,))
         c.check([e[0] for e in s.errors] == ["HV00J", "HV00J"],
                 "the failed rebuilds say the mapping lacks a key (%s)" % (s.errors,))
         c.check(count(s, "after") == 0, "after COMMIT new queries use the altered mapping")

@@ -147,15 +147,15 @@ def main():
         c.check(ct.psql_ok("SELECT rolsuper FROM pg_roles WHERE rolname = '%s'" % SAM) == ["t"],
                 "the demotion was rolled back")
 
-        # a scan holds its connection: altered mapping, failed rebuild in a
-        # rolled-back savepoint, a call on a second server, then FETCH
+        # a scan holds its connection from its start (DECLARE), not its first
+        # request: altered mapping, failed rebuild in a rolled-back
+        # savepoint, a call on a second server, then FETCH
         customers = collections.Counter(t["tags"].get("customer") for t in tasks_a
                                         if t["tags"].get("customer"))
         want = sorted(t["id"] for t in tasks_a if t["tags"].get("customer"))
         s = ct.session("BEGIN;\n"
                        "DECLARE c CURSOR FOR SELECT 'row', id FROM ida.tasks"
                        " WHERE tags ? 'customer';\n"
-                       "FETCH 1 FROM c;\n"
                        "ALTER USER MAPPING FOR CURRENT_USER SERVER id_a"
                        " OPTIONS (DROP secret_access_key);\n"
                        "SAVEPOINT s;\n"

@@ -54,7 +54,7 @@ typedef struct OqConnectionKey
 typedef struct OqConnectionEntry
 {
 	OqConnectionKey key;
-	OqConnection *conn;			/* never NULL in the table */
+	OqConnection *conn;			/* NULL only while being built */
 } OqConnectionEntry;
 
 static HTAB *connection_hash = NULL;
@@ -288,7 +288,7 @@ oq_get_connection(Oid serverid, Oid userid)
 	key.userid = userid;
 
 	e = hash_search(connection_hash, &key, HASH_ENTER, &found);
-	if (found && e->conn->invalidated)
+	if (found && e->conn != NULL && e->conn->invalidated)
 	{
 		/* out of the cache; freed now, or by its last holder */
 		conn = e->conn;
@@ -298,8 +298,9 @@ oq_get_connection(Oid serverid, Oid userid)
 			connection_free(conn);
 		found = false;
 	}
-	if (!found)
+	if (!found || e->conn == NULL)
 	{
+		/* NULL: a build that failed before it could clean up (no memory) */
 		e->conn = NULL;
 		conn = MemoryContextAllocZero(TopMemoryContext, sizeof(OqConnection));
 		conn->serverid = serverid;

@@ -38,13 +38,14 @@ CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket',
 SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', bukket 'x')$$);
 SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', max_retries '101')$$);
 SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (region 'x')$$);
+SELECT regress_error($$CREATE SERVER bad FOREIGN DATA WRAPPER oq_fdw OPTIONS (bucket 'ok-bucket', request_deadline_ms '0')$$);
 
 -- every server option at once is fine
 CREATE SERVER good FOREIGN DATA WRAPPER oq_fdw OPTIONS (
   bucket 'ok-bucket', endpoint 'http://127.0.0.1:1/', region 'eu-west-1',
   url_style 'virtual', shard_prefix_len '2', tag_index 'off',
   max_concurrency '8', max_retries '0', connect_timeout_ms '100',
-  request_timeout_ms '200', ca_file '/nonexistent.pem', batch_size '50',
+  request_timeout_ms '200', request_deadline_ms '500', ca_file '/nonexistent.pem', batch_size '50',
   assume_role_arn 'arn:aws:iam::123456789012:role/queue-reader', external_id 'ext-4711',
   role_session_name 'oq-regress', sts_endpoint 'http://127.0.0.1:1/');
 ALTER SERVER good OPTIONS (SET shard_prefix_len '0');

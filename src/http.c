@@ -42,6 +42,8 @@
 /* Backoff before retry n is random in [0, min(CAP, BASE * 2^(n-1))] */
 #define OQ_BACKOFF_BASE_US		(100 * INT64CONST(1000))
 #define OQ_BACKOFF_CAP_US		(10 * INT64CONST(1000000))
+/* A retry needs at least this much time left before the request's deadline */
+#define OQ_MIN_ATTEMPT_US		(100 * INT64CONST(1000))
 
 static MemoryContext http_cxt = NULL;
 static dlist_head live_batches = DLIST_STATIC_INIT(live_batches);
@@ -411,6 +413,10 @@ start_attempt(OqRequest *req)
 	OqServerOptions *o = &conn->opts;
 	CURL	   *easy;
 	CURLMcode	mc;
+	int64		now;
+	int64		remaining_ms;
+	int64		connect_ms;
+	int64		timeout_ms;
 
 	/* Forget what an earlier attempt received */
 	if (req->response_cap > 0)
@@ -421,7 +427,23 @@ start_attempt(OqRequest *req)
 	req->curl_code = CURLE_OK;
 	req->curl_error = NULL;
 	req->too_large = false;
+	req->deadline_reached = false;
 	req->errbuf[0] = '\0';
+
+	/*
+	 * The deadline runs from the first attempt's start (not from submission:
+	 * a scan queues thousands of requests), and every attempt, retries
+	 * included, ends by then.
+	 */
+	now = oq_local_now_us();
+	if (req->first_start_us == 0)
+	{
+		req->first_start_us = now;
+		req->deadline_us = now + (int64) o->request_deadline_ms * 1000;
+	}
+	remaining_ms = Max((req->deadline_us - now) / 1000, 1);
+	connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : o->connect_timeout_ms;
+	timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : o->request_timeout_ms;
 
 	/* the header list grows on req->headers, where cleanup finds it */
 	Assert(req->headers == NULL && req->easy == NULL);
@@ -436,10 +458,8 @@ start_attempt(OqRequest *req)
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-					 (long) (req->connect_timeout_ms > 0 ?
-							 req->connect_timeout_ms : o->connect_timeout_ms));
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-					 (long) (req->timeout_ms > 0 ? req->timeout_ms : o->request_timeout_ms));
+					 (long) Min(connect_ms, remaining_ms));
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) Min(timeout_ms, remaining_ms));
 	if (req->no_proxy)
 		curl_easy_setopt(easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, req->errbuf);
@@ -558,6 +578,18 @@ backoff_us(int attempt)
 	return (int64) (pg_prng_double(&pg_global_prng_state) * ceiling);
 }
 
+/* The request is over: hand it to the batch's done list */
+static void
+finish_request(OqRequest *req, int64 now)
+{
+	OqBatch    *batch = req->batch;
+
+	req->elapsed_us = req->first_start_us > 0 ? now - req->first_start_us : 0;
+	req->state = OQ_REQ_DONE;
+	dlist_push_tail(&batch->done, &req->node);
+	batch->ndone++;
+}
+
 static void
 finish_attempt(OqRequest *req, CURLcode code, int64 now)
 {
@@ -581,23 +613,34 @@ finish_attempt(OqRequest *req, CURLcode code, int64 now)
 	if (req->date > 0 && req->op != OQ_OP_CREDENTIALS)
 		oq_connection_clock_sample(conn, req->date, now);
 	if (req->status == 412 || req->status == 409)
+	{
 		oq_stat_inc(OQ_STAT_PRECONDITION_FAILED);
+		batch->precondition_failed++;
+	}
 
 	if (is_retryable(req) &&
 		req->attempts <= (req->max_retries >= 0 ? req->max_retries : conn->opts.max_retries))
 	{
-		req->not_before_us = now + backoff_us(req->attempts);
-		req->state = OQ_REQ_QUEUED;
-		dlist_push_tail(&batch->queued, &req->node);
-		batch->nqueued++;
-		batch->retries++;
-		oq_stat_inc(OQ_STAT_RETRIES);
-		return;
+		/*
+		 * Retry only if a useful attempt still fits before the deadline; the
+		 * backoff is cut so that the last attempt gets what time is left.
+		 */
+		int64		latest = req->deadline_us - OQ_MIN_ATTEMPT_US;
+
+		if (now < latest)
+		{
+			req->not_before_us = Min(now + backoff_us(req->attempts), latest);
+			req->state = OQ_REQ_QUEUED;
+			dlist_push_tail(&batch->queued, &req->node);
+			batch->nqueued++;
+			batch->retries++;
+			oq_stat_inc(OQ_STAT_RETRIES);
+			return;
+		}
+		req->deadline_reached = true;
 	}
 
-	req->state = OQ_REQ_DONE;
-	dlist_push_tail(&batch->done, &req->node);
-	batch->ndone++;
+	finish_request(req, now);
 }
 
 /* Start what the batch may start now; returns the earliest deferred start */
@@ -618,6 +661,20 @@ start_queued(OqBatch *batch, int64 now)
 			next = Min(next, req->not_before_us);
 			continue;
 		}
+
+		/*
+		 * A retry that waited for a slot until its deadline is not started:
+		 * the request ends with its last attempt's outcome.
+		 */
+		if (req->attempts > 0 && now >= req->deadline_us)
+		{
+			dlist_delete(&req->node);
+			batch->nqueued--;
+			req->deadline_reached = true;
+			finish_request(req, now);
+			continue;
+		}
+
 		/*
 		 * In flight before it starts: if signing, taking a handle or adding
 		 * it throws, the request, its header list and its handle are on the

@@ -86,6 +86,10 @@ typedef struct OqRequest
 	char	   *curl_error;
 	bool		too_large;
 	int			attempts;
+	int64		elapsed_us;		/* from the first attempt's start to the end
+								 * of the last (backoffs included) */
+	bool		deadline_reached;	/* retries were cut short by
+									 * request_deadline_ms */
 
 	/* driver state */
 	OqRequestState state;
@@ -93,6 +97,8 @@ typedef struct OqRequest
 	struct curl_slist *headers;
 	size_t		response_cap;
 	int64		not_before_us;	/* backoff: do not start before this */
+	int64		first_start_us; /* 0 until the first attempt starts */
+	int64		deadline_us;	/* no attempt runs past this */
 	char		errbuf[CURL_ERROR_SIZE];
 } OqRequest;
 
@@ -114,6 +120,7 @@ typedef struct OqBatch
 								 * nothing */
 	int64		requests[OQ_NUM_OPS];	/* attempts made, for EXPLAIN ANALYZE */
 	int64		retries;
+	int64		precondition_failed;	/* 412 and 409 answers */
 
 	/*
 	 * Refresh the connection's credentials before starting requests (they

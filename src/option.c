@@ -61,6 +61,7 @@ static const OqOption oq_options[] = {
 	{"max_retries", ForeignServerRelationId, OQ_OPT_INT, 0, 100},
 	{"connect_timeout_ms", ForeignServerRelationId, OQ_OPT_INT, 1, 3600 * 1000},
 	{"request_timeout_ms", ForeignServerRelationId, OQ_OPT_INT, 1, 3600 * 1000},
+	{"request_deadline_ms", ForeignServerRelationId, OQ_OPT_INT, 1, 3600 * 1000},
 	{"ca_file", ForeignServerRelationId, OQ_OPT_STRING},
 	{"batch_size", ForeignServerRelationId, OQ_OPT_INT, 1, 10000},
 	{"assume_role_arn", ForeignServerRelationId, OQ_OPT_STRING},
@@ -432,8 +433,9 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 	opts->tag_index = true;
 	opts->max_concurrency = 32;
 	opts->max_retries = 5;
-	opts->connect_timeout_ms = 5000;
-	opts->request_timeout_ms = 30000;
+	opts->connect_timeout_ms = OQ_DEFAULT_CONNECT_TIMEOUT_MS;
+	opts->request_timeout_ms = OQ_DEFAULT_REQUEST_TIMEOUT_MS;
+	opts->request_deadline_ms = 0;	/* see below */
 	opts->batch_size = 100;
 
 	foreach(lc, server->options)
@@ -461,6 +463,8 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 			opts->connect_timeout_ms = pg_strtoint32(defGetString(def));
 		else if (strcmp(name, "request_timeout_ms") == 0)
 			opts->request_timeout_ms = pg_strtoint32(defGetString(def));
+		else if (strcmp(name, "request_deadline_ms") == 0)
+			opts->request_deadline_ms = pg_strtoint32(defGetString(def));
 		else if (strcmp(name, "ca_file") == 0)
 			opts->ca_file = defGetString(def);
 		else if (strcmp(name, "batch_size") == 0)
@@ -481,6 +485,15 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 			opts->sts_endpoint = pnstrdup(url, len);
 		}
 	}
+
+	/*
+	 * Without a deadline of its own, a server whose request_timeout_ms was
+	 * raised past the default deadline (for slow answers that must
+	 * complete) keeps one whole attempt.
+	 */
+	if (opts->request_deadline_ms == 0)
+		opts->request_deadline_ms = Max(OQ_DEFAULT_REQUEST_DEADLINE_MS,
+										opts->request_timeout_ms);
 
 	/* A server created before a required option existed cannot get here */
 	if (opts->bucket == NULL)

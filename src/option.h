@@ -10,6 +10,17 @@
 
 #include "foreign/foreign.h"
 
+/*
+ * A server that accepts connections and never answers fails a request in
+ * request_deadline_ms: a DBA expects seconds, not minutes.  Connecting
+ * (TCP and TLS) takes milliseconds on a healthy network; 3 s leaves room
+ * for one lost SYN.  Each attempt has 10 s, so a stuck connection is
+ * given up while there is time to retry on a fresh one.
+ */
+#define OQ_DEFAULT_CONNECT_TIMEOUT_MS	3000
+#define OQ_DEFAULT_REQUEST_TIMEOUT_MS	10000
+#define OQ_DEFAULT_REQUEST_DEADLINE_MS	30000
+
 typedef struct OqServerOptions
 {
 	char	   *bucket;
@@ -21,7 +32,8 @@ typedef struct OqServerOptions
 	int			max_concurrency;
 	int			max_retries;
 	int			connect_timeout_ms;
-	int			request_timeout_ms;
+	int			request_timeout_ms; /* per attempt */
+	int			request_deadline_ms;	/* per request, all attempts */
 	char	   *ca_file;		/* NULL: the system's CAs */
 	int			batch_size;
 	/* a role to assume on top of the mapping's credentials; all may be NULL */

@@ -420,10 +420,42 @@ check_listing_advances(const OqRequest *req, bool same)
 						req->batch->conn->opts.endpoint)));
 }
 
-/* errhint() for a certificate the endpoint's CA bundle does not vouch for */
+/*
+ * errdetail(): what varies (the network error, or S3's message and request
+ * id), then, when S3 did not answer or was asked again, how many attempts
+ * were made and how long they took in all: what a DBA needs to tell a
+ * hung server from a slow one.
+ */
+static int
+report_detail(const OqRequest *req, StringInfo detail)
+{
+	const char *sep = detail->len ? " " : "";
+	double		seconds = req->elapsed_us / 1000000.0;
+
+	if (req->deadline_reached)
+		return errdetail_plural("%s%s%d attempt was made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
+								"%s%s%d attempts were made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
+								req->attempts, detail->data, sep, req->attempts,
+								seconds, req->batch->conn->opts.request_deadline_ms);
+	if (req->curl_code != 0 || req->attempts > 1)
+		return errdetail_plural("%s%s%d attempt was made in %.1f s.",
+								"%s%s%d attempts were made in %.1f s.",
+								req->attempts, detail->data, sep, req->attempts,
+								seconds);
+	if (detail->len)
+		return errdetail_internal("%s", detail->data);
+	return 0;
+}
+
+/*
+ * errhint() for a certificate the endpoint's CA bundle does not vouch for,
+ * or for a server that did not answer in time
+ */
 static int
 tls_hint(const OqRequest *req)
 {
+	if (req->curl_code == CURLE_OPERATION_TIMEDOUT)
+		return errhint("If the S3 server is slow rather than down, raise the server options request_timeout_ms (each attempt) and request_deadline_ms (all attempts).");
 	if (req->curl_code != CURLE_PEER_FAILED_VERIFICATION)
 		return 0;
 	return errhint("If the endpoint's certificate is signed by a private CA, set the server option ca_file to that CA's bundle.");
@@ -461,22 +493,19 @@ oq_s3_report(const OqRequest *req, int elevel)
 			appendStringInfo(&detail, "%sRequest id %s.", detail.len ? " " : "",
 							 err.request_id ? err.request_id : req->request_id);
 	}
-	if (req->attempts > 1)
-		appendStringInfo(&detail, "%s%d attempts were made.", detail.len ? " " : "",
-						 req->attempts);
 
 	if (err.code && strcmp(err.code, "NoSuchBucket") == 0)
 		ereport(elevel,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("bucket \"%s\" does not exist", bucket),
-				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 report_detail(req, &detail),
 				 errcontext("S3 %s at %s (server \"%s\")", what,
 							conn->opts.endpoint, conn->server_name)));
 	else if (req->curl_code == 0 && (req->status == 401 || req->status == 403))
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
-				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 report_detail(req, &detail),
 				 conn->creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
 				 errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
 						 conn->server_name) :
@@ -495,7 +524,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed: %s", what,
 						req->key, bucket, summary),
-				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 report_detail(req, &detail),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
@@ -504,7 +533,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 %s of prefix \"%s\" in bucket \"%s\" failed: %s", what,
 						list_prefix(req), bucket, summary),
-				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 report_detail(req, &detail),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
@@ -512,7 +541,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 %s of bucket \"%s\" failed: %s", what, bucket, summary),
-				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 report_detail(req, &detail),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));

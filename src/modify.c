@@ -735,18 +735,72 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	}
 }
 
+/*
+ * EXPLAIN ANALYZE: the requests the writes made, as a scan shows its own
+ * (the scan that feeds an UPDATE shows what it read).
+ */
+static void
+explain_requests(OqModifyState *st, ExplainState *es)
+{
+	OqBatch    *batch = st->batch;
+
+	/*
+	 * An UPDATE without RETURNING leaves writes in flight for the end of the
+	 * statement, which comes after EXPLAIN prints: finish them now, so that
+	 * what is shown is all the statement did.
+	 */
+	if (st->operation == CMD_UPDATE)
+		drain_updates(st, 0);
+
+	if (es->format == EXPLAIN_FORMAT_TEXT)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "get=%lld put=%lld",
+						 (long long) batch->requests[OQ_OP_GET],
+						 (long long) batch->requests[OQ_OP_PUT]);
+		if (batch->requests[OQ_OP_DELETE] > 0)
+			appendStringInfo(&buf, " delete=%lld", (long long) batch->requests[OQ_OP_DELETE]);
+		if (batch->requests[OQ_OP_HEAD] > 0)
+			appendStringInfo(&buf, " head=%lld", (long long) batch->requests[OQ_OP_HEAD]);
+		if (batch->requests[OQ_OP_LIST] > 0)
+			appendStringInfo(&buf, " list=%lld", (long long) batch->requests[OQ_OP_LIST]);
+		if (batch->retries > 0)
+			appendStringInfo(&buf, " retries=%lld", (long long) batch->retries);
+		if (batch->precondition_failed > 0)
+			appendStringInfo(&buf, " precondition_failed=%lld",
+							 (long long) batch->precondition_failed);
+		ExplainPropertyText("S3 Requests", buf.data, es);
+	}
+	else
+	{
+		ExplainPropertyInteger("S3 Get Requests", NULL, batch->requests[OQ_OP_GET], es);
+		ExplainPropertyInteger("S3 Put Requests", NULL, batch->requests[OQ_OP_PUT], es);
+		ExplainPropertyInteger("S3 Delete Requests", NULL, batch->requests[OQ_OP_DELETE], es);
+		ExplainPropertyInteger("S3 Head Requests", NULL, batch->requests[OQ_OP_HEAD], es);
+		ExplainPropertyInteger("S3 List Requests", NULL, batch->requests[OQ_OP_LIST], es);
+		ExplainPropertyInteger("S3 Retries", NULL, batch->retries, es);
+		ExplainPropertyInteger("S3 Precondition Failed", NULL,
+							   batch->precondition_failed, es);
+	}
+}
+
 void
 oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 				  List *fdw_private, int subplan_index, ExplainState *es)
 {
 	OqServerOptions opts;
 	Relation	rel = rinfo->ri_RelationDesc;
+	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 
 	oq_server_options(GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid),
 					  &opts);
 	ExplainPropertyText("Oq Bucket", opts.bucket, es);
 	if (mtstate->operation == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
+	if (es->analyze && st != NULL && st->batch != NULL)
+		explain_requests(st, es);
 }
 
 void

@@ -1,0 +1,85 @@
+--
+-- explain_writes: EXPLAIN ANALYZE of INSERT and UPDATE shows the S3
+-- requests the writes made (the scan under an UPDATE shows what it read):
+-- a submit with n tags makes n + 2 PUTs; a tag change that adds a and
+-- removes r entries makes a + 1 PUTs and r DELETEs (no GET: the scan's
+-- version is in the task cache); a write that loses a race shows the
+-- refused conditional PUT and the re-read.
+--
+\getenv endpoint OQ_TEST_ENDPOINT
+\getenv region OQ_TEST_REGION
+\getenv access_key_id OQ_TEST_ACCESS_KEY_ID
+\getenv secret OQ_TEST_SECRET_ACCESS_KEY
+
+CREATE SERVER explain_w FOREIGN DATA WRAPPER oq_fdw
+  OPTIONS (bucket 'oq-explain', endpoint :'endpoint', region :'region', batch_size '10');
+CREATE USER MAPPING FOR CURRENT_USER SERVER explain_w
+  OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
+CREATE SCHEMA ew;
+IMPORT FOREIGN SCHEMA oq FROM SERVER explain_w INTO ew;
+
+-- the first write learns the S3 server's clock with a HEAD of the bucket
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+INSERT INTO ew.tasks (task_type) VALUES ('first');
+
+-- three tasks with two tags each: 3 x (2 entries + task + ready entry)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+INSERT INTO ew.tasks (task_type, tags)
+SELECT 'e', jsonb_build_object('k', n::text, 'grp', 'g') FROM generate_series(1, 3) n;
+
+-- add a tag to each: 3 x (1 entry + task), without RETURNING (the writes
+-- still in flight when the rows are done are counted too)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+UPDATE ew.tasks SET tags = tags || '{"extra": "x"}' WHERE task_type = 'e';
+
+-- remove it again, with RETURNING: 3 x task PUT, 3 DELETEs of entries
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+UPDATE ew.tasks SET tags = tags - 'extra' WHERE task_type = 'e' RETURNING tags->>'k';
+
+-- a change that changes nothing writes nothing
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+UPDATE ew.tasks SET tags = tags WHERE task_type = 'e';
+
+-- a lost race: while the UPDATE computes the new tags, another writer
+-- changes the task (once); the conditional PUT is refused (412), the
+-- task is read again and the change made on the new version
+CREATE TEMP TABLE raced (done boolean);
+CREATE FUNCTION race_once(task uuid) RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM raced) THEN
+    INSERT INTO raced VALUES (true);
+    PERFORM oq_update_tags('explain_w', task, '{"other": "writer"}');
+  END IF;
+  RETURN '{"mine": "yes"}';
+END $$;
+INSERT INTO ew.tasks (id, task_type, tags)
+VALUES ('0e0e0e0e-0000-4000-8000-000000000001', 'race', '{"k": "r"}');
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+UPDATE ew.tasks SET tags = tags || race_once(id)
+WHERE id = '0e0e0e0e-0000-4000-8000-000000000001';
+SELECT tags FROM ew.tasks WHERE id = '0e0e0e0e-0000-4000-8000-000000000001';
+
+-- other formats: every counter, by name (read from the JSON plan, whose
+-- other properties vary between PostgreSQL versions)
+CREATE FUNCTION explain_json(query text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  plan json;
+BEGIN
+  EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query INTO plan;
+  RETURN plan::jsonb -> 0 -> 'Plan';
+END $$;
+SELECT key, value
+FROM jsonb_each(explain_json($$UPDATE ew.tasks SET tags = tags - 'mine'
+                              WHERE id = '0e0e0e0e-0000-4000-8000-000000000001'$$))
+WHERE key LIKE 'S3 %' ORDER BY key;
+
+-- without ANALYZE nothing is sent and no counter is shown
+EXPLAIN (COSTS OFF) UPDATE ew.tasks SET tags = '{}' WHERE task_type = 'e';
+
+-- DELETE is refused before any request
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) DELETE FROM ew.tasks;
+
+DROP FUNCTION race_once(uuid);
+DROP FUNCTION explain_json(text);
+DROP SERVER explain_w CASCADE;
+DROP SCHEMA ew CASCADE;

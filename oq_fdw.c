@@ -504,8 +504,9 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			ExplainPropertyText("S3 Requests", requests, es);
 			if (scan->access == OQ_ACCESS_INDEX)
 				ExplainPropertyText("Tag Index",
-									psprintf("hits=%lld stale=%lld",
-											 (long long) c.index_hits,
+									psprintf("entries=%lld matched=%lld stale=%lld",
+											 (long long) c.index_entries,
+											 (long long) c.index_matched,
 											 (long long) c.index_stale), es);
 			if (c.cache_hits > 0)
 				ExplainPropertyText("Task Cache", psprintf("hits=%lld",
@@ -516,7 +517,8 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			ExplainPropertyInteger("S3 List Requests", NULL, c.requests[OQ_OP_LIST], es);
 			ExplainPropertyInteger("S3 Get Requests", NULL, c.requests[OQ_OP_GET], es);
 			ExplainPropertyInteger("S3 Retries", NULL, c.retries, es);
-			ExplainPropertyInteger("Tag Index Hits", NULL, c.index_hits, es);
+			ExplainPropertyInteger("Tag Index Entries", NULL, c.index_entries, es);
+			ExplainPropertyInteger("Tag Index Matched", NULL, c.index_matched, es);
 			ExplainPropertyInteger("Tag Index Stale", NULL, c.index_stale, es);
 			ExplainPropertyInteger("Task Cache Hits", NULL, c.cache_hits, es);
 		}

@@ -568,6 +568,7 @@ handle_listing(OqScan *scan, OqRequest *req)
 
 			if (id == NULL)
 				continue;
+			scan->counters.index_entries++;
 			if (scan->phase == OQ_PHASE_PROBE)
 				hash_search(scan->conjunct_ids[chain->conjunct], id, HASH_ENTER, NULL);
 			else
@@ -622,11 +623,9 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 		oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
 		return false;
 	}
-	if (!oq_filter_match(scan->filter, &scan->doc))
-		return false;
 	if (scan->access == OQ_ACCESS_INDEX)
-		scan->counters.index_hits++;
-	return true;
+		scan->counters.index_matched++;
+	return oq_filter_match(scan->filter, &scan->doc);
 }
 
 /* A finished GET */

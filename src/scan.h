@@ -62,8 +62,11 @@ typedef struct OqScanCounters
 {
 	int64		requests[OQ_NUM_OPS];
 	int64		retries;
-	int64		index_hits;
-	int64		index_stale;
+	int64		index_entries;	/* entries the index listings returned */
+	int64		index_matched;	/* tasks named by the index that have the
+								 * tag (before any other filter) */
+	int64		index_stale;	/* entries whose task is gone or no longer
+								 * has the tag */
 	int64		cache_hits;
 	int64		invalid_skipped;
 } OqScanCounters;

@@ -64,6 +64,24 @@ oq_tag_stat_add(const char *tag_key, OqTagStat stat, int64 n)
 	entry->counts[stat] += n;
 }
 
+void
+oq_tag_stat_entry(const char *entry_key, OqTagStat stat)
+{
+	char		key[OQ_TAG_STAT_KEY_LEN];
+	const char *start;
+	size_t		len;
+
+	if (strncmp(entry_key, "tags/", 5) != 0)
+		return;
+	start = entry_key + 5;
+	len = strcspn(start, "/");
+	if (len == 0 || len >= sizeof(key))
+		return;
+	memcpy(key, start, len);
+	key[len] = '\0';
+	oq_tag_stat_add(key, stat, 1);
+}
+
 PG_FUNCTION_INFO_V1(oq_stats_fn);
 PG_FUNCTION_INFO_V1(oq_stats_reset);
 PG_FUNCTION_INFO_V1(oq_tag_stats);

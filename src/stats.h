@@ -61,4 +61,7 @@ typedef enum OqTagStat
 
 extern void oq_tag_stat_add(const char *tag_key, OqTagStat stat, int64 n);
 
+/* Count a write or delete of index entry tags/{key}/{segment}/{id} under its key */
+extern void oq_tag_stat_entry(const char *entry_key, OqTagStat stat);
+
 #endif							/* OQ_STATS_H */

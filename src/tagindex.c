@@ -140,11 +140,13 @@ collect_writes(Rebuild *rb, bool drain)
 		{
 			rb->result->added++;
 			oq_stat_inc(OQ_STAT_TAG_INDEX_WRITES);
+			oq_tag_stat_entry(req->key, OQ_TAG_STAT_WRITES);
 		}
 		else
 		{
 			rb->result->removed++;
 			oq_stat_inc(OQ_STAT_TAG_INDEX_DELETES);
+			oq_tag_stat_entry(req->key, OQ_TAG_STAT_DELETES);
 		}
 		oq_request_free(req);
 	}

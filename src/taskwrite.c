@@ -437,6 +437,7 @@ on_index_written(OqTaskWrite *w, OqRequest *req)
 		return;
 	}
 	oq_stat_inc(OQ_STAT_TAG_INDEX_WRITES);
+	oq_tag_stat_entry(req->key, OQ_TAG_STAT_WRITES);
 	w->written = lappend(w->written, pstrdup(req->key));
 	oq_request_free(req);
 	if (w->inflight == NIL)
@@ -546,7 +547,10 @@ on_followup(OqTaskWrite *w, OqRequest *req)
 	if (oq_s3_ok(req))
 	{
 		if (req->op == OQ_OP_DELETE)
+		{
 			oq_stat_inc(OQ_STAT_TAG_INDEX_DELETES);
+			oq_tag_stat_entry(req->key, OQ_TAG_STAT_DELETES);
+		}
 	}
 	else
 	{

@@ -52,7 +52,7 @@ plan = "\n".join(r[0] for r in psql(
     "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
     "SELECT id FROM ix.tasks WHERE tags->>'campaign' = 'spring-sale'"))
 c.check("Oq Access: tag index tags/campaign/spring-sale/" in plan and "S3 Requests: list=1 get=20" in plan
-        and "Tag Index: hits=20 stale=0" in plan, "EXPLAIN ANALYZE shows the index and the requests")
+        and "Tag Index: entries=20 matched=20 stale=0" in plan, "EXPLAIN ANALYZE shows the index and the requests")
 
 rows = psql("SELECT oq_stats_reset(); SELECT count(*) FROM ix.tasks WHERE tags->>'campaign' = 'spring-sale';"
             "SELECT tag_key, index_queries FROM oq_tag_stats()")

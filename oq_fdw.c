@@ -406,6 +406,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 								 (OqAccessKind) intVal(list_nth(plan->fdw_private,
 																OQ_PRIV_ACCESS)),
 								 topts.on_invalid);
+	state->scan->rb = &state->rb;
 }
 
 static TupleTableSlot *
@@ -599,6 +600,7 @@ oqAcquireSampleRows(Relation relation, int elevel, HeapTuple *rows,
 
 	scan = oq_scan_create(conn, RelationGetRelationName(relation), OQ_ACCESS_FULL,
 						  topts.on_invalid);
+	scan->rb = &rb;
 	oq_scan_start_sample(scan, targrows);
 	while (n < targrows && (doc = oq_scan_next(scan)) != NULL)
 	{

@@ -60,6 +60,9 @@ oq_s3_ok(const OqRequest *req)
 		req->status >= 200 && req->status < 300;
 }
 
+/* 404 NoSuchKey (or a 404 without a code) for a key: no such object */
+extern bool oq_s3_not_found(const OqRequest *req);
+
 /* 412, or 409 ConditionalRequestConflict: someone else wrote first */
 extern bool oq_s3_precondition_failed(const OqRequest *req);
 

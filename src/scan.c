@@ -377,6 +377,68 @@ task_invalid(OqScan *scan, const char *key, const char *problem)
 	oq_stat_inc(OQ_STAT_INVALID_TASKS_SKIPPED);
 }
 
+/*
+ * A valid task with a value PostgreSQL cannot hold in a field the query
+ * reads: an error naming both, or with on_invalid 'skip' one more skipped
+ * task.  Tasks that do not read that field are returned as usual.
+ */
+static void
+task_unreadable(OqScan *scan, const char *key, const char *field,
+				const char *detail, int sqlerrcode)
+{
+	if (scan->on_invalid == OQ_ON_INVALID_ERROR)
+		ereport(ERROR,
+				(errcode(sqlerrcode),
+				 errmsg("cannot read field \"%s\" of task object \"%s\" in bucket \"%s\"",
+						field, key, scan->conn->opts.bucket),
+				 errdetail_internal("%s", detail),
+				 errhint("Leave that field's column out of the query, or set the option on_invalid 'skip' on foreign table \"%s\" to skip such tasks with a warning.",
+						 scan->relname)));
+	/* the summary ends the problem with a period: drop the detail's */
+	task_invalid(scan, key, psprintf("field \"%s\" cannot be read. %.*s", field,
+									 (int) strlen(detail) - 1, detail));
+}
+
+/* The field a pushed-down term reads that this task cannot give, or NULL */
+static const char *
+filter_unreadable_field(const OqScan *scan, const OqTaskDoc *doc,
+						const char **why)
+{
+	ListCell   *lc;
+
+	*why = doc->tags_why;
+	if (scan->access == OQ_ACCESS_INDEX && doc->tags_why)
+		return "tags";
+	foreach(lc, scan->filter->terms)
+	{
+		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
+		const OqJsonMember *m;
+		OqField		f;
+
+		switch (t->kind)
+		{
+			case OQ_QUAL_STATUS_EQ:
+			case OQ_QUAL_TASK_TYPE_EQ:
+				f = t->kind == OQ_QUAL_STATUS_EQ ? OQ_F_STATUS : OQ_F_TASK_TYPE;
+				m = doc->field[f];
+				if (m && m->type == OQ_JSON_STRING && m->str == NULL)
+				{
+					*why = m->str_why;
+					return oq_task_fields[f].name;
+				}
+				break;
+			case OQ_QUAL_ID_EQ:
+			case OQ_QUAL_ID_IN:
+				break;
+			default:			/* the tag terms */
+				if (doc->tags_why)
+					return "tags";
+				break;
+		}
+	}
+	return NULL;
+}
+
 static void
 check_scan_limit(OqScan *scan)
 {
@@ -591,6 +653,10 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	char	   *problem;
 	char		id[OQ_UUID_LEN + 1];
 	const OqJsonMember *m;
+	const char *field;
+	const char *why;
+	char	   *detail;
+	int			sqlerrcode;
 
 	oq_stat_inc(OQ_STAT_TASKS_READ);
 	if (!oq_task_decode(body, len, &scan->doc, &problem))
@@ -615,6 +681,14 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	if (fetched)
 		oq_cache_put(scan->conn->serverid, scan->conn->umid, key, etag, body, len);
 
+	/* conditions read their fields: one PostgreSQL cannot hold stops here */
+	if ((field = filter_unreadable_field(scan, &scan->doc, &why)) != NULL)
+	{
+		task_unreadable(scan, key, field, oq_why_detail(why),
+						oq_why_sqlerrcode(why));
+		return false;
+	}
+
 	if (scan->access == OQ_ACCESS_INDEX &&
 		!oq_index_conjunct_holds(list_nth(scan->conjuncts, scan->chosen), &scan->doc))
 	{
@@ -624,6 +698,12 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	}
 	if (!oq_filter_match(scan->filter, &scan->doc))
 		return false;
+	if (scan->rb &&
+		!oq_row_readable(scan->rb, &scan->doc, &field, &detail, &sqlerrcode))
+	{
+		task_unreadable(scan, key, field, detail, sqlerrcode);
+		return false;
+	}
 	if (scan->access == OQ_ACCESS_INDEX)
 		scan->counters.index_hits++;
 	return true;
@@ -634,7 +714,7 @@ static bool
 handle_task(OqScan *scan, OqRequest *req)
 {
 	/* deleted since it was listed, or named by a stale index entry */
-	if (req->curl_code == 0 && req->status == 404)
+	if (oq_s3_not_found(req))
 	{
 		if (scan->access == OQ_ACCESS_INDEX)
 		{

@@ -303,10 +303,19 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 
 	/* the seed: tags change only while the task is pending */
 	m = doc.field[OQ_F_STATUS];
-	if (m != NULL && strcmp(m->str, "pending") != 0)
+	if (m != NULL && (m->str == NULL || strcmp(m->str, "pending") != 0))
 	{
-		w->status = pstrdup(m->str);
+		/* a status holding \u0000 is shown escaped, as stored */
+		w->status = m->str ? pstrdup(m->str) : pnstrdup(m->raw + 1, m->raw_len - 2);
 		finish(w, OQ_WRITE_NOT_PENDING);
+		return;
+	}
+
+	/* a tag that text cannot hold would be lost by the rewrite */
+	if (doc.tags_why)
+	{
+		w->problem = psprintf("its tags hold %s", doc.tags_why);
+		finish(w, OQ_WRITE_BAD_OBJECT);
 		return;
 	}
 
@@ -400,10 +409,11 @@ consider(OqTaskWrite *w, const char *body, size_t len, const char *etag)
  * ----------------------------------------------------------------
  */
 
+/* NoSuchKey only: a missing bucket is an error to report, not an absent task */
 static bool
 is_not_found(const OqRequest *req)
 {
-	return req->curl_code == 0 && req->status == 404;
+	return oq_s3_not_found(req);
 }
 
 static void

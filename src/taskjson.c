@@ -590,6 +590,9 @@ decode_integer(const OqJsonMember *m, const char *field, bool u64,
 	{
 		if (v > (PG_UINT64_MAX - (*p - '0')) / 10)
 			return decode_fail(errmsg,
+							   u64 ?
+							   psprintf("task field \"%s\" is out of range for a 64-bit unsigned integer: %s",
+										field, quote_text(m->raw, m->raw_len)) :
 							   psprintf("task field \"%s\" is out of range for a 64-bit integer: %s",
 										field, quote_text(m->raw, m->raw_len)));
 		v = v * 10 + (*p - '0');

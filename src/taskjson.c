@@ -1210,6 +1210,9 @@ oq_task_build(const OqNewTask *task, size_t *len)
 	pfree(lex);
 	if (err != JSON_SUCCESS)
 		return NULL;
+	/* the workers (and so oq_task_decode()) refuse unpaired surrogates */
+	if (oq_json_text_problem(input, (int) input_len, true) != NULL)
+		return NULL;
 
 	/*
 	 * The members in the order the reference producer writes them, around

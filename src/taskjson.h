@@ -205,7 +205,8 @@ typedef struct OqNewTask
  * producer writes (defaults for counters, retry_policy, nulls for the
  * lease/completion fields), in its order.  input_json is copied verbatim
  * (NULL means JSON null).  Returns NULL if a string is not valid UTF-8 or
- * input_json is not valid JSON or nests more than 999 levels deep (the
+ * input_json is not valid JSON, holds an unpaired surrogate escape, or
+ * nests more than 999 levels deep (the
  * task object around it makes 1000, the most oq_task_decode() accepts).
  */
 extern char *oq_task_build(const OqNewTask *task, size_t *len);

@@ -109,6 +109,75 @@ DROP FUNCTION put_task;
 DROP SERVER robust CASCADE;
 
 --
+-- While the queue changes its shard_prefix_len, keys of two lengths stand
+-- side by side.  Each task is read once; the key of the server's length
+-- wins, for listings and id lookups alike.  A tag change rewrites the task
+-- where it is stored.
+--
+CREATE SERVER shards FOREIGN DATA WRAPPER oq_fdw
+  OPTIONS (bucket 'oq-robust-shards', endpoint :'endpoint', region :'region',
+           shard_prefix_len '2', tag_index 'on');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shards
+  OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
+CREATE SERVER shards1 FOREIGN DATA WRAPPER oq_fdw
+  OPTIONS (bucket 'oq-robust-shards', endpoint :'endpoint', region :'region');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shards1
+  OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
+CREATE SCHEMA sh;
+IMPORT FOREIGN SCHEMA oq FROM SERVER shards INTO sh;
+CREATE SCHEMA sh1;
+IMPORT FOREIGN SCHEMA oq FROM SERVER shards1 INTO sh1;
+CREATE FUNCTION put_at(shard_len int, id uuid, status text) RETURNS boolean LANGUAGE sql AS $$
+  SELECT oq_put_object('shards', 'tasks/' || left(id::text, shard_len) || '/' || id || '.json',
+    convert_to('{"id":"' || id || '","shard":"' || left(id::text, shard_len) ||
+               '","task_type":"t","input":{},"status":"' || status ||
+               '","created_at":"2026-01-01T00:00:00Z",' ||
+               '"available_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}',
+               'UTF8')) IS NOT NULL
+$$;
+-- a1.. only under the old length 1; b2.. under both (the old copy stale);
+-- cd.. only under the new length 2; de.. under length 3
+SELECT put_at(1, 'a1000000-0000-4000-8000-000000000001', 'pending'),
+       put_at(1, 'b2000000-0000-4000-8000-000000000002', 'pending'),
+       put_at(2, 'b2000000-0000-4000-8000-000000000002', 'running'),
+       put_at(2, 'cd000000-0000-4000-8000-000000000003', 'completed'),
+       put_at(3, 'de300000-0000-4000-8000-000000000004', 'failed');
+SELECT key FROM oq_list_objects('shards', 'tasks/') ORDER BY key;
+
+-- every task once; where there are two, the server's length wins
+SELECT id, status FROM sh.tasks ORDER BY id;
+SELECT count(*), count(DISTINCT id) FROM sh.tasks;
+SELECT id, status FROM sh1.tasks ORDER BY id;
+-- id lookups look under the other lengths when the server's key is missing
+SELECT id, status FROM sh.tasks WHERE id = 'a1000000-0000-4000-8000-000000000001';
+SELECT id, status FROM sh.tasks WHERE id = 'b2000000-0000-4000-8000-000000000002';
+SELECT id, status FROM sh1.tasks WHERE id = 'b2000000-0000-4000-8000-000000000002';
+SELECT id, status FROM sh.tasks
+WHERE id IN ('a1000000-0000-4000-8000-000000000001', 'cd000000-0000-4000-8000-000000000003',
+             'de300000-0000-4000-8000-000000000004', '0e000000-0000-4000-8000-00000000dead')
+ORDER BY id;
+
+-- a tag change rewrites the task where it is: no copy under the other length
+SELECT oq_update_tags('shards', 'a1000000-0000-4000-8000-000000000001', '{"team": "ops"}');
+SELECT key FROM oq_list_objects('shards', 'tasks/a') ORDER BY key;
+SELECT convert_from(oq_get_object('shards', 'tasks/a/a1000000-0000-4000-8000-000000000001.json'), 'UTF8')::jsonb->'tags' AS stored_tags;
+-- ... and the tag index finds it, its recheck reading the stored key
+SELECT id, tags FROM sh.tasks WHERE tags->>'team' = 'ops';
+SELECT version, status, change FROM oq_task_history('shards', 'a1000000-0000-4000-8000-000000000001');
+-- the copy the server's length wins is the one changed
+SELECT oq_update_tags('shards1', 'b2000000-0000-4000-8000-000000000002', '{"team": "dev"}');
+SELECT id, status, tags FROM sh1.tasks WHERE tags->>'team' = 'dev';
+SELECT id, status, tags FROM sh.tasks WHERE id = 'b2000000-0000-4000-8000-000000000002';
+-- a task under no length at all does not exist
+SELECT regress_error($$SELECT oq_update_tags('shards', '0e000000-0000-4000-8000-00000000dead', '{"x": "y"}')$$);
+
+DROP FUNCTION put_at;
+DROP SCHEMA sh CASCADE;
+DROP SCHEMA sh1 CASCADE;
+DROP SERVER shards CASCADE;
+DROP SERVER shards1 CASCADE;
+
+--
 -- A bucket that does not exist is said to be missing, whatever the
 -- operation; no path takes it for a missing task.
 --

@@ -230,6 +230,18 @@ oq_task_history(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	versions = list_versions(batch, key);
+	/* while the queue changes its shard_prefix_len: the other lengths */
+	for (int len = 1; versions == NIL && len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
+	{
+		char	   *other;
+
+		if (len == conn->opts.shard_prefix_len)
+			continue;
+		other = oq_task_key(id, len);
+		versions = list_versions(batch, other);
+		if (versions != NIL)
+			key = other;
+	}
 	if (versions == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),

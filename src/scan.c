@@ -25,6 +25,14 @@
  * rechecked against the task object; entries whose task no longer has the
  * tag are stale, counted, and skipped.
  *
+ * While the queue changes its shard_prefix_len, a task may be stored under
+ * a shard of another length (tasks/a/{id}.json beside tasks/ab/...), even
+ * under both.  Each task is read once, and the key of the server's length
+ * wins: a listed key of another length is read only after a HEAD of the
+ * server's key found nothing, and an id whose key of the server's length
+ * is missing is looked for under the other lengths, one after the other.
+ * Both cost requests only for such keys and for ids that do not exist.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -45,8 +53,19 @@ int			oq_max_scan_objects = 0;
 #define OQ_QUEUE_LOW_WATER	2000
 #define OQ_LIST_PAGE_KEYS	1000
 
-/* req->tag of a GET; LIST requests carry their chain's index */
+/*
+ * req->tag (and OqPendingKey.tag): LIST requests carry their chain's index;
+ * a GET of a listed key OQ_TAG_GET; the HEAD of the server's key for a
+ * listed key of shard length n, OQ_TAG_PROBE(n); the GET of an id's key,
+ * OQ_TAG_ID(mask of the shard lengths tried so far, this one included).
+ */
 #define OQ_TAG_GET			(-1)
+#define OQ_TAG_PROBE(n)		(-10 - (n))
+#define OQ_TAG_IS_PROBE(t)	((t) <= -11 && (t) >= -10 - OQ_MAX_SHARD_PREFIX_LEN)
+#define OQ_TAG_PROBE_LEN(t)	((int) (-10 - (t)))
+#define OQ_TAG_ID(mask)		(-100 - (mask))
+#define OQ_TAG_IS_ID(t)		((t) <= -100)
+#define OQ_TAG_ID_MASK(t)	((int) (-100 - (t)))
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -98,25 +117,39 @@ free_key(OqPendingKey *pk)
 }
 
 static void
-enqueue_key(OqScan *scan, const char *key, const char *etag)
+enqueue_tagged(OqScan *scan, const char *key, const char *etag, int64 tag)
 {
 	size_t		len = strlen(key);
 	OqPendingKey *pk = MemoryContextAlloc(scan->scan_cxt,
 										  offsetof(OqPendingKey, key) + len + 1);
 
 	memcpy(pk->key, key, len + 1);
+	pk->tag = tag;
 	pk->etag = etag ? MemoryContextStrdup(scan->scan_cxt, etag) : NULL;
 	push_key(&scan->queue_head, &scan->queue_tail, pk);
 	scan->nqueued++;
 }
 
 static void
+enqueue_key(OqScan *scan, const char *key, const char *etag)
+{
+	enqueue_tagged(scan, key, etag, OQ_TAG_GET);
+}
+
+/* The id's key under shard length 'len', tried after those in 'mask' */
+static void
+enqueue_id_len(OqScan *scan, const char *id, int len, int mask)
+{
+	char	   *key = oq_task_key(id, len);
+
+	enqueue_tagged(scan, key, NULL, OQ_TAG_ID(mask | (1 << len)));
+	pfree(key);
+}
+
+static void
 enqueue_id(OqScan *scan, const char *id)
 {
-	char	   *key = oq_task_key(id, scan->conn->opts.shard_prefix_len);
-
-	enqueue_key(scan, key, NULL);
-	pfree(key);
+	enqueue_id_len(scan, id, scan->conn->opts.shard_prefix_len, 0);
 }
 
 static void
@@ -335,8 +368,22 @@ refill(OqScan *scan)
 		scan->nqueued--;
 		if (pk->etag && oq_cache_size_kb > 0)
 			oq_stat_inc(OQ_STAT_CACHE_MISSES);
-		req = oq_s3_get(batch, pk->key);
-		req->tag = OQ_TAG_GET;
+		if (OQ_TAG_IS_PROBE(pk->tag))
+		{
+			char		id[OQ_UUID_LEN + 1];
+			int			len;
+			char	   *ours;
+
+			/* is the task under the server's shard length too? */
+			if (!oq_task_key_parse_any(pk->key, id, &len, NULL))
+				elog(ERROR, "oq_fdw: queued key \"%s\" is not a task key", pk->key);
+			ours = oq_task_key(id, scan->conn->opts.shard_prefix_len);
+			req = oq_s3_head(batch, ours);
+			pfree(ours);
+		}
+		else
+			req = oq_s3_get(batch, pk->key);
+		req->tag = pk->tag;
 		free_key(pk);
 	}
 }
@@ -597,14 +644,21 @@ handle_listing(OqScan *scan, OqRequest *req)
 			const char *key = page.objects[i].key;
 			char		id[OQ_UUID_LEN + 1];
 			char	   *problem;
+			int			len;
 
-			if (!oq_task_key_parse(key, scan->conn->opts.shard_prefix_len, id, &problem))
+			if (!oq_task_key_parse_any(key, id, &len, &problem))
 			{
 				task_invalid(scan, key, problem);
 				continue;
 			}
 			if (!oq_filter_match_id(scan->filter, id))
 				continue;
+			if (len != scan->conn->opts.shard_prefix_len && scan->sample_target == 0)
+			{
+				/* read only if the server's key is absent: see the top */
+				enqueue_tagged(scan, key, NULL, OQ_TAG_PROBE(len));
+				continue;
+			}
 			scan->nlisted++;
 			if (scan->sample_target > 0)
 			{
@@ -657,6 +711,7 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	const char *why;
 	char	   *detail;
 	int			sqlerrcode;
+	int			shard_len;
 
 	oq_stat_inc(OQ_STAT_TASKS_READ);
 	if (!oq_task_decode(body, len, &scan->doc, &problem))
@@ -665,8 +720,8 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 		return false;
 	}
 
-	/* the object must be the task its key names */
-	if (!oq_task_key_parse(key, scan->conn->opts.shard_prefix_len, id, &problem))
+	/* the object must be the task its key names (any shard length) */
+	if (!oq_task_key_parse_any(key, id, &shard_len, &problem))
 	{
 		task_invalid(scan, key, problem);
 		return false;
@@ -709,10 +764,50 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	return true;
 }
 
-/* A finished GET */
+/* A finished GET (or a HEAD of OQ_TAG_PROBE) */
 static bool
 handle_task(OqScan *scan, OqRequest *req)
 {
+	if (OQ_TAG_IS_PROBE(req->tag))
+	{
+		char		id[OQ_UUID_LEN + 1];
+		int			len;
+		char	   *other;
+
+		if (oq_s3_ok(req))
+			return false;		/* read under the server's key */
+		if (!oq_s3_not_found(req))
+			oq_s3_report(req, ERROR);
+		/* only the other length has it: read that (a listed task) */
+		if (!oq_task_key_parse_any(req->key, id, &len, NULL))
+			elog(ERROR, "oq_fdw: probed key \"%s\" is not a task key", req->key);
+		other = oq_task_key(id, OQ_TAG_PROBE_LEN(req->tag));
+		scan->nlisted++;
+		check_scan_limit(scan);
+		enqueue_key(scan, other, NULL);
+		pfree(other);
+		return false;
+	}
+
+	if (OQ_TAG_IS_ID(req->tag) && oq_s3_not_found(req))
+	{
+		int			mask = OQ_TAG_ID_MASK(req->tag);
+		char		id[OQ_UUID_LEN + 1];
+		int			len;
+
+		/* not under the server's shard length: try the others in turn */
+		if (!oq_task_key_parse_any(req->key, id, &len, NULL))
+			elog(ERROR, "oq_fdw: key \"%s\" is not a task key", req->key);
+		for (len = 1; len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
+		{
+			if ((mask & (1 << len)) == 0)
+			{
+				enqueue_id_len(scan, id, len, mask);
+				return false;
+			}
+		}
+	}
+
 	/* deleted since it was listed, or named by a stale index entry */
 	if (oq_s3_not_found(req))
 	{
@@ -801,7 +896,7 @@ oq_scan_next(OqScan *scan)
 			return NULL;
 		}
 
-		if (req->tag != OQ_TAG_GET)
+		if (req->tag >= 0)
 		{
 			handle_listing(scan, req);
 			oq_request_free(req);

@@ -48,6 +48,7 @@ typedef struct OqListChain
 typedef struct OqPendingKey
 {
 	struct OqPendingKey *next;
+	int64		tag;			/* what its request is for: see scan.c */
 	char	   *etag;			/* from the listing, or NULL */
 	char		key[FLEXIBLE_ARRAY_MEMBER];
 } OqPendingKey;

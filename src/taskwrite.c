@@ -416,10 +416,44 @@ is_not_found(const OqRequest *req)
 	return oq_s3_not_found(req);
 }
 
+/*
+ * A tag change of a task missing under the server's shard length: while
+ * the queue changes its shard_prefix_len the task may be under another,
+ * and is changed where it is (moving it is the migration's business).
+ * False when every length was tried.
+ */
+static bool
+read_other_length(OqTaskWrite *w)
+{
+	int			shard_len = (int) (strchr(w->key + strlen(OQ_TASKS_PREFIX), '/') -
+								   (w->key + strlen(OQ_TASKS_PREFIX)));
+
+	int			len;
+	MemoryContext oldcxt;
+
+	w->lens_tried |= 1 << shard_len;
+	for (len = 1; len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
+	{
+		if ((w->lens_tried & (1 << len)) == 0)
+			break;
+	}
+	/* the next length to try; none left: name the server's key in errors */
+	oldcxt = MemoryContextSwitchTo(w->cxt);
+	w->key = oq_task_key(w->id, len <= OQ_MAX_SHARD_PREFIX_LEN ? len :
+						 w->batch->conn->opts.shard_prefix_len);
+	MemoryContextSwitchTo(oldcxt);
+	if (len > OQ_MAX_SHARD_PREFIX_LEN)
+		return false;
+	read_task(w, false);
+	return true;
+}
+
 static void
 on_read(OqTaskWrite *w, OqRequest *req)
 {
-	if (is_not_found(req))
+	if (is_not_found(req) && w->kind == OQ_WRITE_TAGS && read_other_length(w))
+		;
+	else if (is_not_found(req))
 		finish(w, OQ_WRITE_NOT_FOUND);
 	else if (!oq_s3_ok(req))
 	{

@@ -257,12 +257,12 @@ oq_head_object(PG_FUNCTION_ARGS)
 		OqRequest  *hb = oq_s3_run(batch, oq_s3_head_bucket(batch));
 
 		if (!oq_s3_ok(hb))
-			oq_s3_report(hb, ERROR);
+			oq_s3_report_head(hb, ERROR);
 		oq_batch_destroy(batch);
 		PG_RETURN_NULL();
 	}
 	if (!oq_s3_ok(req))
-		oq_s3_report(req, ERROR);
+		oq_s3_report_head(req, ERROR);
 
 	nulls[0] = req->etag == NULL;
 	values[0] = nulls[0] ? (Datum) 0 : CStringGetTextDatum(req->etag);

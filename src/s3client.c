@@ -361,7 +361,10 @@ oq_s3_not_found(const OqRequest *req)
 	return strcmp(err.code, "NoSuchKey") == 0;
 }
 
-/* NoSuchBucket, or a 404 to HeadBucket (which has no body to say so) */
+/*
+ * NoSuchBucket, or a 404 without a code to a request on the bucket itself
+ * (HeadBucket has no body to say so, a listing may have none)
+ */
 static bool
 is_no_such_bucket(const OqRequest *req, const OqS3Error *err)
 {
@@ -369,13 +372,16 @@ is_no_such_bucket(const OqRequest *req, const OqS3Error *err)
 		return false;
 	if (err->code)
 		return strcmp(err->code, "NoSuchBucket") == 0;
-	return req->status == 404 && req->op == OQ_OP_HEAD && req->key == NULL;
+	return req->status == 404 && req->key == NULL &&
+		(req->op == OQ_OP_HEAD || req->op == OQ_OP_LIST);
 }
 
 /* The request reached a server that serves the bucket from another region */
 static bool
 is_wrong_region(const OqRequest *req, const OqS3Error *err)
 {
+	if (req->curl_code == 0 && req->status == 301)
+		return true;			/* S3's answer to a HEAD in another region */
 	return req->curl_code == 0 && err->code &&
 		(strcmp(err->code, "PermanentRedirect") == 0 ||
 		 strcmp(err->code, "AuthorizationHeaderMalformed") == 0 ||
@@ -583,6 +589,22 @@ oq_s3_report(const OqRequest *req, int elevel)
 }
 
 void
+oq_s3_report_head(const OqRequest *req, int elevel)
+{
+	if (req->op == OQ_OP_HEAD && req->curl_code == 0 && !req->too_large &&
+		req->status >= 300)
+	{
+		OqRequest  *list = oq_s3_run(req->batch,
+									 oq_s3_list(req->batch, NULL, NULL, NULL, NULL, 1));
+
+		if (!oq_s3_ok(list))
+			oq_s3_report(list, elevel);
+		oq_request_free(list);
+	}
+	oq_s3_report(req, elevel);
+}
+
+void
 oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 {
 	char	   *problem;
@@ -632,7 +654,7 @@ oq_s3_server_now(OqBatch *batch)
 
 	req = oq_s3_run(batch, oq_s3_head_bucket(batch));
 	if (!oq_s3_ok(req))
-		oq_s3_report(req, ERROR);
+		oq_s3_report_head(req, ERROR);
 	oq_request_free(req);
 	if (!oq_server_now_us(batch->conn, &now))
 		ereport(ERROR,

@@ -777,7 +777,7 @@ handle_task(OqScan *scan, OqRequest *req)
 		if (oq_s3_ok(req))
 			return false;		/* read under the server's key */
 		if (!oq_s3_not_found(req))
-			oq_s3_report(req, ERROR);
+			oq_s3_report_head(req, ERROR);
 		/* only the other length has it: read that (a listed task) */
 		if (!oq_task_key_parse_any(req->key, id, &len, NULL))
 			elog(ERROR, "oq_fdw: probed key \"%s\" is not a task key", req->key);

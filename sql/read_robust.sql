@@ -164,6 +164,11 @@ SELECT convert_from(oq_get_object('shards', 'tasks/a/a1000000-0000-4000-8000-000
 -- ... and the tag index finds it, its recheck reading the stored key
 SELECT id, tags FROM sh.tasks WHERE tags->>'team' = 'ops';
 SELECT version, status, change FROM oq_task_history('shards', 'a1000000-0000-4000-8000-000000000001');
+-- UPDATE on the table, the same
+UPDATE sh.tasks SET tags = tags || '{"via": "update"}'
+WHERE id = 'a1000000-0000-4000-8000-000000000001' RETURNING id, tags;
+SELECT key FROM oq_list_objects('shards', 'tasks/a') ORDER BY key;
+SELECT convert_from(oq_get_object('shards', 'tasks/a/a1000000-0000-4000-8000-000000000001.json'), 'UTF8')::jsonb->'tags' AS stored_tags;
 -- the copy the server's length wins is the one changed
 SELECT oq_update_tags('shards1', 'b2000000-0000-4000-8000-000000000002', '{"team": "dev"}');
 SELECT id, status, tags FROM sh1.tasks WHERE tags->>'team' = 'dev';

@@ -68,6 +68,10 @@ CREATE FOREIGN TABLE rb.other (id uuid, input json, output text,
                                timeout_seconds numeric, extra json)
   SERVER robust;
 SELECT id, input, output, timeout_seconds, extra FROM rb.other ORDER BY id;
+-- ... and a narrower one what it cannot, naming it
+CREATE FOREIGN TABLE rb.narrow (id uuid, timeout_seconds integer) SERVER robust
+  OPTIONS (on_invalid 'skip');
+SELECT id, timeout_seconds FROM rb.narrow ORDER BY id;
 -- a column named for the unknown member holding \u0000, as text
 CREATE FOREIGN TABLE rb.extra (id uuid, extra text) SERVER robust;
 SELECT regress_error('SELECT extra FROM rb.extra');

@@ -198,7 +198,9 @@ oq_row_readable(const OqRowBuilder *rb, const OqTaskDoc *doc,
 			case OQ_CONV_INT8:
 				if (from_doc && col->known >= 0 &&
 					oq_task_fields[col->known].kind == OQ_KIND_INTEGER &&
-					doc->integer[col->known] < 0)
+					(doc->integer[col->known] < 0 ||
+					 (col->conv == OQ_CONV_INT4 && doc->integer[col->known] > PG_INT32_MAX) ||
+					 (col->conv == OQ_CONV_INT2 && doc->integer[col->known] > PG_INT16_MAX)))
 				{
 					*field = col->field;
 					*detail = psprintf("The value %.*s is out of range for type %s.",

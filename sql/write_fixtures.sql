@@ -83,7 +83,7 @@ SELECT oq_put_object('w_fixtures', key, convert_to(body, 'UTF8')) = md5(body) AS
 FROM fixture WHERE name = 'archived-pretty';
 SELECT update_fixture('archived-pretty', '{"customer": "globex", "tier": "gold"}');
 SELECT stored('archived-pretty') =
-       replace(regexp_replace(body, '"tags": \{[^}]*\}', '"tags": {"customer":"globex","tier":"gold"}'),
+       replace(regexp_replace(body, '"tags": \{[^}]*\}', '"tags": {"customer":"globex","region":"eu-central","tier":"gold"}'),
                '"updated_at": "2026-01-09T03:04:05.678Z"',
                '"updated_at": ' || to_json(stored('archived-pretty')::jsonb->>'updated_at')::text)
        AS layout_kept

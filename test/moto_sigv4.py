@@ -33,6 +33,7 @@ keep moto's own checking.  Only 127.0.0.1 should ever be bound.
 import argparse
 import hashlib
 import hmac
+import io
 import os
 import signal
 import sys
@@ -48,22 +49,34 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 # payload hashes that do not cover the body as sent
 UNHASHED_PAYLOADS = ("UNSIGNED-PAYLOAD", "STREAMING-")
 
-# The request target exactly as the client sent it, for the thread serving
-# the request (the server runs one thread per request).
+# The request target and body exactly as the client sent them, for the
+# thread serving the request (the server runs one thread per request).
 _request = threading.local()
 
 
-def remember_request_target(app):
-    """WSGI middleware: keep the raw request target for the signature check."""
+def remember_request(app):
+    """WSGI middleware: keep the raw request target and body for the
+    signature check (moto sees a form-encoded body only as parsed fields)."""
 
     def wsgi(environ, start_response):
         # werkzeug's development server passes the request line's target,
         # undecoded, as RAW_URI
         _request.target = environ.get("RAW_URI")
+        stream = environ["wsgi.input"]
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            body = stream.read(int(length))
+        elif environ.get("wsgi.input_terminated"):
+            body = stream.read()
+        else:
+            body = b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        _request.body = body
         try:
             return app(environ, start_response)
         finally:
             _request.target = None
+            _request.body = None
 
     return wsgi
 
@@ -137,8 +150,6 @@ def s3_signature(method, target, headers, body, secret):
     if payload_hash is None:
         return None
     if not payload_hash.startswith(UNHASHED_PAYLOADS):
-        if isinstance(body, str):
-            body = body.encode("utf-8")
         if payload_hash != hashlib.sha256(body or b"").hexdigest():
             return None
 
@@ -171,7 +182,7 @@ def check_s3_signature(self):
         # no raw request to check against: refuse rather than guess
         self._raise_signature_does_not_match()
     secret = self._access_key.create_credentials().secret_key
-    want = s3_signature(self._method, target, self._headers, self._body, secret)
+    want = s3_signature(self._method, target, self._headers, _request.body, secret)
     if want is None or not hmac.compare_digest(want, fields["Signature"]):
         self._raise_signature_does_not_match()
 
@@ -189,7 +200,7 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, remember_request_target(app), threaded=True)
+    run_simple(args.host, args.port, remember_request(app), threaded=True)
 
 
 if __name__ == "__main__":

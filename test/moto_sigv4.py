@@ -24,7 +24,11 @@ that follows the AWS rules on the request as it arrived on the wire:
 - the payload line is the x-amz-content-sha256 header, which S3 requires,
   and which must be the SHA-256 of the body unless it says the payload is
   unsigned or streamed;
-- the credential scope's date must be X-Amz-Date's and end in aws4_request.
+- the credential scope's date must be X-Amz-Date's and end in aws4_request;
+- a request without an Authorization header is refused with 403
+  AccessDenied, as AWS refuses anonymous access to a private bucket (stock
+  moto fails with a 500), and one whose header is not SigV4 with 403
+  SignatureDoesNotMatch.
 
 Everything else is moto as it is: unknown access keys, wrong secrets and
 session tokens are refused, IAM policies apply, and IAM and STS requests
@@ -44,6 +48,7 @@ from werkzeug.serving import run_simple
 
 from moto.iam import access_control
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.s3.exceptions import S3AccessDeniedError, S3SignatureDoesNotMatchError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 # payload hashes that do not cover the body as sent
@@ -174,6 +179,20 @@ def s3_signature(method, target, headers, body, secret):
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+_stock_s3_request_init = access_control.S3IAMRequest.__init__
+
+
+def s3_request_init(self, *args, **kwargs):
+    """Replaces S3IAMRequest.__init__, which fails on a request without a
+    usable Authorization header."""
+    headers = kwargs["headers"]
+    if "Authorization" not in headers:
+        raise S3AccessDeniedError()
+    if auth_fields(headers["Authorization"]) is None:
+        raise S3SignatureDoesNotMatchError()
+    _stock_s3_request_init(self, *args, **kwargs)
+
+
 def check_s3_signature(self):
     """Replaces S3IAMRequest.check_signature."""
     target = getattr(_request, "target", None)
@@ -196,6 +215,7 @@ def main(argv=None):
         sys.exit("moto_sigv4.py: set INITIAL_NO_AUTH_ACTION_COUNT, or moto checks no signature at all")
     os.environ.setdefault("MOTO_PORT", str(args.port))
 
+    access_control.S3IAMRequest.__init__ = s3_request_init
     access_control.S3IAMRequest.check_signature = check_s3_signature
 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

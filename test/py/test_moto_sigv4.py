@@ -9,7 +9,8 @@ independent of oq_fdw's):
   accepted (stock moto refuses them);
 - a request changed after signing (path, query, a signed header, the body)
   is refused, and so are a wrong secret, an unknown key, a missing
-  x-amz-content-sha256 and a scope whose date is not X-Amz-Date's.
+  x-amz-content-sha256, a scope whose date is not X-Amz-Date's, an unsigned
+  request and a SigV2 one (403, not moto's 500).
 """
 import hashlib
 import os
@@ -109,6 +110,10 @@ c.check(send("GET", url, h2) == 403, "no x-amz-content-sha256 is refused")
 h2 = dict(h)
 h2["X-Amz-Date"] = "20200101T000000Z"
 c.check(send("GET", url, h2) == 403, "an X-Amz-Date other than the scope's day is refused")
+
+c.check(send("GET", ENDPOINT + path, {}) == 403, "an unsigned request is refused with 403")
+c.check(send("GET", ENDPOINT + path, {"Authorization": "AWS AKIAIOSFODNN7EXAMPLE:c2lnbmF0dXJl"}) == 403,
+        "a SigV2 Authorization header is refused with 403")
 
 for k in keys + [PREFIX + "put.json"]:
     client.delete_object(Bucket=BUCKET, Key=k)

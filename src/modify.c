@@ -130,6 +130,9 @@ typedef struct OqModifyState
 	int			batch_size;
 	struct OqInsertProgress *progress;	/* what the statement stored */
 	List	   *batch_writes;	/* OqTaskWrite *: the batch being written */
+	OqSubmitSpec *buffered;		/* COPY: rows checked, not yet written */
+	int			nbuffered;
+	MemoryContext buffer_cxt;	/* their memory */
 
 	/* UPDATE */
 	AttrNumber	tags_attno;
@@ -567,12 +570,26 @@ oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 		else
 			st->null_attnos = lappend_int(st->null_attnos, att->attnum);
 	}
-}
 
-void
-oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo)
-{
-	oq_end_modify(estate, rinfo);
+	/*
+	 * Before PostgreSQL 16, COPY (no plan) hands foreign rows over one at a
+	 * time (16 batches them through ExecForeignBatchInsert).  Nothing needs
+	 * a row written before the next comes, unless row triggers or RETURNING
+	 * look at it: so the rows wait here and are written a batch at a time.
+	 */
+#if PG_VERSION_NUM < 160000
+	if (mtstate->ps.plan == NULL && st->batch_size > 1 && !st->returning &&
+		!(rinfo->ri_TrigDesc &&
+		  (rinfo->ri_TrigDesc->trig_insert_before_row ||
+		   rinfo->ri_TrigDesc->trig_insert_after_row)))
+	{
+		st->buffer_cxt = AllocSetContextCreate(estate->es_query_cxt,
+											   "oq_fdw copied rows",
+											   ALLOCSET_DEFAULT_SIZES);
+		st->buffered = MemoryContextAlloc(estate->es_query_cxt,
+										  sizeof(OqSubmitSpec) * st->batch_size);
+	}
+#endif
 }
 
 /* Put a stored task object into a slot (RETURNING, rechecks) */
@@ -760,6 +777,44 @@ rethrow_with_progress(OqModifyState *st, MemoryContext cxt)
 	ReThrowError(edata);
 }
 
+/* Write a batch of checked rows; returns the writes, all succeeded */
+static List *
+submit_batch(OqModifyState *st, OqSubmitSpec *specs, int n)
+{
+	List	   *writes = NIL;
+	int64		first_row = st->progress->rows;
+
+	for (int i = 0; i < n; i++)
+	{
+		writes = lappend(writes, oq_task_submit_begin(st->batch, &specs[i]));
+		st->batch_writes = writes;
+		st->progress->rows++;
+	}
+	run_writes(st, writes, first_row);
+	st->batch_writes = NIL;
+	return writes;
+}
+
+static void
+free_writes(List *writes)
+{
+	ListCell   *lc;
+
+	foreach(lc, writes)
+		oq_task_write_free((OqTaskWrite *) lfirst(lc));
+	list_free(writes);
+}
+
+/* The rows COPY handed over one at a time, as one batch */
+static void
+flush_buffered(OqModifyState *st)
+{
+	if (st->nbuffered > 0)
+		free_writes(submit_batch(st, st->buffered, st->nbuffered));
+	st->nbuffered = 0;
+	MemoryContextReset(st->buffer_cxt);
+}
+
 TupleTableSlot **
 oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
 					 TupleTableSlot **planSlots, int *numSlots)
@@ -767,32 +822,36 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *volatile writes = NIL;
-	ListCell   *lc;
 
 	/* the previous row's RETURNING values lived here until now */
 	MemoryContextReset(st->temp_cxt);
 	PG_TRY();
 	{
-		OqSubmitSpec *specs = palloc(sizeof(OqSubmitSpec) * *numSlots);
-		int64		first_row = st->progress->rows;
-
-		/* every row of the batch is checked before any is written */
-		for (int i = 0; i < *numSlots; i++)
-			row_spec(st, slots[i], &specs[i]);
-		for (int i = 0; i < *numSlots; i++)
+		if (st->buffered != NULL && *numSlots == 1)
 		{
-			writes = lappend(writes, oq_task_submit_begin(st->batch, &specs[i]));
-			st->batch_writes = writes;
-			st->progress->rows++;
+			/* COPY: keep the checked row, write when a batch is full */
+			MemoryContext oldcxt = MemoryContextSwitchTo(st->buffer_cxt);
+
+			row_spec(st, slots[0], &st->buffered[st->nbuffered++]);
+			MemoryContextSwitchTo(oldcxt);
+			if (st->nbuffered == st->batch_size)
+				flush_buffered(st);
 		}
-		run_writes(st, writes, first_row);
+		else
+		{
+			OqSubmitSpec *specs = palloc(sizeof(OqSubmitSpec) * *numSlots);
+
+			/* every row of the batch is checked before any is written */
+			for (int i = 0; i < *numSlots; i++)
+				row_spec(st, slots[i], &specs[i]);
+			writes = submit_batch(st, specs, *numSlots);
+		}
 	}
 	PG_CATCH();
 	{
 		rethrow_with_progress(st, cxt);
 	}
 	PG_END_TRY();
-	st->batch_writes = NIL;
 
 	/* RETURNING: one row at a time (batch size 1), from the stored object */
 	if (st->returning)
@@ -801,8 +860,7 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 
 		store_task(st, slots[0], w->key, w->body, w->body_len, w->etag);
 	}
-	foreach(lc, writes)
-		oq_task_write_free((OqTaskWrite *) lfirst(lc));
+	free_writes(writes);
 	return slots;
 }
 
@@ -813,6 +871,27 @@ oq_exec_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	int			one = 1;
 
 	return oq_exec_batch_insert(estate, rinfo, &slot, &planSlot, &one)[0];
+}
+
+void
+oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo)
+{
+	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (st != NULL && st->buffered != NULL)
+	{
+		PG_TRY();
+		{
+			flush_buffered(st);
+		}
+		PG_CATCH();
+		{
+			rethrow_with_progress(st, cxt);
+		}
+		PG_END_TRY();
+	}
+	oq_end_modify(estate, rinfo);
 }
 
 int

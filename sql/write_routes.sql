@@ -76,6 +76,20 @@ EXPLAIN (COSTS OFF) UPDATE wr.jobs SET tags = '{}' WHERE status = 'pending';
 -- what UPDATE and DELETE refuse through the parent
 UPDATE wr.jobs SET task_type = 'sms' WHERE task_type = 'email';
 DELETE FROM wr.jobs WHERE task_type = 'sms';
+INSERT INTO wr.jobs (task_type) VALUES ('email') ON CONFLICT DO NOTHING;
+-- a row of a local partition moved into a queue would be a new task
+CREATE TABLE wr.jobs_local PARTITION OF wr.jobs FOR VALUES IN ('local');
+INSERT INTO wr.jobs_local (task_type, status) VALUES ('local', 'draft');
+UPDATE wr.jobs SET task_type = 'email' WHERE task_type = 'local';
+DROP TABLE wr.jobs_local;
+
+-- an inheritance child, its columns in another order than its parent's
+CREATE TABLE wr.base (id uuid, task_type text, status text, tags jsonb, etag text);
+CREATE FOREIGN TABLE wr.child (tags jsonb, status text, etag text, task_type text, id uuid)
+  SERVER routes_b;
+ALTER FOREIGN TABLE wr.child INHERIT wr.base;
+UPDATE wr.base SET tags = tags || '{"inherited": "yes"}' WHERE tags->>'campaign' = 'spring'
+RETURNING tableoid::regclass, task_type, tags;
 
 -- a bulk INSERT cut short by a bad row: batches of 3, the 8th row fails
 -- its check before its batch is written; the error says what was stored

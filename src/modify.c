@@ -394,7 +394,7 @@ typedef struct OqInsertProgress
 	EState	   *estate;
 	int64		rows;			/* rows handed to a write so far */
 	int64		stored;			/* tasks stored */
-	int64		last_row;		/* the row of last_id, in the order given */
+	int64		last_row;		/* the row of last_id, from 1, in the order given */
 	char		last_id[OQ_UUID_LEN + 1];
 } OqInsertProgress;
 
@@ -542,6 +542,12 @@ oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 				 errmsg("cannot move a row into foreign table \"%s\"",
 						RelationGetRelationName(rel)),
 				 errdetail("An UPDATE that changes a row's partition would submit a new task; INSERT it instead.")));
+	if (mtstate->ps.plan &&
+		castNode(ModifyTable, mtstate->ps.plan)->onConflictAction != ONCONFLICT_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ON CONFLICT is not supported on foreign table \"%s\"",
+						RelationGetRelationName(rel))));
 	if (rinfo->ri_FdwState != NULL)
 		elog(ERROR, "oq_fdw: foreign table \"%s\" already has a modify state",
 			 RelationGetRelationName(rel));
@@ -672,7 +678,7 @@ row_spec(OqModifyState *st, TupleTableSlot *slot, OqSubmitSpec *specp)
 	*specp = spec;
 }
 
-/* A write of the batch ended: note a stored task */
+/* A write of the batch ended: note a stored task (row counts from 1) */
 static void
 note_write(OqModifyState *st, OqTaskWrite *w, int64 row)
 {
@@ -713,7 +719,7 @@ run_writes(OqModifyState *st, List *writes, int64 first_row)
 		OqTaskWrite *w = (OqTaskWrite *) lfirst(lc);
 
 		if (oq_task_write_done(w))
-			note_write(st, w, first_row + foreach_current_index(lc));
+			note_write(st, w, first_row + foreach_current_index(lc) + 1);
 		else
 			pending++;
 	}
@@ -728,7 +734,7 @@ run_writes(OqModifyState *st, List *writes, int64 first_row)
 		oq_task_write_handle(w, req);
 		if (oq_task_write_done(w))
 		{
-			note_write(st, w, first_row + write_index(writes, w));
+			note_write(st, w, first_row + write_index(writes, w) + 1);
 			pending--;
 		}
 	}

@@ -224,6 +224,13 @@ def succeeds(write_name, *rules):
     assert set(outcomes) == {"new"}, "after success: %s" % outcomes
 
 
+def succeeds_opaque(write_name, *rules):
+    """succeeds(), and the task was read back with a non-MD5 ETag."""
+    succeeds(write_name, *rules)
+    assert [e for e in proxy.settled_log() if e["method"] == "GET" and e["key"].startswith("tasks/")
+            and e.get("opaque_etag")], "no task was read back with a non-MD5 ETag"
+
+
 def fails(write_name, fragments, bound, *rules, sqlstate=None):
     write, err, elapsed = attempt(write_name, rules)
     if sqlstate:
@@ -276,9 +283,9 @@ for name in NEW_WRITES:
     cases.run("%s: garbage in the body of the PUT's 200 (the ETag decides)" % name, succeeds, name,
               rule(TASK_PUT, times=-1, garbage="binary"))
     # SSE-KMS / SSE-C: ETags are not MD5s, so the bytes read back decide
-    cases.run("%s: reset after the task PUT was stored; ETags not MD5s" % name, succeeds, name,
+    cases.run("%s: reset after the task PUT was stored; ETags not MD5s" % name, succeeds_opaque, name,
               rule(TASK_PUT, reset=True), {"times": -1, "etag": "opaque"})
-    cases.run("%s: a 500 after the task PUT was stored; ETags not MD5s" % name, succeeds, name,
+    cases.run("%s: a 500 after the task PUT was stored; ETags not MD5s" % name, succeeds_opaque, name,
               rule(TASK_PUT, respond={"status": 500}), {"times": -1, "etag": "opaque"})
 
 # ---- persistent faults: a clear error within the attempts' time, nothing changed

@@ -11,7 +11,8 @@ DATA = oq_fdw--1.0.sql
 # against the throwaway cluster and moto it starts).
 REGRESS = setup options s3_objects s3_auth read_fixtures read_tables read_invalid \
 	pushdown task_cache submit tag_rules tag_update tag_index write_fixtures \
-	modify history security read_robust
+	modify history security read_robust \
+	write_limits write_routes
 
 # The suites need the cluster, the S3 server and the environment test/run
 # provides: without them, stop before pg_regress fails deep inside setup.

@@ -706,6 +706,8 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignModifyBatchSize = oq_modify_batch_size;
 	routine->ExecForeignUpdate = oq_exec_update;
 	routine->EndForeignModify = oq_end_modify;
+	routine->BeginForeignInsert = oq_begin_foreign_insert;
+	routine->EndForeignInsert = oq_end_foreign_insert;
 	routine->ExplainForeignModify = oq_explain_modify;
 	routine->IsForeignRelUpdatable = oq_is_relation_updatable;
 

@@ -329,14 +329,10 @@ oq_s3_outcome_unknown(const OqRequest *req)
 }
 
 bool
-oq_s3_put_succeeded(const OqRequest *put, const char *stored_etag)
+oq_s3_put_stored(const OqRequest *put, const OqRequest *get)
 {
-	char		md5[33];
-
-	if (stored_etag == NULL)
-		return false;
-	oq_md5_hex(put->body, put->body_len, md5);
-	return pg_strcasecmp(md5, stored_etag) == 0;
+	return oq_s3_ok(get) && get->response_len == put->body_len &&
+		memcmp(get->response, put->body, put->body_len) == 0;
 }
 
 /*
@@ -647,15 +643,31 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 int64
 oq_s3_server_now(OqBatch *batch)
 {
+	return oq_s3_server_now_at(batch, NULL);
+}
+
+int64
+oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
+{
 	int64		now;
 	OqRequest  *req;
 
 	if (oq_server_now_us(batch->conn, &now))
 		return now;
 
-	req = oq_s3_run(batch, oq_s3_head_bucket(batch));
-	if (!oq_s3_ok(req))
-		oq_s3_report_head(req, ERROR);
+	if (probe_key)
+	{
+		/* only the Date matters: a 403 or 404 serves as well as a 200 */
+		req = oq_s3_run(batch, oq_s3_head(batch, probe_key));
+		if (req->curl_code != 0)
+			oq_s3_report(req, ERROR);
+	}
+	else
+	{
+		req = oq_s3_run(batch, oq_s3_head_bucket(batch));
+		if (!oq_s3_ok(req))
+			oq_s3_report_head(req, ERROR);
+	}
 	oq_request_free(req);
 	if (!oq_server_now_us(batch->conn, &now))
 		ereport(ERROR,

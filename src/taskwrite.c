@@ -8,9 +8,10 @@
  * then the task with If-None-Match: * (never overwrite a task), then its
  * ready entry, best effort as in the reference producer (workers also find
  * pending tasks by listing).  A 412 or an answer of unknown outcome (5xx,
- * timeout) is resolved by reading the key back: if the stored ETag is the
- * MD5 of what we sent, the task is ours and stored; if nothing is there,
- * we PUT again; anything else means the id is taken.
+ * timeout) is resolved by reading the key back: if the stored bytes are
+ * those we sent, the task is ours and stored (not the ETag: with SSE-KMS or
+ * SSE-C encryption it is not the MD5 of the body); if nothing is there, we
+ * PUT again; anything else means the id is taken.
  *
  * Tag change.  Read the task and its ETag, refuse unless it is pending,
  * work out the new tags, splice them and a new updated_at into the body
@@ -349,7 +350,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	tags_json = oq_tags_to_json(result, nresult);
 	if (tags_json == NULL)
 		elog(ERROR, "oq_fdw: tags of task %s are not valid UTF-8", w->id);
-	oq_rfc3339_format(oq_s3_server_now(w->batch), now);
+	oq_rfc3339_format(oq_s3_server_now_at(w->batch, w->key), now);
 	if (w->next_body)
 		pfree(w->next_body);
 	w->next_body = oq_task_rewrite_tags(&doc, tags_json, now, &w->next_len);
@@ -517,7 +518,8 @@ on_put(OqTaskWrite *w, OqRequest *req)
 		/*
 		 * Did it land?  Read back and compare.  (A submit's 412 means the
 		 * key exists: most likely an earlier attempt of ours that landed
-		 * after all.)  The PUT is kept for its body's MD5.
+		 * after all.)  The PUT is kept: its body is compared with what
+		 * is read back.
 		 */
 		track(w, oq_s3_get(w->batch, w->key));
 		w->state = OQ_WS_VERIFY;
@@ -543,8 +545,14 @@ on_verify(OqTaskWrite *w, OqRequest *req)
 		fail(w, req);
 		return;
 	}
-	else if (oq_s3_put_succeeded(w->put, req->etag))
-		succeeded(w, req->etag);
+	else if (oq_s3_put_stored(w->put, req))
+	{
+		char		md5[33];
+
+		if (req->etag == NULL)
+			oq_md5_hex(req->response, req->response_len, md5);
+		succeeded(w, req->etag ? req->etag : md5);
+	}
 	else if (w->kind == OQ_WRITE_SUBMIT)
 		finish(w, OQ_WRITE_EXISTS);
 	else if (w->attempts >= OQ_WRITE_MAX_ATTEMPTS)
@@ -685,7 +693,7 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 	w->tags = copy_tags(spec->tags, spec->ntags);
 	w->ntags = spec->ntags;
 
-	now = oq_s3_server_now(batch);
+	now = oq_s3_server_now_at(batch, w->key);
 	w->available_at_us = spec->scheduled ? spec->available_at_us : now;
 
 	memset(&nt, 0, sizeof(nt));

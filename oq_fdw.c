@@ -93,7 +93,6 @@ enum OqPlanPrivate
 #define OQ_NO_INDEX_REASON \
 	"bucket has no tag index; oq_rebuild_tag_index() builds one"
 
-
 typedef struct OqScanState
 {
 	Relation	rel;

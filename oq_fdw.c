@@ -260,8 +260,8 @@ index_allowed(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
 {
 	Oid			userid;
 
-	if (info->opts.tag_index != OQ_TAG_INDEX_AUTO)
-		return info->opts.tag_index == OQ_TAG_INDEX_ON;
+	if (info->opts.tag_index_mode != OQ_TAG_INDEX_AUTO)
+		return info->opts.tag_index_mode == OQ_TAG_INDEX_ON;
 	if (info->index_checked)
 		return info->index_kept;
 
@@ -457,7 +457,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 
 		oq_server_options(GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid),
 						  &opts);
-		if (access != OQ_ACCESS_INDEX || opts.tag_index != OQ_TAG_INDEX_AUTO)
+		if (access != OQ_ACCESS_INDEX || opts.tag_index_mode != OQ_TAG_INDEX_AUTO)
 			return;
 	}
 
@@ -467,7 +467,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 	state->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid,
 									userid);
 	if (access == OQ_ACCESS_INDEX &&
-		state->conn->opts.tag_index == OQ_TAG_INDEX_AUTO &&
+		state->conn->opts.tag_index_mode == OQ_TAG_INDEX_AUTO &&
 		!oq_tag_index_kept(state->conn))
 	{
 		access = OQ_ACCESS_FULL;

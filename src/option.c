@@ -383,7 +383,7 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->region = "us-east-1";
 	opts->shard_prefix_len = 1;
-	opts->tag_index = OQ_TAG_INDEX_AUTO;
+	opts->tag_index_mode = OQ_TAG_INDEX_AUTO;
 	opts->max_concurrency = 32;
 	opts->max_retries = 5;
 	opts->connect_timeout_ms = 5000;
@@ -406,7 +406,7 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 		else if (strcmp(name, "shard_prefix_len") == 0)
 			opts->shard_prefix_len = pg_strtoint32(defGetString(def));
 		else if (strcmp(name, "tag_index") == 0)
-			opts->tag_index = tag_index_mode(defGetString(def));
+			opts->tag_index_mode = tag_index_mode(defGetString(def));
 		else if (strcmp(name, "max_concurrency") == 0)
 			opts->max_concurrency = pg_strtoint32(defGetString(def));
 		else if (strcmp(name, "max_retries") == 0)

@@ -25,7 +25,7 @@ typedef struct OqServerOptions
 	char	   *region;
 	bool		path_style;		/* url_style 'path' */
 	int			shard_prefix_len;
-	OqTagIndexMode tag_index;
+	OqTagIndexMode tag_index_mode;	/* server option tag_index */
 	int			max_concurrency;
 	int			max_retries;
 	int			connect_timeout_ms;

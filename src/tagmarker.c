@@ -15,7 +15,10 @@
  * Planning asks S3 whether the marker is there, so that the cost model and
  * EXPLAIN describe the path that runs; execution asks again before it
  * trusts the index, since a plan can outlive its statement.  One statement
- * shares one answer (HEAD) for up to a second.
+ * shares one answer (HEAD); one that runs longer than half a minute (a
+ * long PL/pgSQL function) asks again, so that its later scans see a marker
+ * deleted meanwhile.  The bound is far above the time from planning to
+ * execution, even under valgrind, where a second was too short.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,7 +34,7 @@
 	"{\"tag_index\":\"complete\",\"contract\":\"every producer writes a task's tags/{key}/{value}/{id} entries before the task; delete this object when one does not\"}"
 
 /* How long one statement may trust an answer */
-#define OQ_MARKER_MAX_AGE_US	(1000 * INT64CONST(1000))
+#define OQ_MARKER_MAX_AGE_US	(30 * INT64CONST(1000000))
 
 /* Bumped whenever this backend writes or deletes the marker */
 static uint64 marker_epoch = 0;

@@ -22,7 +22,7 @@
 
 /*
  * Whether the bucket has the marker.  Asks S3 (one HEAD) unless this
- * statement already asked on this connection less than a second ago, so
+ * statement already asked on this connection less than 30 seconds ago, so
  * that planning and execution of one statement share one request and
  * every new statement sees a marker deleted meanwhile.  An answer other
  * than found or not found is an error.

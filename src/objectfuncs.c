@@ -297,6 +297,12 @@ oq_put_object(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("if_none_match must be \"*\" or NULL")));
+	/* it becomes a header line: CR/LF would add headers of its own */
+	if (if_match && (*if_match == '\0' || oq_http_has_control_char(if_match)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for if_match"),
+				 errdetail("An ETag is not empty and has no control characters.")));
 
 	batch = batch_for_server(PG_GETARG_NAME(0));
 	/* before the request: whatever its outcome, the old answer may be wrong */

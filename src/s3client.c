@@ -51,14 +51,13 @@ static const char *const op_names[OQ_NUM_OPS] = {
  * refreshed them before it started this attempt (a refresh makes requests
  * of its own, which must not happen while this one is half-started).
  */
-static struct curl_slist *
+static void
 s3_prepare(OqRequest *req)
 {
 	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
 	OqConnection *conn = req->batch->conn;
 	const OqCredentials *creds = &conn->creds;
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
-	struct curl_slist *list = NULL;
 	char		amz_date[17];
 	int64		now_us;
 
@@ -66,11 +65,11 @@ s3_prepare(OqRequest *req)
 		now_us = oq_local_now_us();
 	oq_format_amz_date(now_us / 1000000, amz_date);
 
-	list = oq_http_append_header(list, "Host: %s", conn->host_header);
-	list = oq_http_append_header(list, "x-amz-content-sha256: %s", sig->payload_hash);
-	list = oq_http_append_header(list, "x-amz-date: %s", amz_date);
+	oq_request_add_header(req, "Host: %s", conn->host_header);
+	oq_request_add_header(req, "x-amz-content-sha256: %s", sig->payload_hash);
+	oq_request_add_header(req, "x-amz-date: %s", amz_date);
 	if (creds->session_token)
-		list = oq_http_append_header(list, "x-amz-security-token: %s", creds->session_token);
+		oq_request_add_header(req, "x-amz-security-token: %s", creds->session_token);
 
 	if (creds->access_key_id)
 	{
@@ -100,23 +99,22 @@ s3_prepare(OqRequest *req)
 		in.secret_access_key = creds->secret_access_key;
 		in.key_cache = &conn->sigkey;
 		oq_sigv4_sign(&in, &out);
-		list = oq_http_append_header(list, "Authorization: %s", out.authorization);
+		oq_request_add_header(req, "Authorization: %s", out.authorization);
 	}
 
 	if (sig->if_match)
-		list = oq_http_append_header(list, "If-Match: %s", sig->if_match);
+		oq_request_add_header(req, "If-Match: %s", sig->if_match);
 	if (sig->if_none_match)
-		list = oq_http_append_header(list, "If-None-Match: *");
+		oq_request_add_header(req, "If-None-Match: *");
 	if (req->op == OQ_OP_PUT)
 	{
-		list = oq_http_append_header(list, "Content-Type: %s",
+		oq_request_add_header(req, "Content-Type: %s",
 							 sig->content_type ? sig->content_type : "application/octet-stream");
 		/* no 100-continue round trip: our bodies are small */
-		list = oq_http_append_header(list, "Expect:");
+		oq_request_add_header(req, "Expect:");
 	}
 
 	MemoryContextSwitchTo(oldcxt);
-	return list;
 }
 
 /*
@@ -479,8 +477,11 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 conn->creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
+				 errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
+						 conn->server_name) :
 				 conn->creds.access_key_id == NULL ?
-				 errhint("Requests to server \"%s\" are unsigned: its user mapping has no credentials.",
+				 errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
 						 conn->server_name) :
 				 strcmp(conn->creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",

@@ -488,6 +488,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 								 access, topts.on_invalid);
 	state->scan->index_not_kept = state->index_gone ||
 		boolVal(list_nth(plan->fdw_private, OQ_PRIV_INDEX_NOT_KEPT));
+	state->scan->rb = &state->rb;
 }
 
 static TupleTableSlot *
@@ -686,6 +687,7 @@ oqAcquireSampleRows(Relation relation, int elevel, HeapTuple *rows,
 
 	scan = oq_scan_create(conn, RelationGetRelationName(relation), OQ_ACCESS_FULL,
 						  topts.on_invalid);
+	scan->rb = &rb;
 	oq_scan_start_sample(scan, targrows);
 	while (n < targrows && (doc = oq_scan_next(scan)) != NULL)
 	{

@@ -662,6 +662,25 @@ perform(OqConnection *conn)
 }
 
 /*
+ * What pg_stat_activity shows while a backend waits on S3: wait_event_type
+ * Extension, and from PostgreSQL 17 on the event OqS3Request (registered in
+ * shared memory on first use), so a DBA sees what the backend waits for.
+ */
+static uint32
+s3_wait_event(void)
+{
+#if PG_VERSION_NUM >= 170000
+	static uint32 wait_event = 0;
+
+	if (wait_event == 0)
+		wait_event = WaitEventExtensionNew("OqS3Request");
+	return wait_event;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
+
+/*
  * One round: start, perform, and wait a little unless what the caller waits
  * for (the request 'target', or any request of the batch) has finished.
  */
@@ -697,7 +716,7 @@ batch_step(OqBatch *batch, OqRequest *target)
 		{
 			/* only backoffs pending: sleep on the latch */
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 timeout_ms, PG_WAIT_EXTENSION);
+							 timeout_ms, s3_wait_event());
 			ResetLatch(MyLatch);
 		}
 		else
@@ -707,7 +726,11 @@ batch_step(OqBatch *batch, OqRequest *target)
 			if (curl_multi_timeout(conn->multi, &curl_ms) == CURLM_OK && curl_ms >= 0)
 				timeout_ms = Min(timeout_ms, curl_ms);
 			if (timeout_ms > 0)
+			{
+				pgstat_report_wait_start(s3_wait_event());
 				curl_multi_poll(conn->multi, NULL, 0, (int) timeout_ms, NULL);
+				pgstat_report_wait_end();
+			}
 			if (!PostmasterIsAlive())
 				proc_exit(1);
 		}

@@ -339,6 +339,53 @@ oq_s3_put_succeeded(const OqRequest *put, const char *stored_etag)
 	return pg_strcasecmp(md5, stored_etag) == 0;
 }
 
+/*
+ * Only a missing key means "no such object".  A 404 also answers a GET in
+ * a bucket that does not exist (NoSuchBucket): that is a configuration
+ * error to report, never an absent task.  A 404 without a code (HEAD has
+ * no body; RGW may send none) is taken as a missing key.
+ */
+bool
+oq_s3_not_found(const OqRequest *req)
+{
+	OqS3Error	err;
+
+	if (req->curl_code != 0 || req->too_large || req->status != 404 ||
+		req->key == NULL)
+		return false;
+	if (!oq_s3xml_parse_error(req->response, req->response_len, &err) ||
+		err.code == NULL)
+		return true;
+	return strcmp(err.code, "NoSuchKey") == 0;
+}
+
+/*
+ * NoSuchBucket, or a 404 without a code to a request on the bucket itself
+ * (HeadBucket has no body to say so, a listing may have none)
+ */
+static bool
+is_no_such_bucket(const OqRequest *req, const OqS3Error *err)
+{
+	if (req->curl_code != 0)
+		return false;
+	if (err->code)
+		return strcmp(err->code, "NoSuchBucket") == 0;
+	return req->status == 404 && req->key == NULL &&
+		(req->op == OQ_OP_HEAD || req->op == OQ_OP_LIST);
+}
+
+/* The request reached a server that serves the bucket from another region */
+static bool
+is_wrong_region(const OqRequest *req, const OqS3Error *err)
+{
+	if (req->curl_code == 0 && req->status == 301)
+		return true;			/* S3's answer to a HEAD in another region */
+	return req->curl_code == 0 && err->code &&
+		(strcmp(err->code, "PermanentRedirect") == 0 ||
+		 strcmp(err->code, "AuthorizationHeaderMalformed") == 0 ||
+		 strcmp(err->code, "IllegalLocationConstraintException") == 0);
+}
+
 /* The SQLSTATE for an S3 failure: the HV000 class, as the contract says */
 static int
 error_sqlstate(const OqRequest *req, const OqS3Error *err)
@@ -347,8 +394,10 @@ error_sqlstate(const OqRequest *req, const OqS3Error *err)
 		return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 	if (req->curl_code != 0)
 		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-	if (err->code && strcmp(err->code, "NoSuchBucket") == 0)
+	if (is_no_such_bucket(req, err))
 		return ERRCODE_FDW_TABLE_NOT_FOUND;
+	if (is_wrong_region(req, err))
+		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 	if (req->status == 401 || req->status == 403)
 		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 	return ERRCODE_FDW_ERROR;
@@ -465,13 +514,24 @@ oq_s3_report(const OqRequest *req, int elevel)
 		appendStringInfo(&detail, "%s%d attempts were made.", detail.len ? " " : "",
 						 req->attempts);
 
-	if (err.code && strcmp(err.code, "NoSuchBucket") == 0)
+	if (is_no_such_bucket(req, &err))
 		ereport(elevel,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("bucket \"%s\" does not exist", bucket),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 errhint("Check the option bucket of server \"%s\".",
+						 conn->server_name),
 				 errcontext("S3 %s at %s (server \"%s\")", what,
 							conn->opts.endpoint, conn->server_name)));
+	else if (is_wrong_region(req, &err))
+		ereport(elevel,
+				(errcode(error_sqlstate(req, &err)),
+				 errmsg("S3 says bucket \"%s\" is not in region \"%s\": %s",
+						bucket, conn->opts.region, summary),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 errhint("Set the option region of server \"%s\" to the bucket's region.",
+						 conn->server_name),
+				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
 	else if (req->curl_code == 0 && (req->status == 401 || req->status == 403))
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
@@ -482,6 +542,17 @@ oq_s3_report(const OqRequest *req, int elevel)
 						 conn->server_name) :
 				 conn->creds.access_key_id == NULL ?
 				 errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
+						 conn->server_name) :
+				 err.code && strcmp(err.code, "AccessDenied") == 0 ?
+				 errhint("Allow the credentials from %s to use bucket \"%s\" (in the IAM or bucket policy).",
+						 conn->creds.source, bucket) :
+				 err.code && strcmp(err.code, "InvalidAccessKeyId") == 0 &&
+				 strcmp(conn->creds.source, "the user mapping") == 0 ?
+				 errhint("Check the user mapping's access_key_id for server \"%s\".",
+						 conn->server_name) :
+				 err.code && strcmp(err.code, "SignatureDoesNotMatch") == 0 &&
+				 strcmp(conn->creds.source, "the user mapping") == 0 ?
+				 errhint("Check the user mapping's secret_access_key for server \"%s\".",
 						 conn->server_name) :
 				 strcmp(conn->creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
@@ -516,6 +587,22 @@ oq_s3_report(const OqRequest *req, int elevel)
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
+}
+
+void
+oq_s3_report_head(const OqRequest *req, int elevel)
+{
+	if (req->op == OQ_OP_HEAD && req->curl_code == 0 && !req->too_large &&
+		req->status >= 300)
+	{
+		OqRequest  *list = oq_s3_run(req->batch,
+									 oq_s3_list(req->batch, NULL, NULL, NULL, NULL, 1));
+
+		if (!oq_s3_ok(list))
+			oq_s3_report(list, elevel);
+		oq_request_free(list);
+	}
+	oq_s3_report(req, elevel);
 }
 
 void
@@ -568,7 +655,7 @@ oq_s3_server_now(OqBatch *batch)
 
 	req = oq_s3_run(batch, oq_s3_head_bucket(batch));
 	if (!oq_s3_ok(req))
-		oq_s3_report(req, ERROR);
+		oq_s3_report_head(req, ERROR);
 	oq_request_free(req);
 	if (!oq_server_now_us(batch->conn, &now))
 		ereport(ERROR,

@@ -60,6 +60,9 @@ oq_s3_ok(const OqRequest *req)
 		req->status >= 200 && req->status < 300;
 }
 
+/* 404 NoSuchKey (or a 404 without a code) for a key: no such object */
+extern bool oq_s3_not_found(const OqRequest *req);
+
 /* 412, or 409 ConditionalRequestConflict: someone else wrote first */
 extern bool oq_s3_precondition_failed(const OqRequest *req);
 
@@ -71,6 +74,13 @@ extern bool oq_s3_put_succeeded(const OqRequest *put, const char *stored_etag);
 
 /* Report a failed request: bucket, key, HTTP status, S3 code, request id */
 extern void oq_s3_report(const OqRequest *req, int elevel);
+
+/*
+ * The same for a failed HEAD, whose answer has no body and so no S3 error
+ * code: a one-key listing is asked, and its failure (missing bucket,
+ * refused request, wrong region) reported if it fails too
+ */
+extern void oq_s3_report_head(const OqRequest *req, int elevel);
 
 /* Parse a listing page; reports malformed XML as an error */
 extern void oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page);

@@ -309,10 +309,19 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 
 	/* the seed: tags change only while the task is pending */
 	m = doc.field[OQ_F_STATUS];
-	if (m != NULL && strcmp(m->str, "pending") != 0)
+	if (m != NULL && (m->str == NULL || strcmp(m->str, "pending") != 0))
 	{
-		w->status = pstrdup(m->str);
+		/* a status holding \u0000 is shown escaped, as stored */
+		w->status = m->str ? pstrdup(m->str) : pnstrdup(m->raw + 1, m->raw_len - 2);
 		finish(w, OQ_WRITE_NOT_PENDING);
+		return;
+	}
+
+	/* a tag that text cannot hold would be lost by the rewrite */
+	if (doc.tags_why)
+	{
+		w->problem = psprintf("its tags hold %s", doc.tags_why);
+		finish(w, OQ_WRITE_BAD_OBJECT);
 		return;
 	}
 
@@ -400,16 +409,51 @@ consider(OqTaskWrite *w, const char *body, size_t len, const char *etag)
  * ----------------------------------------------------------------
  */
 
+/* NoSuchKey only: a missing bucket is an error to report, not an absent task */
 static bool
 is_not_found(const OqRequest *req)
 {
-	return req->curl_code == 0 && req->status == 404;
+	return oq_s3_not_found(req);
+}
+
+/*
+ * A tag change of a task missing under the server's shard length: while
+ * the queue changes its shard_prefix_len the task may be under another,
+ * and is changed where it is (moving it is the migration's business).
+ * False when every length was tried.
+ */
+static bool
+read_other_length(OqTaskWrite *w)
+{
+	int			shard_len = (int) (strchr(w->key + strlen(OQ_TASKS_PREFIX), '/') -
+								   (w->key + strlen(OQ_TASKS_PREFIX)));
+
+	int			len;
+	MemoryContext oldcxt;
+
+	w->lens_tried |= 1 << shard_len;
+	for (len = 1; len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
+	{
+		if ((w->lens_tried & (1 << len)) == 0)
+			break;
+	}
+	/* the next length to try; none left: name the server's key in errors */
+	oldcxt = MemoryContextSwitchTo(w->cxt);
+	w->key = oq_task_key(w->id, len <= OQ_MAX_SHARD_PREFIX_LEN ? len :
+						 w->batch->conn->opts.shard_prefix_len);
+	MemoryContextSwitchTo(oldcxt);
+	if (len > OQ_MAX_SHARD_PREFIX_LEN)
+		return false;
+	read_task(w, false);
+	return true;
 }
 
 static void
 on_read(OqTaskWrite *w, OqRequest *req)
 {
-	if (is_not_found(req))
+	if (is_not_found(req) && w->kind == OQ_WRITE_TAGS && read_other_length(w))
+		;
+	else if (is_not_found(req))
 		finish(w, OQ_WRITE_NOT_FOUND);
 	else if (!oq_s3_ok(req))
 	{

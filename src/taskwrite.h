@@ -115,6 +115,8 @@ typedef struct OqTaskWrite
 	OqWriteOutcome outcome;
 	char		id[OQ_UUID_LEN + 1];
 	char	   *key;			/* tasks/{shard}/{id}.json */
+	int			lens_tried;		/* tag changes: mask of the shard lengths
+								 * whose key was found missing */
 	OqTag	   *tags;			/* once OK: the task's tags now */
 	int			ntags;
 	char	   *etag;			/* once OK: the stored object's ETag */

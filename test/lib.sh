@@ -17,6 +17,8 @@ OQ_TEST_REGION=${OQ_TEST_REGION:-us-east-1}
 
 OQ_TMP=
 OQ_KEEP=0
+# the database "--keep" tells users to connect to (test/demo: oq_demo)
+OQ_KEEP_DB=contrib_regression
 OQ_VALGRIND=0
 OQ_PG_STARTED=0
 OQ_MOTO_PID=
@@ -573,7 +575,7 @@ Left running (--keep):
   moto        $OQ_TEST_ENDPOINT, pid ${OQ_MOTO_PID:-?} (log: $OQ_TMP/moto.log)
 Connect:
   source $OQ_TMP/env       # PG* and OQ_TEST_* as the suites saw them (0600: holds the S3 secret)
-  psql -d contrib_regression
+  psql -d $OQ_KEEP_DB
 Stop and clean up:
   $OQ_TMP/stop
 EOF

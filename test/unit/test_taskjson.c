@@ -133,6 +133,7 @@ decode_fixture(const char *name, OqTaskDoc *doc, char **err)
 	size_t		len;
 	char	   *body = fixture(name, &len);
 
+	*err = NULL;				/* callers print it when this returns false */
 	if (body == NULL)
 	{
 		SKIP("fixture %s not found (OQ_SHARED_DIR=%s)", name,
@@ -797,11 +798,18 @@ test_rejections(void)
 	check_fails(task_with(",\"attempt\":2.0"), "task field \"attempt\" must be an integer, not 2.0", "2.0");
 	check_fails(task_with(",\"attempt\":1e3"), "task field \"attempt\" must be an integer, not 1e3", "exponent");
 	check_fails(task_with(",\"retry_count\":-1"), "task field \"retry_count\" must not be negative, but is -1", "negative");
-	check_fails(task_with(",\"timeout_seconds\":9223372036854775808"),
-				"task field \"timeout_seconds\" is out of range for a 64-bit integer: 9223372036854775808", "2^63");
+	/* timeout_seconds is the workers' u64: beyond int64 it is valid, -1 */
+	check_decodes(task_with(",\"timeout_seconds\":9223372036854775808"), &doc, "2^63");
+	CHECK(doc.integer[OQ_F_TIMEOUT_SECONDS] == -1, "2^63 is stored as -1");
+	check_decodes(task_with(",\"timeout_seconds\":18446744073709551615"), &doc, "2^64 - 1");
+	CHECK(doc.integer[OQ_F_TIMEOUT_SECONDS] == -1, "2^64 - 1 is stored as -1");
+	check_fails(task_with(",\"timeout_seconds\":18446744073709551616"),
+				"task field \"timeout_seconds\" is out of range for a 64-bit unsigned integer: 18446744073709551616", "2^64");
 	check_fails(task_with(",\"timeout_seconds\":123456789012345678901234567890"),
-				"task field \"timeout_seconds\" is out of range for a 64-bit integer: 123456789012345678901234567890",
+				"task field \"timeout_seconds\" is out of range for a 64-bit unsigned integer: 123456789012345678901234567890",
 				"way out of range");
+	check_fails(task_with(",\"attempt\":9223372036854775808"),
+				"task field \"attempt\" is out of range for a 64-bit integer: 9223372036854775808", "2^63 attempt");
 	check_fails(task_with(",\"max_retries\":true"), "task field \"max_retries\" must be a number, not a boolean", "bool");
 	check_decodes(task_with(",\"timeout_seconds\":9223372036854775807,\"attempt\":-0,\"max_reschedules\":0"),
 				  &doc, "int64 max, -0");
@@ -843,8 +851,15 @@ test_rejections(void)
 	check_fails(task_with(",\"tags\":{\"o\":{}}"), "tag \"o\" has an object value; tag values must be strings", "object tag");
 	check_fails(task_with(",\"tags\":{\"a\":[\"x\"]}"), "tag \"a\" has an array value; tag values must be strings", "array tag");
 	check_fails(task_with(",\"tags\":{\"b\":false}"), "tag \"b\" has a boolean value; tag values must be strings", "bool tag");
-	check_fails(task_with(",\"tags\":{\"v\":\"a\\u0000b\"}"),
-				"value of tag \"v\" contains \\u0000, which text cannot hold", "NUL in a tag value");
+	/* \u0000 in tags: valid for the workers, left out and noted */
+	check_decodes(task_with(",\"tags\":{\"v\":\"a\\u0000b\",\"w\":\"x\",\"k\\u0000\":\"y\"}"), &doc,
+				  "NUL in a tag value and a tag key");
+	CHECK(doc.ntags == 1 && strcmp(doc.tags[0].key, "w") == 0 && doc.tags_why == OQ_WHY_NUL,
+		  "tags text cannot hold are left out, tags_why says why");
+	check_decodes(task_with(",\"tags\":{\"w\":\"x\"}"), &doc, "plain tags");
+	CHECK(doc.tags_why == NULL, "plain tags: no tags_why");
+	check_fails(task_with(",\"tags\":{\"v\":\"a\\ud800\"}"),
+				"value of tag \"v\" contains an unpaired UTF-16 surrogate escape", "lone surrogate in a tag value");
 	check_decodes(task_with(",\"tags\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\",\"c\":\"4\",\"b\":\"5\"}"), &doc,
 				  "repeated tag keys");
 	CHECK(doc.ntags == 3 && strcmp(doc.tags[0].key, "a") == 0 && strcmp(doc.tags[0].value, "3") == 0 &&
@@ -871,18 +886,37 @@ test_rejections(void)
 	}
 
 	/* escapes that text cannot hold */
-	check_fails("{\"id\":\"" ID "\",\"shard\":\"3\",\"task_type\":\"a\\u0000\",\"input\":{}}",
-				"task field \"task_type\" contains \\u0000, which text cannot hold", "NUL in task_type");
+	check_decodes(task_with(",\"worker_id\":\"a\\u0000\""), &doc, "NUL in worker_id");
+	CHECK(doc.field[OQ_F_WORKER_ID]->str == NULL &&
+		  doc.field[OQ_F_WORKER_ID]->str_why == OQ_WHY_NUL, "NUL: str NULL, str_why says why");
+	check_fails(task_with(",\"lease_id\":\"a\\u0000\""),
+				"task field \"lease_id\" contains \\u0000, which PostgreSQL text and jsonb cannot hold",
+				"NUL in a UUID field");
+	check_fails(task_with(",\"output\":[\"\\ud800\"]"),
+				"task field \"output\" contains an unpaired UTF-16 surrogate escape", "lone surrogate in output");
 	check_fails(task_with(",\"worker_id\":\"\\ud800x\""),
 				"task field \"worker_id\" contains an unpaired UTF-16 surrogate escape", "lone high surrogate");
 	check_fails(task_with(",\"worker_id\":\"\\udc00\""),
 				"task field \"worker_id\" contains an unpaired UTF-16 surrogate escape", "lone low surrogate");
-	check_fails(task_with(",\"a\\u0000\":1"), "task object has a member name containing \\u0000, which text cannot hold",
-				"NUL in a member name");
+	check_decodes(task_with(",\"a\\u0000\":1"), &doc, "NUL in a member name");
+	check_fails(task_with(",\"a\\udc00\":1"),
+				"task object has a member name containing an unpaired UTF-16 surrogate escape",
+				"lone surrogate in a member name");
 	check_decodes(task_with(",\"note\":\"x\\u0000\",\"input2\":{\"s\":\"\\u0000\\ud800\"}"), &doc,
 				  "\\u0000 and lone surrogates outside our fields are carried");
 	CHECK(oq_task_member(&doc, "note")->str == NULL, "an unknown string that text cannot hold has str NULL");
 	check_decodes("{" BASE_MEMBERS ",\"output\":{\"s\":\"\\u0000\"}}", &doc, "\\u0000 inside output is fine");
+
+	/* oq_json_text_problem */
+	CHECK(oq_json_text_problem("{\"a\":\"x\"}", 9, false) == NULL, "no escapes");
+	CHECK(oq_json_text_problem("\"\\\\u0000\"", 10, false) == NULL, "an escaped backslash, then text");
+	CHECK(oq_json_text_problem("\"\\u0000\"", 8, false) == OQ_WHY_NUL, "\\u0000");
+	CHECK(oq_json_text_problem("\"\\u0000\"", 8, true) == NULL, "\\u0000, allowed");
+	CHECK(oq_json_text_problem("{\"\\u0000\":1}", 12, false) == OQ_WHY_NUL, "\\u0000 in a key");
+	CHECK(oq_json_text_problem("\"\\ud83d\\ude00\"", 14, false) == NULL, "a surrogate pair");
+	CHECK(oq_json_text_problem("\"\\ud83d\"", 8, true) == OQ_WHY_SURROGATE, "a lone high surrogate at the end");
+	CHECK(oq_json_text_problem("\"\\ud83dx\\ude00\"", 15, true) == OQ_WHY_SURROGATE, "a high surrogate, then text");
+	CHECK(oq_json_text_problem("\"\\ude00\"", 8, true) == OQ_WHY_SURROGATE, "a lone low surrogate");
 
 	err = NULL;
 	CHECK(!oq_task_decode("[]", 2, &doc, NULL), "errmsg may be NULL");

@@ -82,7 +82,8 @@ oq_tag_index_kept(OqConnection *conn)
 		errcb.arg = &mc;
 		errcb.previous = error_context_stack;
 		error_context_stack = &errcb;
-		oq_s3_report(req, ERROR);
+		/* a HEAD's answer has no body: a listing says why, if it can */
+		oq_s3_report_head(req, ERROR);
 		error_context_stack = errcb.previous;
 	}
 	oq_request_free(req);

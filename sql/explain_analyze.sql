@@ -15,7 +15,8 @@
 \getenv secret OQ_TEST_SECRET_ACCESS_KEY
 
 CREATE SERVER explain_w FOREIGN DATA WRAPPER oq_fdw
-  OPTIONS (bucket 'oq-explain', endpoint :'endpoint', region :'region', batch_size '10');
+  OPTIONS (bucket 'oq-explain', endpoint :'endpoint', region :'region', batch_size '10',
+           tag_index 'on');
 CREATE USER MAPPING FOR CURRENT_USER SERVER explain_w
   OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
 CREATE SCHEMA ew;

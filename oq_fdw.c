@@ -15,7 +15,6 @@
 
 #include "access/table.h"
 #include "commands/defrem.h"
-#include "commands/explain.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
@@ -35,6 +34,7 @@
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 
+#include "compat.h"
 #include "filter.h"
 #include "http.h"
 #include "modify.h"
@@ -199,9 +199,9 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info,
 
 	path_cost(root, info, access, quals, rows, &startup, &total);
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, rows, startup, total,
-									 NIL, required_outer, NULL,
-									 list_make1(makeInteger(access))));
+			 oq_create_foreignscan_path(root, baserel, rows, startup, total,
+										required_outer,
+										list_make1(makeInteger(access))));
 }
 
 /*
@@ -224,11 +224,11 @@ add_partial_full_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
 		return;
 
 	path_cost(root, info, OQ_ACCESS_FULL, info->pushed, baserel->rows, &startup, &total);
-	path = (Path *) create_foreignscan_path(root, baserel, NULL,
-											clamp_row_est(baserel->rows / (workers + 1)),
-											startup, startup + (total - startup) / (workers + 1),
-											NIL, NULL, NULL,
-											list_make1(makeInteger(OQ_ACCESS_FULL)));
+	path = (Path *) oq_create_foreignscan_path(root, baserel,
+											   clamp_row_est(baserel->rows / (workers + 1)),
+											   startup, startup + (total - startup) / (workers + 1),
+											   NULL,
+											   list_make1(makeInteger(OQ_ACCESS_FULL)));
 	path->parallel_aware = true;
 	path->parallel_safe = true;
 	path->parallel_workers = workers;
@@ -379,8 +379,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
-	RangeTblEntry *rte = exec_rt_fetch(plan->scan.scanrelid, estate);
-	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Oid			userid = oq_scan_user(node);
 	Relation	rel = node->ss.ss_currentRelation;
 	OqScanState *state;
 	OqTableOptions topts;

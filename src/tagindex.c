@@ -194,7 +194,12 @@ next_expected(Rebuild *rb)
 	char	   *prev = rb->expected;
 
 	rb->expected = NULL;
+	/* 16 asks whether to copy the datum: yes, it is pfree'd below */
+#if PG_VERSION_NUM >= 160000
+	while (tuplesort_getdatum(rb->sort, true, true, &d, &isnull, NULL))
+#else
 	while (tuplesort_getdatum(rb->sort, true, &d, &isnull, NULL))
+#endif
 	{
 		char	   *key = TextDatumGetCString(d);
 

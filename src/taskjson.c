@@ -49,6 +49,7 @@
 #pragma GCC poison json_object
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "keys.h"
 #include "mb/pg_wchar.h"
 #include "rfc3339.h"
@@ -414,7 +415,7 @@ typedef struct DecodeState
 	char	   *error;			/* first member-name problem */
 } DecodeState;
 
-static void
+static OqJsonCallbackResult
 decode_object_start(void *state)
 {
 	DecodeState *ds = state;
@@ -426,27 +427,30 @@ decode_object_start(void *state)
 		/* token_start is the '{' itself: the parser has not consumed it */
 		ds->cursor = ds->lex->token_start + 1;
 	}
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_array_start(void *state)
 {
 	DecodeState *ds = state;
 
 	if (ds->lex->lex_level == 0)
 		ds->top_type = OQ_JSON_ARRAY;
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_scalar(void *state, char *token, JsonTokenType tokentype)
 {
 	DecodeState *ds = state;
 
 	if (ds->lex->lex_level == 0)
 		ds->top_type = json_type_of_token(tokentype);
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_field_start(void *state, char *fname, bool isnull)
 {
 	DecodeState *ds = state;
@@ -458,7 +462,7 @@ decode_field_start(void *state, char *fname, bool isnull)
 	const char *why = NULL;
 
 	if (lex->lex_level != 1)
-		return;
+		OQ_JSON_CALLBACK_DONE;
 
 	/*
 	 * The parser has consumed the name and the ':' (prev_token_terminator is
@@ -493,9 +497,10 @@ decode_field_start(void *state, char *fname, bool isnull)
 	m->raw = lex->token_start;
 	m->raw_len = 0;
 	m->str = NULL;
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_field_end(void *state, char *fname, bool isnull)
 {
 	DecodeState *ds = state;
@@ -503,12 +508,13 @@ decode_field_end(void *state, char *fname, bool isnull)
 	OqJsonMember *m;
 
 	if (lex->lex_level != 1)
-		return;
+		OQ_JSON_CALLBACK_DONE;
 
 	/* the parser has consumed the value and looks at the ',' or '}' */
 	m = &ds->doc->members[ds->doc->nmembers - 1];
 	m->raw_len = lex->prev_token_terminator - m->raw;
 	ds->cursor = lex->prev_token_terminator;
+	OQ_JSON_CALLBACK_DONE;
 }
 
 static bool
@@ -645,8 +651,7 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 	int			capacity = 8;
 	bool		ok = true;
 
-	lex = makeJsonLexContextCstringLen(unconstify(char *, m->raw), m->raw_len,
-									   PG_UTF8, false);
+	lex = oq_json_lex_create(m->raw, m->raw_len, false);
 	doc->tags = palloc(capacity * sizeof(OqTag));
 	doc->ntags = 0;
 
@@ -707,14 +712,14 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 	}
 	if (ok && lex->token_type != JSON_TOKEN_OBJECT_END)
 		goto invalid;
-	pfree(lex);
+	oq_json_lex_free(lex);
 	if (ok && doc->ntags > 1)
 		dedup_tags(doc);
 	return ok;
 
 invalid:
 	/* cannot happen: the whole body passed the parser */
-	pfree(lex);
+	oq_json_lex_free(lex);
 	return decode_fail(errmsg, pstrdup("task field \"tags\" is not a valid JSON object"));
 }
 
@@ -832,8 +837,7 @@ oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
 									OQ_TASK_MAX_DEPTH));
 
 	memset(&ds, 0, sizeof(ds));
-	ds.lex = makeJsonLexContextCstringLen(unconstify(char *, body), (int) len,
-										  PG_UTF8, false);
+	ds.lex = oq_json_lex_create(body, len, false);
 	ds.doc = doc;
 	ds.capacity = 32;
 	ds.top_type = OQ_JSON_NULL;
@@ -852,10 +856,10 @@ oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
 	{
 		char	   *msg = json_error_message(err, ds.lex);
 
-		pfree(ds.lex);
+		oq_json_lex_free(ds.lex);
 		return decode_fail(errmsg, msg);
 	}
-	pfree(ds.lex);
+	oq_json_lex_free(ds.lex);
 	if (!ds.top_is_object)
 		return decode_fail(errmsg,
 						   psprintf("task object is %s, not a JSON object",
@@ -1121,10 +1125,9 @@ oq_task_build(const OqNewTask *task, size_t *len)
 		pg_encoding_verifymbstr(PG_UTF8, input, (int) input_len) != (int) input_len ||
 		json_max_depth(input, input_len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH - 1)
 		return NULL;
-	lex = makeJsonLexContextCstringLen(unconstify(char *, input), (int) input_len,
-									   PG_UTF8, false);
+	lex = oq_json_lex_create(input, input_len, false);
 	err = pg_parse_json(lex, &nullSemAction);
-	pfree(lex);
+	oq_json_lex_free(lex);
 	if (err != JSON_SUCCESS)
 		return NULL;
 

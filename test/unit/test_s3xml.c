@@ -901,8 +901,14 @@ test_many(void)
 
 static int	global_handler_calls;
 
+/* libxml2 2.12 made the error pointer const */
+#if LIBXML_VERSION >= 21200
+static void
+count_global_errors(void *ctx, const xmlError *error)
+#else
 static void
 count_global_errors(void *ctx, xmlErrorPtr error)
+#endif
 {
 	global_handler_calls++;
 }

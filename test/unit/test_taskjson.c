@@ -7,6 +7,7 @@
 #include "postgres_fe.h"
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "mb/pg_wchar.h"
 #include "rfc3339.h"
 #include "taskjson.h"
@@ -174,9 +175,9 @@ test_field_table(void)
 		/* a required field has no default; defaults are valid JSON */
 		if (oq_task_fields[f].default_json)
 		{
-			JsonLexContext *lex = makeJsonLexContextCstringLen(
-				unconstify(char *, oq_task_fields[f].default_json),
-				strlen(oq_task_fields[f].default_json), PG_UTF8, false);
+			JsonLexContext *lex = oq_json_lex_create(oq_task_fields[f].default_json,
+													 strlen(oq_task_fields[f].default_json),
+													 false);
 
 			CHECK(!oq_task_fields[f].required &&
 				  pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS,

@@ -454,6 +454,38 @@ oqEndForeignScan(ForeignScanState *node)
 		oq_scan_end(state->scan);
 }
 
+/*
+ * The quals with the column first: where the planner put the outer side of
+ * a join clause on the left ("$0 = t.id", as 15 does; 17 does not), swap
+ * the operands, so that EXPLAIN reads the same on every release.  For
+ * display only.
+ */
+static List *
+column_first(List *quals)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		Expr	   *qual = lfirst(lc);
+		OpExpr	   *op = (OpExpr *) qual;
+
+		if (IsA(qual, OpExpr) && list_length(op->args) == 2 &&
+			IsA(linitial(op->args), Param) && !IsA(lsecond(op->args), Param) &&
+			OidIsValid(get_commutator(op->opno)))
+		{
+			op = copyObject(op);
+			op->opno = get_commutator(op->opno);
+			op->opfuncid = InvalidOid;
+			op->args = list_make2(lsecond(op->args), linitial(op->args));
+			qual = (Expr *) op;
+		}
+		result = lappend(result, qual);
+	}
+	return result;
+}
+
 static void
 oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -471,10 +503,11 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	{
 		List	   *context = set_deparse_context_plan(es->deparse_cxt,
 													   (Plan *) plan, NIL);
+		Expr	   *quals = make_ands_explicit(column_first(plan->fdw_recheck_quals));
 
 		ExplainPropertyText("Oq Filter",
-							deparse_expression((Node *) make_ands_explicit(plan->fdw_recheck_quals),
-											   context, list_length(es->rtable) > 1,
+							deparse_expression((Node *) quals, context,
+											   list_length(es->rtable) > 1,
 											   false),
 							es);
 	}

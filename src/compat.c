@@ -50,7 +50,10 @@ oq_modify_user(ResultRelInfo *rinfo, EState *estate)
 #if PG_VERSION_NUM >= 160000
 	return ExecGetResultRelCheckAsUser(rinfo, estate);
 #else
-	RangeTblEntry *rte = exec_rt_fetch(rinfo->ri_RangeTableIndex, estate);
+	/* a partition that tuple routing opened has no range table entry */
+	Index		rti = rinfo->ri_RangeTableIndex != 0 ? rinfo->ri_RangeTableIndex :
+		rinfo->ri_RootResultRelInfo->ri_RangeTableIndex;
+	RangeTblEntry *rte = exec_rt_fetch(rti, estate);
 
 	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 #endif

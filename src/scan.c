@@ -240,7 +240,11 @@ scan_start(OqScan *scan)
 		if (conjuncts != NIL)
 			start_index_listing(scan, conjuncts);
 		else
+		{
+			/* e.g. a parameter '' or '5': exact only by reading every task */
+			scan->counters.index_fallbacks++;
 			start_full_listing(scan);
+		}
 	}
 	else
 		start_full_listing(scan);

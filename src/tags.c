@@ -108,6 +108,24 @@ oq_tag_find(const OqTag *tags, int ntags, const char *key)
 }
 
 bool
+oq_tag_same_value(const OqTag *a, const OqTag *b)
+{
+	if (a->value != NULL && b->value != NULL)
+		return strcmp(a->value, b->value) == 0;
+	if (a->value == NULL && b->value == NULL)
+		return strcmp(a->json, b->json) == 0;
+	return false;
+}
+
+bool
+oq_tag_text_maybe_nonstring(const char *text)
+{
+	return (text[0] >= '0' && text[0] <= '9') || text[0] == '-' ||
+		text[0] == '{' || text[0] == '[' ||
+		strcmp(text, "true") == 0 || strcmp(text, "false") == 0;
+}
+
+bool
 oq_tag_check(const char *key, const char *value, char **errmsg)
 {
 	size_t		keylen = strlen(key);

@@ -12,7 +12,7 @@ DATA = oq_fdw--1.0.sql
 # they land: options s3_objects ...
 REGRESS = setup options s3_objects $(REGRESS_SIGV4) $(REGRESS_SHARED) \
 	pushdown task_cache submit tag_rules tag_update tag_index $(REGRESS_SHARED_WRITE) \
-	modify history
+	modify history tag_edges
 # s3_auth needs moto to verify signatures, and these suites the reference
 # data of ../shared; test/run says so when it leaves them out
 REGRESS_SIGV4 = $(if $(filter 0,$(OQ_TEST_SIGV4_VERIFY)),,s3_auth)

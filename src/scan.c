@@ -392,7 +392,7 @@ check_scan_limit(OqScan *scan)
 				 errdetail("Without a condition the tag index or id lookups can answer, the scan reads every task in bucket \"%s\"; oq_fdw.max_scan_objects is %lld.",
 						   scan->conn->opts.bucket, (long long) scan->max_objects),
 				 scan->conn->opts.tag_index ?
-				 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...', or raise oq_fdw.max_scan_objects.") :
+				 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags @> '{\"key\": \"value\"}' or id = '...', or raise oq_fdw.max_scan_objects.") :
 				 errhint("Add a condition id = '...', turn on the server option tag_index so that tag conditions use the index, or raise oq_fdw.max_scan_objects.")));
 }
 

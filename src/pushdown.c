@@ -541,7 +541,6 @@ ec_member_is_lookup_key(PlannerInfo *root, RelOptInfo *rel,
 						EquivalenceClass *ec, EquivalenceMember *em, void *arg)
 {
 	EcMatchContext *cxt = (EcMatchContext *) arg;
-
 	char	   *key = match_tag_field(em->em_expr, rel, cxt->roles);
 
 	/* only keys the index can hold make cheap lookups */

@@ -117,12 +117,37 @@ oq_tag_same_value(const OqTag *a, const OqTag *b)
 	return false;
 }
 
+/* -?[0-9]+(\.[0-9]+)?: how numeric_out prints any JSON number */
+static bool
+is_numeric_text(const char *p)
+{
+	const char *digits;
+
+	if (*p == '-')
+		p++;
+	digits = p;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == digits)
+		return false;
+	if (*p == '.')
+	{
+		digits = ++p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == digits)
+			return false;
+	}
+	return *p == '\0';
+}
+
 bool
 oq_tag_text_maybe_nonstring(const char *text)
 {
-	return (text[0] >= '0' && text[0] <= '9') || text[0] == '-' ||
-		text[0] == '{' || text[0] == '[' ||
-		strcmp(text, "true") == 0 || strcmp(text, "false") == 0;
+	/* jsonb prints containers starting with '{' or '[' */
+	return text[0] == '{' || text[0] == '[' ||
+		strcmp(text, "true") == 0 || strcmp(text, "false") == 0 ||
+		is_numeric_text(text);
 }
 
 bool

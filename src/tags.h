@@ -44,7 +44,7 @@ extern bool oq_tag_same_value(const OqTag *a, const OqTag *b);
  * Whether ->> could give this text for a value that is not a JSON string
  * (a number, true, false, an object or array): such a value has no index
  * entry, so tags->>'k' = text cannot be answered from the index.
- * Conservative: anything starting like a number, '{' or '['.
+ * Conservative: every decimal number, and anything starting with '{' or '['.
  */
 extern bool oq_tag_text_maybe_nonstring(const char *text);
 

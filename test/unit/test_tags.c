@@ -131,9 +131,15 @@ main(void)
 	CHECK(oq_tag_text_maybe_nonstring("-0.5"), "a negative number's text");
 	CHECK(oq_tag_text_maybe_nonstring("true") && oq_tag_text_maybe_nonstring("false"), "booleans");
 	CHECK(oq_tag_text_maybe_nonstring("{\"a\": 1}") && oq_tag_text_maybe_nonstring("[]"), "containers");
+	CHECK(oq_tag_text_maybe_nonstring("0") && oq_tag_text_maybe_nonstring("123456789012345678901234567890.50"),
+		  "zero, a long decimal");
 	CHECK(!oq_tag_text_maybe_nonstring("acme-corp") && !oq_tag_text_maybe_nonstring("") &&
 		  !oq_tag_text_maybe_nonstring("null") && !oq_tag_text_maybe_nonstring("True") &&
-		  !oq_tag_text_maybe_nonstring(" 5"), "texts only a string gives");
+		  !oq_tag_text_maybe_nonstring(" 5") && !oq_tag_text_maybe_nonstring("5 ") &&
+		  !oq_tag_text_maybe_nonstring("1e2") && !oq_tag_text_maybe_nonstring("2026-01-28") &&
+		  !oq_tag_text_maybe_nonstring("-") && !oq_tag_text_maybe_nonstring("5.") &&
+		  !oq_tag_text_maybe_nonstring(".5") && !oq_tag_text_maybe_nonstring("b-17"),
+		  "texts only a string gives (numbers print without exponent)");
 	{
 		OqTag		s1 = {"k", "5", NULL};
 		OqTag		s2 = {"k", "5", NULL};

@@ -598,6 +598,10 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			if (c.cache_hits > 0)
 				ExplainPropertyText("Task Cache", psprintf("hits=%lld",
 														   (long long) c.cache_hits), es);
+			/* scans whose run-time values the index could not answer */
+			if (c.index_fallbacks > 0)
+				ExplainPropertyInteger("Tag Index Fallbacks", NULL,
+									   c.index_fallbacks, es);
 		}
 		else
 		{
@@ -607,6 +611,7 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			ExplainPropertyInteger("Tag Index Hits", NULL, c.index_hits, es);
 			ExplainPropertyInteger("Tag Index Stale", NULL, c.index_stale, es);
 			ExplainPropertyInteger("Task Cache Hits", NULL, c.cache_hits, es);
+			ExplainPropertyInteger("Tag Index Fallbacks", NULL, c.index_fallbacks, es);
 		}
 		if (c.invalid_skipped > 0)
 			ExplainPropertyInteger("Invalid Tasks Skipped", NULL, c.invalid_skipped, es);
@@ -809,14 +814,14 @@ _PG_init(void)
 							"0 means no limit.",
 							&oq_max_scan_objects,
 							0, 0, INT_MAX,
-							PGC_USERSET, 0,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("oq_fdw.cache_size",
 							"Memory for this backend's cache of task objects.",
 							"A scan skips the GET of a listed task whose ETag the cache holds. 0 turns the cache off.",
 							&oq_cache_size_kb,
 							65536, 0, MAX_KILOBYTES,
-							PGC_USERSET, GUC_UNIT_KB,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("oq_fdw.tag_index_rebuild_grace",
 							"Age below which oq_rebuild_tag_index() keeps an index entry no task holds.",

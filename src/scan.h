@@ -68,6 +68,8 @@ typedef struct OqScanCounters
 	int64		index_stale;
 	int64		cache_hits;
 	int64		invalid_skipped;
+	int64		index_fallbacks;	/* (re)scans planned on the index whose
+									 * run-time values it cannot answer */
 } OqScanCounters;
 
 typedef struct OqScan

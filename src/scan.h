@@ -68,6 +68,8 @@ typedef struct OqScanCounters
 	int64		index_stale;
 	int64		cache_hits;
 	int64		invalid_skipped;
+	int64		index_fallbacks;	/* (re)scans planned on the index whose
+									 * run-time values it cannot answer */
 } OqScanCounters;
 
 typedef struct OqScan
@@ -82,6 +84,8 @@ typedef struct OqScan
 	OqParallelScan *parallel;	/* NULL unless a parallel full scan */
 	OqOnInvalid on_invalid;
 	int64		max_objects;	/* oq_fdw.max_scan_objects, 0: no limit */
+	bool		index_not_kept; /* full listing because the bucket has no
+								 * tag index marker (tag_index 'auto') */
 	const OqRowBuilder *rb;		/* the columns rows are built with, or NULL:
 								 * a task with a value they cannot hold is
 								 * reported (or skipped) by the scan */

@@ -27,7 +27,14 @@
  * entries last written at least oq_fdw.tag_index_rebuild_grace seconds
  * before it started (by the S3 server's clock and LastModified).  Keys
  * under tags/ that are not entries of indexable tags (another tool's, or
- * malformed) are left alone.
+ * malformed) are left alone, and so is the marker.
+ *
+ * At the end the rebuild writes the marker tags/_complete (tagmarker.h),
+ * the bucket's word that every task has its entries, which lets scans
+ * with tag_index 'auto' use the index.  A task written during the rebuild
+ * by oq_fdw has its entries (its writers always write them first); one
+ * written by a producer that keeps no index has none, which is why every
+ * producer must keep the index before the rebuild runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +55,7 @@
 #include "scan.h"
 #include "stats.h"
 #include "tagindex.h"
+#include "tagmarker.h"
 #include "taskjson.h"
 
 int			oq_tag_index_rebuild_grace = 300;
@@ -61,7 +69,8 @@ oq_tag_index_entries(const char *task_id, const OqTag *tags, int ntags)
 
 	for (int i = 0; i < ntags; i++)
 	{
-		if (oq_tag_key_indexable(tags[i].key))
+		/* entries only for string values (the index's segment is a string) */
+		if (tags[i].value != NULL && oq_tag_key_indexable(tags[i].key))
 			entries = lappend(entries, oq_tag_index_key(tags[i].key,
 														tags[i].value,
 														task_id));
@@ -75,7 +84,7 @@ has_tag(const OqTag *tags, int ntags, const OqTag *tag)
 {
 	int			at = oq_tag_find(tags, ntags, tag->key);
 
-	return at >= 0 && strcmp(tags[at].value, tag->value) == 0;
+	return at >= 0 && oq_tag_same_value(&tags[at], tag);
 }
 
 void
@@ -86,14 +95,14 @@ oq_tag_index_diff(const char *task_id, const OqTag *before, int nbefore,
 	*remove = NIL;
 	for (int i = 0; i < nafter; i++)
 	{
-		if (oq_tag_key_indexable(after[i].key) &&
+		if (after[i].value != NULL && oq_tag_key_indexable(after[i].key) &&
 			!has_tag(before, nbefore, &after[i]))
 			*add = lappend(*add, oq_tag_index_key(after[i].key, after[i].value,
 												  task_id));
 	}
 	for (int i = 0; i < nbefore; i++)
 	{
-		if (oq_tag_key_indexable(before[i].key) &&
+		if (before[i].value != NULL && oq_tag_key_indexable(before[i].key) &&
 			!has_tag(after, nafter, &before[i]))
 			*remove = lappend(*remove, oq_tag_index_key(before[i].key,
 														before[i].value,
@@ -166,6 +175,8 @@ consider_stale(Rebuild *rb, const OqS3Object *obj)
 	char	   *task_id;
 	int64		modified_us;
 
+	if (oq_is_tag_index_marker(obj->key))
+		return;
 	if (!oq_tag_index_parse_key(obj->key, &tag_key, &segment, &task_id) ||
 		!oq_tag_key_indexable(tag_key) ||
 		!oq_uuid_is_canonical(task_id, strlen(task_id)))
@@ -330,5 +341,11 @@ oq_tag_index_rebuild(OqConnection *conn, OqRebuildResult *result)
 	merge_with_listing(&rb);
 	collect_writes(&rb, true);
 	tuplesort_end(rb.sort);
+
+	/*
+	 * Every task has its entries now, and oq_fdw's writers always write
+	 * them first: the bucket may say its index is complete.
+	 */
+	oq_tag_index_mark(rb.writes);
 	oq_batch_destroy(rb.writes);
 }

@@ -675,6 +675,7 @@ dedup_tags(OqTaskDoc *doc)
 		if (j - i > 1)
 		{
 			doc->tags[tp[i].pos].value = doc->tags[tp[j - 1].pos].value;
+			doc->tags[tp[i].pos].json = doc->tags[tp[j - 1].pos].json;
 			for (int d = i + 1; d < j; d++)
 				drop[tp[d].pos] = true;
 		}
@@ -691,9 +692,10 @@ dedup_tags(OqTaskDoc *doc)
 }
 
 /*
- * Walk the tags object (already validated by the parser) with the lexer:
- * it must map keys to strings.  Only tags are looked at this closely;
- * their rules (key syntax, lengths) are for writers, not checked here.
+ * Walk the tags object (already validated by the parser) with the lexer.
+ * Only tags are looked at this closely; their rules (key syntax, lengths,
+ * string values) are for writers, not checked here: another producer's
+ * values of any JSON type are read as they are.
  */
 static bool
 decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
@@ -714,6 +716,7 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 		const char *why = NULL;
 		char	   *key;
 		char	   *value;
+		char	   *json = NULL;
 		bool		left_out = false;	/* see tags_why */
 
 		key = json_unescape(lex->token_start,
@@ -737,26 +740,63 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 			goto invalid;
 		if (lex->token_type != JSON_TOKEN_STRING)
 		{
-			OqJsonType	type = json_type_of_token(lex->token_type);
+			/*
+			 * Another producer's value that is not a string: kept as its
+			 * exact JSON text (a container up to its matching end), shown
+			 * as it is and rewritten verbatim.
+			 */
+			const char *start = lex->token_start;
+			int			depth = 0;
 
-			ok = decode_fail(errmsg,
-							 psprintf("tag \"%s\" has %s value; tag values must be strings",
-									  quote_text(key, strlen(key)),
-									  type == OQ_JSON_NULL ? "a null" : json_type_phrase(type)));
-			break;
+			for (;;)
+			{
+				if (lex->token_type == JSON_TOKEN_OBJECT_START ||
+					lex->token_type == JSON_TOKEN_ARRAY_START)
+					depth++;
+				else if (lex->token_type == JSON_TOKEN_OBJECT_END ||
+						 lex->token_type == JSON_TOKEN_ARRAY_END)
+					depth--;
+				if (depth == 0)
+					break;
+				if (json_lex(lex) != JSON_SUCCESS ||
+					lex->token_type == JSON_TOKEN_END)
+					goto invalid;
+			}
+			value = NULL;
+			json = pnstrdup(start, lex->token_terminator - start);
+			/* the workers refuse a bad surrogate; \u0000 as in a string */
+			why = oq_json_text_problem(json, strlen(json), true);
+			if (why != NULL)
+			{
+				ok = decode_fail(errmsg,
+								 psprintf("value of tag \"%s\" contains %s",
+										  quote_text(key, strlen(key)), why));
+				break;
+			}
+			if (oq_json_text_problem(json, strlen(json), false) == OQ_WHY_NUL)
+			{
+				doc->tags_why = OQ_WHY_NUL;
+				left_out = true;
+			}
 		}
-		value = json_unescape(lex->token_start,
-							  lex->token_terminator - lex->token_start, &why);
-		if (value == NULL && why == OQ_WHY_NUL)
-			doc->tags_why = why;
-		else if (value == NULL)
+		else
 		{
-			ok = decode_fail(errmsg,
-							 psprintf("value of tag \"%s\" contains %s",
-									  quote_text(key, strlen(key)), why));
-			break;
+			value = json_unescape(lex->token_start,
+								  lex->token_terminator - lex->token_start, &why);
+			if (value == NULL && why == OQ_WHY_NUL)
+			{
+				doc->tags_why = why;
+				left_out = true;
+			}
+			else if (value == NULL)
+			{
+				ok = decode_fail(errmsg,
+								 psprintf("value of tag \"%s\" contains %s",
+										  quote_text(key, strlen(key)), why));
+				break;
+			}
 		}
-		if (!left_out && value != NULL)
+		if (!left_out)
 		{
 			if (doc->ntags == capacity)
 			{
@@ -765,8 +805,10 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 			}
 			doc->tags[doc->ntags].key = key;
 			doc->tags[doc->ntags].value = value;
+			doc->tags[doc->ntags].json = json;
 			doc->ntags++;
 		}
+
 
 		if (json_lex(lex) != JSON_SUCCESS)
 			goto invalid;
@@ -999,6 +1041,17 @@ oq_task_member(const OqTaskDoc *doc, const char *name)
 	return NULL;
 }
 
+const OqTag *
+oq_task_tag_find(const OqTaskDoc *doc, const char *key)
+{
+	for (int i = 0; i < doc->ntags; i++)
+	{
+		if (strcmp(doc->tags[i].key, key) == 0)
+			return &doc->tags[i];
+	}
+	return NULL;
+}
+
 const char *
 oq_task_tag(const OqTaskDoc *doc, const char *key)
 {
@@ -1142,7 +1195,15 @@ tags_to_jansson(const OqTag *tags, int ntags)
 		return NULL;
 	for (int i = 0; i < ntags; i++)
 	{
-		json_t	   *v = json_stringn(tags[i].value, strlen(tags[i].value));
+		json_t	   *v;
+
+		/* new tasks come from oq_tags_from_jsonb: strings only */
+		if (tags[i].value == NULL)
+		{
+			json_decref(obj);
+			return NULL;
+		}
+		v = json_stringn(tags[i].value, strlen(tags[i].value));
 
 		/* json_object_set_new takes v even when it fails (bad key) */
 		if (v == NULL || json_object_set_new(obj, tags[i].key, v) != 0)
@@ -1154,12 +1215,63 @@ tags_to_jansson(const OqTag *tags, int ntags)
 	return obj;
 }
 
+/* Append s as JSON text the way jansson writes it; false if not UTF-8 */
+static bool
+append_jansson_string(StringInfo buf, const char *s)
+{
+	json_t	   *str = json_stringn(s, strlen(s));
+	char	   *dumped;
+
+	if (str == NULL)
+		return false;
+	dumped = json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(str);
+	if (dumped == NULL)
+		return false;
+	appendStringInfoString(buf, dumped);
+	free(dumped);
+	return true;
+}
+
+/*
+ * Tags one of which is not a string (another producer's): its JSON text is
+ * copied verbatim, since jansson cannot hold every number exactly.
+ */
+static char *
+tags_with_foreign_values_to_json(const OqTag *tags, int ntags)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < ntags; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		if (!append_jansson_string(&buf, tags[i].key))
+			return NULL;
+		appendStringInfoChar(&buf, ':');
+		if (tags[i].value == NULL)
+			appendStringInfoString(&buf, tags[i].json);
+		else if (!append_jansson_string(&buf, tags[i].value))
+			return NULL;
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 char *
 oq_tags_to_json(const OqTag *tags, int ntags)
 {
-	json_t	   *obj = tags_to_jansson(tags, ntags);
+	json_t	   *obj;
 	char	   *result;
 
+	for (int i = 0; i < ntags; i++)
+	{
+		if (tags[i].value == NULL)
+			return tags_with_foreign_values_to_json(tags, ntags);
+	}
+	obj = tags_to_jansson(tags, ntags);
 	if (obj == NULL)
 		return NULL;
 	result = jansson_dump_copy(obj, NULL);

@@ -14,6 +14,7 @@
 # oq_rgw_use points a (sub)shell's suite environment at RGW.
 
 OQ_RGW_PIDS=()
+OQ_RGW_GATEWAY_PID=
 OQ_RGW_DIR=
 OQ_RGW_ENDPOINT=
 
@@ -114,6 +115,7 @@ oq_rgw_start() {
 		>>"$d/log/setup.log" 2>&1 || oq_rgw_fail "ceph-osd --mkfs"
 	oq_rgw_daemon ceph-osd -i 0
 	oq_rgw_daemon radosgw -n client.rgw
+	OQ_RGW_GATEWAY_PID=$!
 	# the gateway answers once it has made its pools (about 10-20 s)
 	for i in $(seq 240); do
 		if curl -sf -o /dev/null "http://127.0.0.1:$rgw_port/"; then

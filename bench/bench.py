@@ -630,15 +630,16 @@ class Bench:
                  target="(report)", met=None),
         ]
         b = r["bounds"]
+        srv = "radosgw" if self.args.server == "rgw" else "moto"
         r["bounds_table"] = [
-            ("moto CPU per GET (ceiling) / per listed key (list only), ms",
+            ("%s CPU per GET (ceiling) / per listed key (list only), ms" % srv,
              "%.2f / %.2f" % (b["server_cpu_ms_per_get"], b["server_cpu_ms_per_listed_key"])),
-            ("full scan (list + GET) at moto's ceiling: min wall s, max rate / ceiling",
+            ("full scan (list + GET) at %s's ceiling: min wall s, max rate / ceiling" % srv,
              "%.2f s, %.2f" % (b["full_scan_min_wall_s"], b["full_scan_rate_vs_ceiling_max"])),
             ("  oq_fdw cold full scan: wall / that min", "%.2f" % (full["wall_s"] / b["full_scan_min_wall_s"])),
-            ("  oq_fdw cold full scan: moto CPU / (ceiling's per GET x N + list only's)",
+            ("  oq_fdw cold full scan: %s CPU / (ceiling's per GET x N + list only's)" % srv,
              "%.2f" % b["full_scan_server_cpu_vs_min"]),
-            ("warm scan (list only) at moto's ceiling: min wall s, max speedup vs baseline",
+            ("warm scan (list only) at %s's ceiling: min wall s, max speedup vs baseline" % srv,
              "%.2f s, %.1fx" % (b["warm_scan_min_wall_s"], b["warm_speedup_vs_baseline_max"] or 0)),
         ]
 
@@ -704,12 +705,20 @@ class Bench:
                 pct(m.get("rate_vs_ceiling")) if bulk or key == "ceiling" else "-",
                 "ok" if m.get("correct") else "WRONG"))
         out.append("")
+        if self.args.server == "rgw":
+            conns = ("conns: established connections to radosgw, mean of samples every 0.2 s (RGW keeps "
+                     "connections alive: the client's pool, not requests in flight).  server: radosgw's "
+                     "CPU / wall (the OSD's and the monitor's CPU are in other)")
+        else:
+            conns = ("conns: established connections to moto, mean of samples every 0.2 s (moto closes "
+                     "each after one response: requests in flight; 32 is the most any client here "
+                     "keeps).  server: moto's CPU / wall (one Python process: ~100% is saturated)")
         out.append(("wall: the fastest of %d runs (max s: the slowest), " % k if k > 1 else "wall: ") + "the query alone (oq_fdw: inside the backend, clock_timestamp(); others: around the "
                    "client).  CPU: the backend (oq_fdw, /proc/self/schedstat), the boto3 process "
-                   "(getrusage), curl (getrusage).  CPU/task: CPU s / %d tasks.  conns: established connections to moto, mean of samples every 0.2 s (moto closes each after one response: requests in flight; 32 is the most any client here keeps).  server: moto's CPU / wall "
-                   "(one Python process: ~100%% is saturated).  other: CPU the machine spent on anything else (other processes, interrupts), in cores of %d: noise.  vs base: baseline wall / this wall "
+                   "(getrusage), curl (getrusage).  CPU/task: CPU s / %d tasks.  " % self.args.tasks + conns +
+                   ".  other: CPU the machine spent on anything else (other processes, interrupts), in cores of %d: noise.  vs base: baseline wall / this wall "
                    "(the baseline answers count and filter in one pass; id lookup: one boto3 GET on a warm "
-                   "client).  vs ceil: this req/s / curl's req/s." % (self.args.tasks, os.cpu_count()))
+                   "client).  vs ceil: this req/s / curl's req/s." % os.cpu_count())
         out.append("")
         out.append("%-58s %10s %10s %5s" % ("target (issue)", "measured", "target", "met"))
         for t in r["targets"]:
@@ -717,7 +726,11 @@ class Bench:
             out.append("%-58s %10s %10s %5s" % (t["what"], ("%.2f" % v) if isinstance(v, float) else v,
                                                 t["target"], {True: "yes", False: "no", None: ""}[t["met"]]))
         out.append("")
-        out.append("bounds on this server (moto's CPU is the bottleneck; see bench/README.md):")
+        if self.args.server == "rgw":
+            out.append("bounds if radosgw's CPU were the bottleneck (see 'server': it need not be; "
+                       "bench/README.md):")
+        else:
+            out.append("bounds on this server (moto's CPU is the bottleneck; see bench/README.md):")
         for what, v in r["bounds_table"]:
             out.append("  %-78s %s" % (what, v))
         if r.get("memory"):

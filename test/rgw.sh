@@ -87,7 +87,7 @@ oq_rgw_fail() {
 }
 
 oq_rgw_start() {
-	local d fsid osd_uuid mon_port rgw_port i
+	local d fsid osd_uuid mon_port rgw_port i p
 	for i in radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool ceph-authtool; do
 		command -v "$i" >/dev/null 2>&1 ||
 			oq_die "$i is missing (test/install-deps installs radosgw, ceph-mon, ceph-osd; or --skip rgw)"

@@ -8,16 +8,19 @@ EXTENSION = oq_fdw
 DATA = oq_fdw--1.0.sql
 
 # pg_regress suites, run in this order by test/run ("make installcheck"
-# against the throwaway cluster and moto it starts).  Later suites join as
-# they land: options s3_objects ...
-REGRESS = setup options s3_objects $(REGRESS_SIGV4) $(REGRESS_SHARED) \
-	pushdown task_cache submit tag_rules tag_update tag_index $(REGRESS_SHARED_WRITE) \
-	modify history
-# s3_auth needs moto to verify signatures, and these suites the reference
-# data of ../shared; test/run says so when it leaves them out
-REGRESS_SIGV4 = $(if $(filter 0,$(OQ_TEST_SIGV4_VERIFY)),,s3_auth)
-REGRESS_SHARED = $(if $(OQ_SHARED_DIR),read_fixtures read_tables read_invalid)
-REGRESS_SHARED_WRITE = $(if $(OQ_SHARED_DIR),write_fixtures)
+# against the throwaway cluster and moto it starts).
+REGRESS = setup options s3_objects s3_auth read_fixtures read_tables read_invalid \
+	pushdown task_cache submit tag_rules tag_update tag_index write_fixtures \
+	modify history security read_robust \
+	write_limits write_routes
+
+# The suites need the cluster, the S3 server and the environment test/run
+# provides: without them, stop before pg_regress fails deep inside setup.
+ifneq ($(filter installcheck,$(MAKECMDGOALS)),)
+ifeq ($(and $(OQ_TEST_ENDPOINT),$(OQ_TEST_FIXTURES)),)
+$(error the regression suites need the PostgreSQL cluster and the S3 server that test/run starts; run "test/run" (all tests) or "test/run --only SUITE..." (see test/README.md))
+endif
+endif
 
 # Isolation specs (specs/NAME.spec, expected/NAME.out), run by test/run after
 # the suites above in a database prepared by sql/setup.sql; picked up as soon

@@ -406,6 +406,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 								 (OqAccessKind) intVal(list_nth(plan->fdw_private,
 																OQ_PRIV_ACCESS)),
 								 topts.on_invalid);
+	state->scan->rb = &state->rb;
 }
 
 static TupleTableSlot *
@@ -599,6 +600,7 @@ oqAcquireSampleRows(Relation relation, int elevel, HeapTuple *rows,
 
 	scan = oq_scan_create(conn, RelationGetRelationName(relation), OQ_ACCESS_FULL,
 						  topts.on_invalid);
+	scan->rb = &rb;
 	oq_scan_start_sample(scan, targrows);
 	while (n < targrows && (doc = oq_scan_next(scan)) != NULL)
 	{
@@ -704,6 +706,8 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignModifyBatchSize = oq_modify_batch_size;
 	routine->ExecForeignUpdate = oq_exec_update;
 	routine->EndForeignModify = oq_end_modify;
+	routine->BeginForeignInsert = oq_begin_foreign_insert;
+	routine->EndForeignInsert = oq_end_foreign_insert;
 	routine->ExplainForeignModify = oq_explain_modify;
 	routine->IsForeignRelUpdatable = oq_is_relation_updatable;
 

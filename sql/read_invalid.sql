@@ -3,7 +3,7 @@
 -- with an error naming the key and the problem, or, with on_invalid
 -- 'skip', are skipped with one warning.
 --
-\getenv shared OQ_SHARED_DIR
+\getenv fixtures OQ_TEST_FIXTURES
 \getenv endpoint OQ_TEST_ENDPOINT
 \getenv region OQ_TEST_REGION
 \getenv access_key_id OQ_TEST_ACCESS_KEY_ID
@@ -16,21 +16,22 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER invalid
 CREATE SCHEMA inv;
 IMPORT FOREIGN SCHEMA oq FROM SERVER invalid INTO inv;
 
--- one good task, the two bad fixtures, and objects that are no tasks
+-- one good task, the two bad fixtures, and objects that are no tasks (one
+-- not named like a task, one a valid task stored under another id's key)
 SELECT oq_put_object('invalid', key,
-                     pg_read_binary_file(:'shared' || '/testdata/tasks/' || name || '.json')) IS NOT NULL
-FROM (VALUES ('tasks/0/0a6f3c52-7d1e-4b8a-9c2f-3e4d5a6b7c8d.json', 'pending-with-tags'),
-             ('tasks/a/a0e7d6fc-1b18-4f24-96c9-d2e1f4a5b6c7.json', 'malformed'),
-             ('tasks/b/b1f8e70d-2c29-4035-a7da-e3f2a5b6c7d8.json', 'wrong-types'),
+                     pg_read_binary_file(:'fixtures' || '/' || name || '.json')) IS NOT NULL
+FROM (VALUES ('tasks/5/5e21c9d4-8b3a-4f67-a0d2-71c4e9b83f15.json', 'pending-with-tags'),
+             ('tasks/a/a4f7c2e9-6b08-4d31-9e5a-b7c0d3f81e26.json', 'malformed'),
+             ('tasks/b/b3e9a6f0-4d25-4c87-a1b8-0f6e2c9d5a34.json', 'wrong-types'),
              ('tasks/c/not-a-task.txt', 'failed'),
-             ('tasks/d/d3a17096-b152-4fce-b063-7c8b9eafb0c1.json', 'failed'))
+             ('tasks/4/4af0c1d2-5e6b-4a7c-8d9e-0f1a2b3c4d5e.json', 'failed'))
      AS v(key, name);
 
 -- each problem, alone (an id lookup reads one object)
-SELECT * FROM inv.tasks WHERE id = 'a0e7d6fc-1b18-4f24-96c9-d2e1f4a5b6c7';
-SELECT * FROM inv.tasks WHERE id = 'b1f8e70d-2c29-4035-a7da-e3f2a5b6c7d8';
-SELECT * FROM inv.tasks WHERE id = 'd3a17096-b152-4fce-b063-7c8b9eafb0c1';
-SELECT regress_error($$SELECT * FROM inv.tasks WHERE id = 'b1f8e70d-2c29-4035-a7da-e3f2a5b6c7d8'$$);
+SELECT * FROM inv.tasks WHERE id = 'a4f7c2e9-6b08-4d31-9e5a-b7c0d3f81e26';
+SELECT * FROM inv.tasks WHERE id = 'b3e9a6f0-4d25-4c87-a1b8-0f6e2c9d5a34';
+SELECT * FROM inv.tasks WHERE id = '4af0c1d2-5e6b-4a7c-8d9e-0f1a2b3c4d5e';
+SELECT regress_error($$SELECT * FROM inv.tasks WHERE id = 'b3e9a6f0-4d25-4c87-a1b8-0f6e2c9d5a34'$$);
 
 -- a full scan stops at the first (whichever the concurrent GETs meet first)
 SELECT regress_error('SELECT count(*) FROM inv.tasks') LIKE 'HV004: cannot read task object "tasks/%' AS stops;

@@ -8,8 +8,20 @@
  *
  * The pattern is postgres_fdw's connection cache: entries are found by
  * server and user mapping, and a syscache callback marks them stale when
- * either changes; a stale entry is rebuilt the next time it is asked for
- * while no scan is using it.
+ * either changes; a stale entry is replaced the next time it is asked for.
+ * Unlike postgres_fdw's, the key also holds the user running the query: a
+ * PUBLIC mapping serves many roles, and whether one of them may use the
+ * server's own identity depends on that role, not on who first built the
+ * connection.
+ *
+ * Whoever uses a connection holds (pins) it: a scan from BeginForeignScan
+ * until its executor state goes, a function call until its memory context
+ * goes, a request batch until it is destroyed.  A stale connection still
+ * held is detached from the cache rather than rebuilt in place, and freed
+ * by its last holder: a cursor's later FETCHes go to the server, with the
+ * options and credentials, the cursor started with, whatever happened to
+ * the cache meanwhile (an altered mapping, a rebuild that failed, other
+ * servers' connections made and dropped).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,7 +48,14 @@ typedef struct OqConnectionKey
 {
 	Oid			serverid;
 	Oid			umid;
+	Oid			userid;
 } OqConnectionKey;
+
+typedef struct OqConnectionEntry
+{
+	OqConnectionKey key;
+	OqConnection *conn;			/* NULL only while being built */
+} OqConnectionEntry;
 
 static HTAB *connection_hash = NULL;
 
@@ -50,23 +69,28 @@ static void
 oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	HASH_SEQ_STATUS scan;
-	OqConnection *entry;
+	OqConnectionEntry *e;
 
 	/* cached tasks were read with what just changed: forget them */
 	oq_cache_reset();
 
 	hash_seq_init(&scan, connection_hash);
-	while ((entry = (OqConnection *) hash_seq_search(&scan)))
+	while ((e = (OqConnectionEntry *) hash_seq_search(&scan)))
 	{
+		OqConnection *entry = e->conn;
+
+		if (entry == NULL)		/* being built */
+			continue;
 		if (hashvalue == 0 ||
 			(cacheid == FOREIGNSERVEROID && entry->server_hashvalue == hashvalue) ||
 			(cacheid == USERMAPPINGOID && entry->mapping_hashvalue == hashvalue))
 			entry->invalidated = true;
 
 		/*
-		 * The mapping's role changed (it may have lost superuser): a
-		 * connection that uses the server's identity checks again, when
-		 * next used, whether it may.
+		 * The user's role changed (it may have lost superuser): a
+		 * connection that uses the server's identity is rebuilt, and so
+		 * checked again.  Every use checks too (credentials.c), since a
+		 * held connection is not rebuilt.
 		 */
 		if (cacheid == AUTHOID && entry->user_opts.use_server_environment &&
 			entry->role_hashvalue == hashvalue)
@@ -85,7 +109,7 @@ oq_connection_init(void)
 				 errmsg("could not initialize libcurl")));
 
 	ctl.keysize = sizeof(OqConnectionKey);
-	ctl.entrysize = sizeof(OqConnection);
+	ctl.entrysize = sizeof(OqConnectionEntry);
 	connection_hash = hash_create("oq_fdw connections", 8, &ctl,
 								  HASH_ELEM | HASH_BLOBS);
 
@@ -136,6 +160,15 @@ connection_release_resources(OqConnection *entry)
 	entry->cxt = NULL;
 }
 
+/* Free a connection nobody holds (it is out of the cache, or leaving it) */
+static void
+connection_free(OqConnection *conn)
+{
+	Assert(conn->pins == 0 && conn->nbatches == 0);
+	connection_release_resources(conn);
+	pfree(conn);
+}
+
 static void
 connection_build(OqConnection *entry, Oid userid)
 {
@@ -157,12 +190,7 @@ connection_build(OqConnection *entry, Oid userid)
 	o = &entry->opts;
 
 	if (OidIsValid(entry->umid))
-	{
 		user = GetUserMapping(userid, entry->serverid);
-		entry->userid = OidIsValid(user->userid) ? user->userid : userid;
-	}
-	else
-		entry->userid = userid;
 	oq_user_options(user, &entry->user_opts);
 
 	scheme_end = strstr(o->endpoint, "://");
@@ -212,11 +240,33 @@ connection_build(OqConnection *entry, Oid userid)
 	oq_credentials_init(entry);
 }
 
+static void
+unpin_callback(void *arg)
+{
+	oq_connection_unpin((OqConnection *) arg);
+}
+
+void
+oq_connection_pin(OqConnection *conn)
+{
+	conn->pins++;
+}
+
+void
+oq_connection_unpin(OqConnection *conn)
+{
+	Assert(conn->pins > 0);
+	if (--conn->pins == 0 && conn->detached && conn->nbatches == 0)
+		connection_free(conn);
+}
+
 OqConnection *
 oq_get_connection(Oid serverid, Oid userid)
 {
 	OqConnectionKey key;
-	OqConnection *entry;
+	OqConnectionEntry *e;
+	OqConnection *conn;
+	MemoryContextCallback *cb;
 	bool		found;
 
 	if (GetDatabaseEncoding() != PG_UTF8)
@@ -229,31 +279,57 @@ oq_get_connection(Oid serverid, Oid userid)
 	if (connection_hash == NULL)
 		oq_connection_init();
 
+	/* allocated first, so that nothing can fail between pin and callback */
+	cb = MemoryContextAlloc(CurrentMemoryContext, sizeof(MemoryContextCallback));
+
+	memset(&key, 0, sizeof(key));
 	key.serverid = serverid;
 	key.umid = find_user_mapping(userid, serverid);
+	key.userid = userid;
 
-	entry = hash_search(connection_hash, &key, HASH_ENTER, &found);
-	if (found && entry->invalidated && entry->nbatches == 0)
+	e = hash_search(connection_hash, &key, HASH_ENTER, &found);
+	if (found && e->conn != NULL && e->conn->invalidated)
 	{
-		connection_release_resources(entry);
+		/* out of the cache; freed now, or by its last holder */
+		conn = e->conn;
+		e->conn = NULL;
+		conn->detached = true;
+		if (conn->pins == 0 && conn->nbatches == 0)
+			connection_free(conn);
 		found = false;
 	}
-	if (!found)
+	if (!found || e->conn == NULL)
 	{
-		memset(((char *) entry) + sizeof(key), 0, sizeof(*entry) - sizeof(key));
+		/* NULL: a build that failed before it could clean up (no memory) */
+		e->conn = NULL;
+		conn = MemoryContextAllocZero(TopMemoryContext, sizeof(OqConnection));
+		conn->serverid = serverid;
+		conn->umid = key.umid;
+		conn->userid = userid;
 		PG_TRY();
 		{
-			connection_build(entry, userid);
+			connection_build(conn, userid);
 		}
 		PG_CATCH();
 		{
-			connection_release_resources(entry);
+			connection_release_resources(conn);
+			pfree(conn);
 			hash_search(connection_hash, &key, HASH_REMOVE, NULL);
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		e->conn = conn;
 	}
-	return entry;
+	conn = e->conn;
+
+	/* the user may have lost the right to the server's identity */
+	oq_credentials_check_use(conn);
+
+	conn->pins++;
+	cb->func = unpin_callback;
+	cb->arg = conn;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return conn;
 }
 
 Oid
@@ -284,6 +360,8 @@ oq_server_oid_checked(const char *servername)
 const OqCredentials *
 oq_connection_credentials(OqConnection *conn)
 {
+	/* every use of the server's identity is checked, not only the first */
+	oq_credentials_check_use(conn);
 	if (oq_credentials_need_refresh(&conn->creds, oq_local_now_us()))
 		oq_credentials_refresh(conn);
 	return &conn->creds;

@@ -19,12 +19,12 @@
 
 typedef struct OqConnection
 {
-	/* hash key: the server and the user mapping in use (or none) */
+	/* the server, the user mapping in use (or none), the user running */
 	Oid			serverid;
 	Oid			umid;
+	Oid			userid;			/* who runs the queries it serves */
 
 	char	   *server_name;
-	Oid			userid;			/* the user whose mapping this is */
 	OqServerOptions opts;
 	OqUserOptions user_opts;
 	OqCredentials creds;		/* what requests sign with (credentials.c) */
@@ -44,6 +44,16 @@ typedef struct OqConnection
 	int			maxidle;
 	int			nbatches;		/* batches using this entry now */
 
+	/*
+	 * Holders: scans, writes and function calls (until their memory
+	 * context goes) and batches.  A changed catalog makes the cache build a
+	 * new connection; one still held is only detached from the cache and
+	 * freed by its last holder, so a cursor keeps the server, options and
+	 * credentials it started with.
+	 */
+	int			pins;
+	bool		detached;		/* no longer in the cache */
+
 	/* the S3 server's clock, from Date headers (see oq_server_now) */
 	int64		clock_offset_us;
 	int64		clock_window_start_us;
@@ -58,11 +68,16 @@ typedef struct OqConnection
 
 /*
  * The connection for a server and the user the query runs as (the
- * checkAsUser of a foreign table, else the current user).  Errors if the
- * database encoding is not UTF8, or the credential rules forbid the
- * mapping.
+ * checkAsUser of a foreign table, else the current user), held until
+ * CurrentMemoryContext is reset or deleted: give it the context of the
+ * scan or call that uses it.  Errors if the database encoding is not
+ * UTF8, or the credential rules forbid the mapping to this user.
  */
 extern OqConnection *oq_get_connection(Oid serverid, Oid userid);
+
+/* Hold conn once more, and let that hold go (batches hold theirs) */
+extern void oq_connection_pin(OqConnection *conn);
+extern void oq_connection_unpin(OqConnection *conn);
 
 /* An oq_fdw server by name, checking USAGE for the current user */
 extern Oid	oq_server_oid_checked(const char *servername);

@@ -628,12 +628,26 @@ static void
 check_may_use_server_identity(OqConnection *conn)
 {
 	if (!superuser_arg(conn->userid))
+	{
+		char	   *role = GetUserNameFromId(conn->userid, true);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("user mapping for server \"%s\" may not use the server's environment",
 						conn->server_name),
-				 errdetail("Only a superuser's user mapping may set \"use_server_environment\"."),
-				 errhint("Give the user mapping its own \"access_key_id\" and \"secret_access_key\".")));
+				 errdetail("Role \"%s\" is not a superuser, and only superusers may use the database server's own identity.",
+						   role ? role : "?"),
+				 errhint("Give this role a user mapping of its own with \"access_key_id\" and \"secret_access_key\".")));
+	}
+}
+
+void
+oq_credentials_check_use(OqConnection *conn)
+{
+	OqUserOptions *uo = &conn->user_opts;
+
+	if (uo->access_key_id == NULL && uo->use_server_environment)
+		check_may_use_server_identity(conn);
 }
 
 /* The STS endpoint and signing region for a server's assume_role_arn */
@@ -712,10 +726,18 @@ oq_credentials_init(OqConnection *conn)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("user mapping for server \"%s\" needs both \"access_key_id\" and \"secret_access_key\"",
-							conn->server_name)));
+							conn->server_name),
+					 errhint("Add the missing option with ALTER USER MAPPING.")));
 	}
 	else if (uo->use_server_environment)
 		check_may_use_server_identity(conn);
+	else if (o->assume_role_arn && !OidIsValid(conn->umid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("server \"%s\" assumes role \"%s\", but there is no user mapping with credentials to ask AWS STS with",
+						conn->server_name, o->assume_role_arn),
+				 errhint("Create a user mapping for server \"%s\" with \"access_key_id\" and \"secret_access_key\".",
+						 conn->server_name)));
 	else if (o->assume_role_arn)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),

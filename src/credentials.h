@@ -21,6 +21,14 @@
  */
 extern void oq_credentials_init(OqConnection *conn);
 
+/*
+ * Refuse (42501) when conn would sign with the server's own identity and
+ * the user it serves is not a superuser now.  Called on every use of a
+ * connection: being a superuser when the connection was built, or when a
+ * cursor started, is not enough later.
+ */
+extern void oq_credentials_check_use(OqConnection *conn);
+
 /* Whether creds must be (re)resolved before signing at time now_us */
 extern bool oq_credentials_need_refresh(const OqCredentials *creds, int64 now_us);
 

@@ -39,12 +39,15 @@ typedef struct OqVersion
 	bool		decoded;
 } OqVersion;
 
+/* A string field's text; one text cannot hold (\u0000) as stored, escaped */
 static const char *
 str_field(const OqTaskDoc *doc, OqField f, const char *dflt)
 {
 	const OqJsonMember *m = doc->field[f];
 
-	return (m && m->type == OQ_JSON_STRING && m->str) ? m->str : dflt;
+	if (m == NULL || m->type != OQ_JSON_STRING)
+		return dflt;
+	return m->str ? m->str : pnstrdup(m->raw + 1, m->raw_len - 2);
 }
 
 static bool
@@ -82,6 +85,36 @@ append_tags(StringInfo buf, const OqTaskDoc *doc)
 		appendStringInfo(buf, "%s%s: %s", i > 0 ? ", " : "", doc->tags[i].key,
 						 doc->tags[i].value);
 	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * The only version an unversioned bucket keeps: how the task came to be so
+ * is unknown, so say what it is now
+ */
+static char *
+describe_current(const OqTaskDoc *cur)
+{
+	StringInfoData buf;
+	const char *status = str_field(cur, OQ_F_STATUS, "pending");
+	const char *worker = str_field(cur, OQ_F_WORKER_ID, NULL);
+	const char *err = str_field(cur, OQ_F_LAST_ERROR, NULL);
+	const char *by = str_field(cur, OQ_F_CANCELLED_BY, NULL);
+
+	initStringInfo(&buf);
+	if (strcmp(status, "running") == 0 && worker)
+		appendStringInfo(&buf, "running on %s", worker);
+	else if (strcmp(status, "failed") == 0 && err)
+		appendStringInfo(&buf, "failed: %s", err);
+	else if (strcmp(status, "cancelled") == 0 && by)
+		appendStringInfo(&buf, "cancelled by %s", by);
+	else
+		appendStringInfoString(&buf, status);
+	if (cur->ntags > 0)
+	{
+		appendStringInfoString(&buf, ", tags ");
+		append_tags(&buf, cur);
+	}
+	return buf.data;
 }
 
 /* What changed from 'prev' (NULL: nothing before) to 'cur' */
@@ -197,6 +230,18 @@ oq_task_history(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	versions = list_versions(batch, key);
+	/* while the queue changes its shard_prefix_len: the other lengths */
+	for (int len = 1; versions == NIL && len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
+	{
+		char	   *other;
+
+		if (len == conn->opts.shard_prefix_len)
+			continue;
+		other = oq_task_key(id, len);
+		versions = list_versions(batch, other);
+		if (versions != NIL)
+			key = other;
+	}
 	if (versions == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
@@ -253,6 +298,13 @@ oq_task_history(PG_FUNCTION_ARGS)
 		else
 		{
 			oq_batch_wait_for(batch, v->get);
+			/* deleted since it was listed */
+			if (!versioned && oq_s3_not_found(v->get))
+				ereport(ERROR,
+						(errcode(ERRCODE_NO_DATA_FOUND),
+						 errmsg("task %s does not exist", id),
+						 errdetail("Bucket \"%s\" has no object \"%s\".",
+								   conn->opts.bucket, key)));
 			if (!oq_s3_ok(v->get))
 				oq_s3_report(v->get, ERROR);
 			if (!oq_task_decode(v->get->response, v->get->response_len, &v->doc, &problem))
@@ -260,9 +312,16 @@ oq_task_history(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 						 errmsg("cannot read version %d of task object \"%s\" in bucket \"%s\": %s",
 								n, key, conn->opts.bucket, problem)));
+			if (v->doc.tags_why)
+				ereport(ERROR,
+						(errcode(oq_why_sqlerrcode(v->doc.tags_why)),
+						 errmsg("cannot read field \"tags\" of version %d of task object \"%s\" in bucket \"%s\"",
+								n, key, conn->opts.bucket),
+						 errdetail_internal("%s", oq_why_detail(v->doc.tags_why))));
 			values[4] = CStringGetTextDatum(str_field(&v->doc, OQ_F_STATUS, "pending"));
 			values[5] = JsonbPGetDatum(oq_tags_to_jsonb(v->doc.tags, v->doc.ntags));
-			values[6] = CStringGetTextDatum(describe(prev, &v->doc));
+			values[6] = CStringGetTextDatum(versioned ? describe(prev, &v->doc) :
+											describe_current(&v->doc));
 			prev = &v->doc;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -107,6 +107,7 @@ oq_batch_create(OqConnection *conn, int max_inflight)
 	batch->refresh_credentials = true;
 	dlist_push_tail(&live_batches, &batch->node);
 	conn->nbatches++;
+	oq_connection_pin(conn);
 	return batch;
 }
 
@@ -175,6 +176,7 @@ oq_batch_destroy(OqBatch *batch)
 	free_request_list(&batch->returned);
 	dlist_delete(&batch->node);
 	batch->conn->nbatches--;
+	oq_connection_unpin(batch->conn);
 	pfree(batch);
 }
 
@@ -215,12 +217,22 @@ oq_request_defer(OqRequest *req, int64 delay_us)
 	req->not_before_us = oq_local_now_us() + Max(delay_us, 0);
 }
 
-struct curl_slist *
-oq_http_append_header(struct curl_slist *list, const char *fmt,...)
+bool
+oq_http_has_control_char(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char) *s < 0x20 || (unsigned char) *s == 0x7f)
+			return true;
+	return false;
+}
+
+void
+oq_request_add_header(OqRequest *req, const char *fmt,...)
 {
 	StringInfoData buf;
 	va_list		args;
 	struct curl_slist *grown;
+	bool		bad;
 
 	initStringInfo(&buf);
 	for (;;)
@@ -234,18 +246,37 @@ oq_http_append_header(struct curl_slist *list, const char *fmt,...)
 			break;
 		enlargeStringInfo(&buf, needed);
 	}
-	grown = curl_slist_append(list, buf.data);
+
+	/* a NUL inside a value would cut the line short: count it as bad too */
+	bad = oq_http_has_control_char(buf.data) || strlen(buf.data) != (size_t) buf.len;
+	grown = bad ? NULL : curl_slist_append(req->headers, buf.data);
+	if (bad)
+	{
+		/* name the header (the part before the colon), never the value */
+		char		name[64];
+		size_t		n = strcspn(buf.data, ":");
+
+		n = Min(n, sizeof(name) - 1);
+		memcpy(name, buf.data, n);
+		name[n] = '\0';
+		if (oq_http_has_control_char(name) || n == 0)
+			strlcpy(name, "?", sizeof(name));
+		explicit_bzero(buf.data, buf.len);
+		pfree(buf.data);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("could not send a request: the value of header \"%s\" holds a control character",
+						name),
+				 req->key ? errdetail("The request is for object \"%s\".", req->key) : 0));
+	}
 	/* the line may carry a secret (a token, a signature): wipe our copy */
 	explicit_bzero(buf.data, buf.len);
 	pfree(buf.data);
 	if (grown == NULL)
-	{
-		curl_slist_free_all(list);
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
-	}
-	return grown;
+	req->headers = grown;
 }
 
 /*
@@ -392,7 +423,9 @@ start_attempt(OqRequest *req)
 	req->too_large = false;
 	req->errbuf[0] = '\0';
 
-	req->headers = req->prepare(req);
+	/* the header list grows on req->headers, where cleanup finds it */
+	Assert(req->headers == NULL && req->easy == NULL);
+	req->prepare(req);
 	req->easy = easy = oq_connection_take_easy(conn);
 
 	curl_easy_setopt(easy, CURLOPT_URL, req->url);
@@ -457,7 +490,6 @@ start_attempt(OqRequest *req)
 				 errmsg("could not start an S3 request: %s", curl_multi_strerror(mc))));
 
 	req->attempts++;
-	req->state = OQ_REQ_INFLIGHT;
 	batch->requests[req->op]++;
 	oq_stat_inc(op_stat[req->op]);
 	oq_stat_add(OQ_STAT_BYTES_SENT, req->body_len);
@@ -586,11 +618,17 @@ start_queued(OqBatch *batch, int64 now)
 			next = Min(next, req->not_before_us);
 			continue;
 		}
+		/*
+		 * In flight before it starts: if signing, taking a handle or adding
+		 * it throws, the request, its header list and its handle are on the
+		 * list that oq_batch_destroy walks, and nothing is left behind.
+		 */
 		dlist_delete(&req->node);
 		batch->nqueued--;
-		start_attempt(req);
+		req->state = OQ_REQ_INFLIGHT;
 		dlist_push_tail(&batch->inflight, &req->node);
 		batch->ninflight++;
+		start_attempt(req);
 	}
 	return next;
 }
@@ -621,6 +659,25 @@ perform(OqConnection *conn)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
 		finish_attempt(req, msg->data.result, now);
 	}
+}
+
+/*
+ * What pg_stat_activity shows while a backend waits on S3: wait_event_type
+ * Extension, and from PostgreSQL 17 on the event OqS3Request (registered in
+ * shared memory on first use), so a DBA sees what the backend waits for.
+ */
+static uint32
+s3_wait_event(void)
+{
+#if PG_VERSION_NUM >= 170000
+	static uint32 wait_event = 0;
+
+	if (wait_event == 0)
+		wait_event = WaitEventExtensionNew("OqS3Request");
+	return wait_event;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
 }
 
 /*
@@ -659,7 +716,7 @@ batch_step(OqBatch *batch, OqRequest *target)
 		{
 			/* only backoffs pending: sleep on the latch */
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 timeout_ms, PG_WAIT_EXTENSION);
+							 timeout_ms, s3_wait_event());
 			ResetLatch(MyLatch);
 		}
 		else
@@ -669,7 +726,11 @@ batch_step(OqBatch *batch, OqRequest *target)
 			if (curl_multi_timeout(conn->multi, &curl_ms) == CURLM_OK && curl_ms >= 0)
 				timeout_ms = Min(timeout_ms, curl_ms);
 			if (timeout_ms > 0)
+			{
+				pgstat_report_wait_start(s3_wait_event());
 				curl_multi_poll(conn->multi, NULL, 0, (int) timeout_ms, NULL);
+				pgstat_report_wait_end();
+			}
 			if (!PostmasterIsAlive())
 				proc_exit(1);
 		}

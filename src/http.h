@@ -38,8 +38,12 @@ typedef enum OqRequestState
 	OQ_REQ_RETURNED				/* handed to the caller (batch->returned) */
 } OqRequestState;
 
-/* Builds the headers of one attempt (signing happens here) */
-typedef struct curl_slist *(*OqPrepareFn) (struct OqRequest *req);
+/*
+ * Builds the headers of one attempt (signing happens here) with
+ * oq_request_add_header, onto req->headers, where cleanup finds them
+ * whatever the callback throws.
+ */
+typedef void (*OqPrepareFn) (struct OqRequest *req);
 
 typedef struct OqRequest
 {
@@ -172,11 +176,16 @@ oq_batch_pending(OqBatch *batch)
 }
 
 /*
- * Append a header line built from a printf format to a libcurl header
- * list; frees the list and reports out of memory on failure.
+ * Append a header line built from a printf format to req->headers.  A line
+ * with a control character (CR, LF, NUL, ...) is refused with an error
+ * naming the header, never its value: no value from an option, an argument
+ * or a response may add a header or a request of its own.  Check values
+ * at their source too, for an error that says where they came from.
  */
-extern struct curl_slist *oq_http_append_header(struct curl_slist *list,
-												const char *fmt,...) pg_attribute_printf(2, 3);
+extern void oq_request_add_header(OqRequest *req, const char *fmt,...) pg_attribute_printf(2, 3);
+
+/* Whether s has a control character (what no header value may hold) */
+extern bool oq_http_has_control_char(const char *s);
 
 /* Called once from _PG_init */
 extern void oq_http_init(void);

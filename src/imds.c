@@ -42,15 +42,13 @@
 #define IMDS_CREDENTIALS_PATH	"/latest/meta-data/iam/security-credentials/"
 
 /* One header line, or none, for every attempt of a request */
-static struct curl_slist *
+static void
 header_prepare(OqRequest *req)
 {
 	const char *line = (const char *) req->prepare_arg;
-	struct curl_slist *list = NULL;
 
 	if (line)
-		list = oq_http_append_header(list, "%s", line);
-	return list;
+		oq_request_add_header(req, "%s", line);
 }
 
 static OqRequest *

@@ -93,6 +93,25 @@ oq_task_key(const char *id, int prefix_len)
 bool
 oq_task_key_parse(const char *key, int prefix_len, char *id, char **errmsg)
 {
+	int			shard_len;
+
+	if (!oq_task_key_parse_any(key, id, &shard_len, errmsg))
+		return false;
+	if (shard_len != prefix_len)
+	{
+		if (errmsg)
+			*errmsg = psprintf("shard \"%.*s\" of key \"%s\" has %d character%s, but the server's shard_prefix_len is %d",
+							   shard_len, key + strlen(OQ_TASKS_PREFIX), key,
+							   shard_len, shard_len == 1 ? "" : "s", prefix_len);
+		return false;
+	}
+	return true;
+}
+
+bool
+oq_task_key_parse_any(const char *key, char *id, int *shard_len_out,
+					  char **errmsg)
+{
 	const char *shard;
 	const char *slash;
 	const char *rest;
@@ -112,15 +131,15 @@ oq_task_key_parse(const char *key, int prefix_len, char *id, char **errmsg)
 		goto not_task_key;
 
 	shard_len = slash - shard;
-	if (shard_len != (size_t) prefix_len)
+	if (shard_len > OQ_MAX_SHARD_PREFIX_LEN)
 	{
 		if (errmsg)
-			*errmsg = psprintf("shard \"%.*s\" of key \"%s\" has %d character%s, but the server's shard_prefix_len is %d",
+			*errmsg = psprintf("shard \"%.*s\" of key \"%s\" has %d characters, more than the %d a shard can have",
 							   (int) shard_len, shard, key, (int) shard_len,
-							   shard_len == 1 ? "" : "s", prefix_len);
+							   OQ_MAX_SHARD_PREFIX_LEN);
 		return false;
 	}
-	oq_task_shard(rest, prefix_len, expected);
+	oq_task_shard(rest, (int) shard_len, expected);
 	if (memcmp(shard, expected, shard_len) != 0)
 	{
 		if (errmsg)
@@ -131,6 +150,7 @@ oq_task_key_parse(const char *key, int prefix_len, char *id, char **errmsg)
 
 	memcpy(id, rest, OQ_UUID_LEN);
 	id[OQ_UUID_LEN] = '\0';
+	*shard_len_out = (int) shard_len;
 	return true;
 
 not_task_key:

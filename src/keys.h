@@ -40,6 +40,14 @@ extern bool oq_task_key_parse(const char *key, int prefix_len, char *id,
 							  char **errmsg);
 
 /*
+ * The same for a shard of any length 1..OQ_MAX_SHARD_PREFIX_LEN: while the
+ * queue changes its shard_prefix_len, keys of both lengths stand side by
+ * side.  *shard_len receives the key's.
+ */
+extern bool oq_task_key_parse_any(const char *key, char *id, int *shard_len,
+								  char **errmsg);
+
+/*
  * "ready/{shard}/{floor(unix_seconds / 60), 10 digits}/{id}", exactly as the
  * reference producer writes it (a pre-1970 time, which no real task has,
  * gives a negative minute such as "-000000001", as the reference would).

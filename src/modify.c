@@ -10,8 +10,21 @@
  * choose their ids).  PostgreSQL hands rows over in batches of batch_size
  * (the table's or the server's option, as postgres_fdw's), and a batch's
  * submits run concurrently.  With RETURNING, rows go one at a time.
+ * Rows that PostgreSQL routes to the table (an INSERT or COPY into a
+ * partitioned parent) or that COPY brings come through BeginForeignInsert:
+ * every column is handed over then, so the columns a submit does not take
+ * must be NULL.  A row is checked before any of its batch is written.
  *
- * UPDATE.  Only tags may be assigned.  Each row's change is written with
+ * Each task is durable on its own, so a bulk INSERT or COPY cut short (an
+ * error in a row, a cancel, statement_timeout) has stored some: its error
+ * says how many tasks the statement stored, the last of them, and how many
+ * writes were in flight with an unknown outcome (errdetail).  Within a
+ * batch, rows are written concurrently; a failed write lets the others of
+ * its batch finish first, so that only a cancel leaves outcomes unknown.
+ *
+ * UPDATE.  Only tags may be assigned.  The table may be a partition or an
+ * inheritance child of the UPDATE's target: the target list is translated
+ * to its columns (as postgres_fdw does).  Each row's change is written with
  * If-Match on the ETag the scan read, through a guarded write
  * (taskwrite.h): if the task changed since the scan read it, the new
  * version is read, the UPDATE's WHERE clause is evaluated on it again and,
@@ -113,7 +126,13 @@ typedef struct OqModifyState
 
 	/* INSERT */
 	AttrNumber	attnos[OQ_NUM_INSERT_FIELDS];
+	List	   *null_attnos;	/* routed or copied rows: must be NULL there */
 	int			batch_size;
+	struct OqInsertProgress *progress;	/* what the statement stored */
+	List	   *batch_writes;	/* OqTaskWrite *: the batch being written */
+	OqSubmitSpec *buffered;		/* COPY: rows checked, not yet written */
+	int			nbuffered;
+	MemoryContext buffer_cxt;	/* their memory */
 
 	/* UPDATE */
 	AttrNumber	tags_attno;
@@ -159,6 +178,13 @@ refuse_delete(Relation rel)
 			 errhint("Tasks leave the queue through its own lifecycle (completion, cancellation, expiry).")));
 }
 
+/* The name of a row identity column, the same in planning and execution */
+static const char *
+junk_name(const char *what, AttrNumber attno)
+{
+	return psprintf("%s_%d", what, (int) attno);
+}
+
 void
 oq_add_update_targets(PlannerInfo *root, Index rtindex, RangeTblEntry *target_rte,
 					  Relation target_relation)
@@ -178,11 +204,15 @@ oq_add_update_targets(PlannerInfo *root, Index rtindex, RangeTblEntry *target_rt
 						RelationGetRelationName(target_relation)),
 				 errdetail("A row is written back with If-Match on the ETag its scan read.")));
 
-	/* the row's identity: which task, and which version of it was read */
+	/*
+	 * The row's identity: which task, and which version of it was read.
+	 * Partitions of one UPDATE share a junk column of a name only if its
+	 * Var is the same, column number included: the name says the number.
+	 */
 	add_row_identity_var(root, makeVar(rtindex, id, UUIDOID, -1, InvalidOid, 0),
-						 rtindex, "oq_id");
+						 rtindex, junk_name("oq_id", id));
 	add_row_identity_var(root, makeVar(rtindex, etag, TEXTOID, -1, DEFAULT_COLLATION_OID, 0),
-						 rtindex, "oq_etag");
+						 rtindex, junk_name("oq_etag", etag));
 }
 
 static List *
@@ -257,6 +287,8 @@ plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRel
 	Expr	   *set = NULL;
 	bool		can_recheck;
 	int			col = -1;
+	List	   *tlist;
+	List	   *colnos;
 	ListCell   *lc;
 	ListCell   *lt;
 
@@ -274,8 +306,14 @@ plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRel
 					 errdetail("Only tags can be changed; the rest of a task belongs to the queue's workers.")));
 	}
 
-	/* the expression assigned to tags: processed_tlist follows update_colnos */
-	forboth(lc, root->update_colnos, lt, root->processed_tlist)
+	/*
+	 * The expression assigned to tags: processed_tlist follows
+	 * update_colnos.  Both are the statement's target's; when this table is
+	 * a partition or inheritance child of it, they are translated to this
+	 * table's columns (their numbers and order may differ).
+	 */
+	get_translated_update_targetlist(root, resultRelation, &tlist, &colnos);
+	forboth(lc, colnos, lt, tlist)
 	{
 		if (lfirst_int(lc) == tags)
 			set = ((TargetEntry *) lfirst(lt))->expr;
@@ -287,7 +325,8 @@ plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRel
 	 * The WHERE of the target alone is all of it only when no other
 	 * relation takes part (UPDATE ... FROM joins need their rows too).
 	 */
-	can_recheck = bms_membership(root->all_baserels) == BMS_SINGLETON &&
+	can_recheck = set != NULL &&
+		bms_membership(root->all_baserels) == BMS_SINGLETON &&
 		baserel->joininfo == NIL &&
 		recheckable((Node *) where, resultRelation, root) &&
 		recheckable((Node *) set, resultRelation, root);
@@ -346,6 +385,46 @@ oq_is_relation_updatable(Relation rel)
  * ----------------------------------------------------------------
  */
 
+/*
+ * What an INSERT or COPY has stored so far, shared by the foreign
+ * partitions it routes rows to (one per executor state).
+ */
+typedef struct OqInsertProgress
+{
+	EState	   *estate;
+	int64		rows;			/* rows handed to a write so far */
+	int64		stored;			/* tasks stored */
+	int64		last_row;		/* the row of last_id, from 1, in the order given */
+	char		last_id[OQ_UUID_LEN + 1];
+} OqInsertProgress;
+
+static OqInsertProgress *current_progress = NULL;
+
+static void
+progress_forget(void *arg)
+{
+	if (current_progress == arg)
+		current_progress = NULL;
+}
+
+static OqInsertProgress *
+progress_of(EState *estate)
+{
+	OqInsertProgress *p;
+	MemoryContextCallback *cb;
+
+	if (current_progress && current_progress->estate == estate)
+		return current_progress;
+	p = MemoryContextAllocZero(estate->es_query_cxt, sizeof(OqInsertProgress));
+	p->estate = estate;
+	cb = MemoryContextAlloc(estate->es_query_cxt, sizeof(MemoryContextCallback));
+	cb->func = progress_forget;
+	cb->arg = p;
+	MemoryContextRegisterResetCallback(estate->es_query_cxt, cb);
+	current_progress = p;
+	return p;
+}
+
 static int
 modify_batch_size(Relation rel, OqConnection *conn)
 {
@@ -353,6 +432,33 @@ modify_batch_size(Relation rel, OqConnection *conn)
 
 	oq_table_options(RelationGetRelid(rel), &topts);
 	return topts.batch_size > 0 ? topts.batch_size : conn->opts.batch_size;
+}
+
+static OqModifyState *
+create_state(EState *estate, ResultRelInfo *rinfo, CmdType operation,
+			 Oid userid, bool returning)
+{
+	Relation	rel = rinfo->ri_RelationDesc;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	OqModifyState *st;
+
+	st = palloc0(sizeof(OqModifyState));
+	rinfo->ri_FdwState = st;
+	st->rel = rel;
+	st->operation = operation;
+	st->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid, userid);
+	st->max_inflight = st->conn->opts.max_concurrency;
+	st->batch = oq_batch_create(st->conn, st->max_inflight);
+	st->returning = returning;
+	st->batch_size = modify_batch_size(rel, st->conn);
+	oq_row_builder_init(&st->rb, rel, true, NIL);
+	st->values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	st->nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	st->temp_cxt = AllocSetContextCreate(estate->es_query_cxt, "oq_fdw modify row",
+										 ALLOCSET_DEFAULT_SIZES);
+	if (operation == CMD_INSERT)
+		st->progress = progress_of(estate);
+	return st;
 }
 
 void
@@ -370,21 +476,8 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
-	st = palloc0(sizeof(OqModifyState));
-	rinfo->ri_FdwState = st;
-	st->rel = rel;
-	st->operation = mtstate->operation;
-	st->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid, userid);
-	st->max_inflight = st->conn->opts.max_concurrency;
-	st->batch = oq_batch_create(st->conn, st->max_inflight);
-	st->returning = boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING));
-	st->batch_size = modify_batch_size(rel, st->conn);
-	oq_row_builder_init(&st->rb, rel, true, NIL);
-	st->values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
-	st->nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
-	st->temp_cxt = AllocSetContextCreate(estate->es_query_cxt, "oq_fdw modify row",
-										 ALLOCSET_DEFAULT_SIZES);
-
+	st = create_state(estate, rinfo, mtstate->operation, userid,
+					  boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING)));
 	attnos = (List *) list_nth(fdw_private, OQ_MPRIV_ATTNOS);
 	if (st->operation == CMD_INSERT)
 	{
@@ -396,8 +489,10 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		Plan	   *subplan = outerPlanState(mtstate)->plan;
 
 		st->tags_attno = (AttrNumber) linitial_int(attnos);
-		st->junk_id = ExecFindJunkAttributeInTlist(subplan->targetlist, "oq_id");
-		st->junk_etag = ExecFindJunkAttributeInTlist(subplan->targetlist, "oq_etag");
+		st->junk_id = ExecFindJunkAttributeInTlist(subplan->targetlist,
+												   junk_name("oq_id", column_of_field(rel, "id")));
+		st->junk_etag = ExecFindJunkAttributeInTlist(subplan->targetlist,
+													 junk_name("oq_etag", column_of_field(rel, "etag")));
 		if (!AttributeNumberIsValid(st->junk_id) || !AttributeNumberIsValid(st->junk_etag))
 			elog(ERROR, "oq_fdw: the row identity columns are missing from the UPDATE's plan");
 		st->can_recheck = boolVal(list_nth(fdw_private, OQ_MPRIV_RECHECK));
@@ -409,6 +504,98 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 			st->recheck_slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
 		}
 	}
+}
+
+/* The user whose mapping a routed or copied insert uses */
+static Oid
+insert_user(ResultRelInfo *rinfo, EState *estate)
+{
+#if PG_VERSION_NUM >= 160000
+	return ExecGetResultRelCheckAsUser(rinfo, estate);
+#else
+	/* a partition that rows are routed to has no range table entry */
+	Index		rti = rinfo->ri_RangeTableIndex != 0 ? rinfo->ri_RangeTableIndex :
+		rinfo->ri_RootResultRelInfo->ri_RangeTableIndex;
+	RangeTblEntry *rte = exec_rt_fetch(rti, estate);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+#endif
+}
+
+/*
+ * Rows routed to the table (INSERT or COPY into a partitioned parent) or
+ * copied into it: no plan says which columns the statement gives, so
+ * every column comes, and those a submit does not take must be NULL.
+ */
+void
+oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
+{
+	EState	   *estate = mtstate->ps.state;
+	Relation	rel = rinfo->ri_RelationDesc;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	OqModifyState *st;
+
+	/* an UPDATE moving a row here would delete it elsewhere: a new task? */
+	if (mtstate->operation != CMD_INSERT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot move a row into foreign table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("An UPDATE that changes a row's partition would submit a new task; INSERT it instead.")));
+	if (mtstate->ps.plan &&
+		castNode(ModifyTable, mtstate->ps.plan)->onConflictAction != ONCONFLICT_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ON CONFLICT is not supported on foreign table \"%s\"",
+						RelationGetRelationName(rel))));
+	if (rinfo->ri_FdwState != NULL)
+		elog(ERROR, "oq_fdw: foreign table \"%s\" already has a modify state",
+			 RelationGetRelationName(rel));
+
+	st = create_state(estate, rinfo, CMD_INSERT, insert_user(rinfo, estate),
+					  rinfo->ri_projectReturning != NULL ||
+					  rinfo->ri_returningList != NIL);
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		const char *field;
+		int			f;
+		bool		type_ok = false;
+
+		if (att->attisdropped)
+			continue;
+		field = oq_column_field(RelationGetRelid(rel), att->attnum);
+		for (f = 0; f < OQ_NUM_INSERT_FIELDS; f++)
+			if (strcmp(insert_fields[f].field, field) == 0)
+				break;
+		if (f < OQ_NUM_INSERT_FIELDS)
+			for (int t = 0; t < 3 && OidIsValid(insert_fields[f].types[t]); t++)
+				type_ok |= insert_fields[f].types[t] == att->atttypid;
+		if (type_ok)
+			st->attnos[f] = att->attnum;
+		else
+			st->null_attnos = lappend_int(st->null_attnos, att->attnum);
+	}
+
+	/*
+	 * Before PostgreSQL 16, COPY (no plan) hands foreign rows over one at a
+	 * time (16 batches them through ExecForeignBatchInsert).  Nothing needs
+	 * a row written before the next comes, unless row triggers or RETURNING
+	 * look at it: so the rows wait here and are written a batch at a time.
+	 */
+#if PG_VERSION_NUM < 160000
+	if (mtstate->ps.plan == NULL && st->batch_size > 1 && !st->returning &&
+		!(rinfo->ri_TrigDesc &&
+		  (rinfo->ri_TrigDesc->trig_insert_before_row ||
+		   rinfo->ri_TrigDesc->trig_insert_after_row)))
+	{
+		st->buffer_cxt = AllocSetContextCreate(estate->es_query_cxt,
+											   "oq_fdw copied rows",
+											   ALLOCSET_DEFAULT_SIZES);
+		st->buffered = MemoryContextAlloc(estate->es_query_cxt,
+										  sizeof(OqSubmitSpec) * st->batch_size);
+	}
+#endif
 }
 
 /* Put a stored task object into a slot (RETURNING, rechecks) */
@@ -433,15 +620,30 @@ store_task(OqModifyState *st, TupleTableSlot *slot, const char *key,
 
 /* ---- INSERT ---- */
 
-static OqTaskWrite *
-begin_submit(OqModifyState *st, TupleTableSlot *slot)
+/* Check a row and make its submit; writes nothing */
+static void
+row_spec(OqModifyState *st, TupleTableSlot *slot, OqSubmitSpec *specp)
 {
 	OqSubmitSpec spec;
 	Datum		v;
 	bool		isnull;
+	ListCell   *lc;
 
 	oq_submit_spec_init(&spec);
 	slot_getallattrs(slot);
+
+	foreach(lc, st->null_attnos)
+	{
+		AttrNumber	attno = (AttrNumber) lfirst_int(lc);
+
+		if (!slot->tts_isnull[attno - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot set column \"%s\" in an INSERT into foreign table \"%s\"",
+							NameStr(TupleDescAttr(RelationGetDescr(st->rel), attno - 1)->attname),
+							RelationGetRelationName(st->rel)),
+					 errdetail("An INSERT submits new pending tasks: only task_type, input, tags, available_at, max_retries, timeout_seconds and id can be given; rows routed or copied into the table must have NULL in its other columns.")));
+	}
 
 #define INSERT_VALUE(f) \
 	(st->attnos[f] != InvalidAttrNumber && \
@@ -473,12 +675,41 @@ begin_submit(OqModifyState *st, TupleTableSlot *slot)
 		spec.id = DatumGetCString(DirectFunctionCall1(uuid_out, v));
 #undef INSERT_VALUE
 
-	return oq_task_submit_begin(st->batch, &spec);
+	*specp = spec;
 }
 
-/* Drive every write of the list to its end; ERROR on the first failure */
+/* A write of the batch ended: note a stored task (row counts from 1) */
 static void
-run_writes(OqModifyState *st, List *writes)
+note_write(OqModifyState *st, OqTaskWrite *w, int64 row)
+{
+	if (w->outcome == OQ_WRITE_OK && row > st->progress->last_row)
+	{
+		st->progress->last_row = row;
+		strlcpy(st->progress->last_id, w->id, sizeof(st->progress->last_id));
+	}
+	if (w->outcome == OQ_WRITE_OK)
+		st->progress->stored++;
+}
+
+static int
+write_index(List *writes, OqTaskWrite *w)
+{
+	ListCell   *lc;
+
+	foreach(lc, writes)
+	{
+		if (lfirst(lc) == w)
+			return foreach_current_index(lc);
+	}
+	return -1;
+}
+
+/*
+ * Drive every write of the batch to its end, then ERROR with the first
+ * failure.  The others finish first: what they stored is then known.
+ */
+static void
+run_writes(OqModifyState *st, List *writes, int64 first_row)
 {
 	int			pending = 0;
 	ListCell   *lc;
@@ -488,7 +719,7 @@ run_writes(OqModifyState *st, List *writes)
 		OqTaskWrite *w = (OqTaskWrite *) lfirst(lc);
 
 		if (oq_task_write_done(w))
-			oq_task_write_report(w);
+			note_write(st, w, first_row + foreach_current_index(lc) + 1);
 		else
 			pending++;
 	}
@@ -503,10 +734,91 @@ run_writes(OqModifyState *st, List *writes)
 		oq_task_write_handle(w, req);
 		if (oq_task_write_done(w))
 		{
-			oq_task_write_report(w);
+			note_write(st, w, first_row + write_index(writes, w) + 1);
 			pending--;
 		}
 	}
+	foreach(lc, writes)
+		oq_task_write_report((OqTaskWrite *) lfirst(lc));
+}
+
+/*
+ * An error cut the statement short: add what it stored to the detail, so
+ * that a user can resume without duplicates.
+ */
+static void
+rethrow_with_progress(OqModifyState *st, MemoryContext cxt)
+{
+	ErrorData  *edata;
+	OqInsertProgress *p = st->progress;
+	int			unknown = 0;
+	char	   *detail = NULL;
+	ListCell   *lc;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+
+	/* a PUT sent and not answered, or answered ambiguously: it may be there */
+	foreach(lc, st->batch_writes)
+	{
+		OqTaskWrite *w = (OqTaskWrite *) lfirst(lc);
+
+		if (!oq_task_write_done(w) && w->outcome != OQ_WRITE_OK && w->put != NULL)
+			unknown++;
+	}
+
+	if (p->stored > 0)
+		detail = psprintf("Tasks this statement stored before the error: %lld; the last of them, in the order the rows were given: %s.",
+						  (long long) p->stored, p->last_id);
+	if (unknown > 0)
+	{
+		char	   *more = psprintf("Writes in flight when it occurred, whose tasks may or may not be stored: %d.",
+									unknown);
+
+		detail = detail ? psprintf("%s %s", detail, more) : more;
+	}
+	if (detail)
+		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, detail) : detail;
+	ReThrowError(edata);
+}
+
+/* Write a batch of checked rows; returns the writes, all succeeded */
+static List *
+submit_batch(OqModifyState *st, OqSubmitSpec *specs, int n)
+{
+	List	   *writes = NIL;
+	int64		first_row = st->progress->rows;
+
+	for (int i = 0; i < n; i++)
+	{
+		writes = lappend(writes, oq_task_submit_begin(st->batch, &specs[i]));
+		st->batch_writes = writes;
+		st->progress->rows++;
+	}
+	run_writes(st, writes, first_row);
+	st->batch_writes = NIL;
+	return writes;
+}
+
+static void
+free_writes(List *writes)
+{
+	ListCell   *lc;
+
+	foreach(lc, writes)
+		oq_task_write_free((OqTaskWrite *) lfirst(lc));
+	list_free(writes);
+}
+
+/* The rows COPY handed over one at a time, as one batch */
+static void
+flush_buffered(OqModifyState *st)
+{
+	if (st->nbuffered > 0)
+		free_writes(submit_batch(st, st->buffered, st->nbuffered));
+	st->nbuffered = 0;
+	MemoryContextReset(st->buffer_cxt);
 }
 
 TupleTableSlot **
@@ -514,14 +826,38 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 					 TupleTableSlot **planSlots, int *numSlots)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
-	List	   *writes = NIL;
-	ListCell   *lc;
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *volatile writes = NIL;
 
 	/* the previous row's RETURNING values lived here until now */
 	MemoryContextReset(st->temp_cxt);
-	for (int i = 0; i < *numSlots; i++)
-		writes = lappend(writes, begin_submit(st, slots[i]));
-	run_writes(st, writes);
+	PG_TRY();
+	{
+		if (st->buffered != NULL && *numSlots == 1)
+		{
+			/* COPY: keep the checked row, write when a batch is full */
+			MemoryContext oldcxt = MemoryContextSwitchTo(st->buffer_cxt);
+
+			row_spec(st, slots[0], &st->buffered[st->nbuffered++]);
+			MemoryContextSwitchTo(oldcxt);
+			if (st->nbuffered == st->batch_size)
+				flush_buffered(st);
+		}
+		else
+		{
+			OqSubmitSpec *specs = palloc(sizeof(OqSubmitSpec) * *numSlots);
+
+			/* every row of the batch is checked before any is written */
+			for (int i = 0; i < *numSlots; i++)
+				row_spec(st, slots[i], &specs[i]);
+			writes = submit_batch(st, specs, *numSlots);
+		}
+	}
+	PG_CATCH();
+	{
+		rethrow_with_progress(st, cxt);
+	}
+	PG_END_TRY();
 
 	/* RETURNING: one row at a time (batch size 1), from the stored object */
 	if (st->returning)
@@ -530,8 +866,7 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 
 		store_task(st, slots[0], w->key, w->body, w->body_len, w->etag);
 	}
-	foreach(lc, writes)
-		oq_task_write_free((OqTaskWrite *) lfirst(lc));
+	free_writes(writes);
 	return slots;
 }
 
@@ -542,6 +877,27 @@ oq_exec_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	int			one = 1;
 
 	return oq_exec_batch_insert(estate, rinfo, &slot, &planSlot, &one)[0];
+}
+
+void
+oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo)
+{
+	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (st != NULL && st->buffered != NULL)
+	{
+		PG_TRY();
+		{
+			flush_buffered(st);
+		}
+		PG_CATCH();
+		{
+			rethrow_with_progress(st, cxt);
+		}
+		PG_END_TRY();
+	}
+	oq_end_modify(estate, rinfo);
 }
 
 int

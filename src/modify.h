@@ -20,6 +20,9 @@ extern List *oq_plan_modify(PlannerInfo *root, ModifyTable *plan,
 extern int	oq_is_relation_updatable(Relation rel);
 extern void oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							List *fdw_private, int subplan_index, int eflags);
+extern void oq_begin_foreign_insert(ModifyTableState *mtstate,
+									ResultRelInfo *rinfo);
+extern void oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo);
 extern TupleTableSlot *oq_exec_insert(EState *estate, ResultRelInfo *rinfo,
 									  TupleTableSlot *slot,
 									  TupleTableSlot *planSlot);

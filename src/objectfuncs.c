@@ -220,7 +220,7 @@ oq_get_object(PG_FUNCTION_ARGS)
 	OqRequest  *req = oq_s3_run(batch, oq_s3_get(batch, key));
 	bytea	   *result;
 
-	if (req->curl_code == 0 && req->status == 404)
+	if (oq_s3_not_found(req))
 	{
 		oq_batch_destroy(batch);
 		PG_RETURN_NULL();
@@ -248,13 +248,21 @@ oq_head_object(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	if (req->curl_code == 0 && req->status == 404)
+	if (oq_s3_not_found(req))
 	{
+		/*
+		 * A HEAD's 404 has no body to tell a missing key from a missing
+		 * bucket: ask the bucket, whose failure is reported as such.
+		 */
+		OqRequest  *hb = oq_s3_run(batch, oq_s3_head_bucket(batch));
+
+		if (!oq_s3_ok(hb))
+			oq_s3_report_head(hb, ERROR);
 		oq_batch_destroy(batch);
 		PG_RETURN_NULL();
 	}
 	if (!oq_s3_ok(req))
-		oq_s3_report(req, ERROR);
+		oq_s3_report_head(req, ERROR);
 
 	nulls[0] = req->etag == NULL;
 	values[0] = nulls[0] ? (Datum) 0 : CStringGetTextDatum(req->etag);
@@ -296,6 +304,12 @@ oq_put_object(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("if_none_match must be \"*\" or NULL")));
+	/* it becomes a header line: CR/LF would add headers of its own */
+	if (if_match && (*if_match == '\0' || oq_http_has_control_char(if_match)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for if_match"),
+				 errdetail("An ETag is not empty and has no control characters.")));
 
 	batch = batch_for_server(PG_GETARG_NAME(0));
 	req = oq_s3_run(batch, oq_s3_put(batch, key, VARDATA_ANY(body),

@@ -182,10 +182,18 @@ validate_enum(const OqOption *opt, const char *value)
 			 errhint("Valid values are %s.", buf.data)));
 }
 
+/*
+ * An endpoint is a base URL, scheme://host[:port]: requests are signed
+ * for that host, and a path, query, user name or fragment would either be
+ * signed into the Host header (failing every request) or send requests
+ * somewhere the signature does not say.  A trailing "/" is allowed.
+ */
 static void
 validate_endpoint(const char *name, const char *value)
 {
 	const char *host;
+	size_t		len;
+	bool		ok;
 
 	if (strncmp(value, "http://", 7) == 0)
 		host = value + 7;
@@ -194,14 +202,53 @@ validate_endpoint(const char *name, const char *value)
 	else
 		host = NULL;
 
-	if (host == NULL || *host == '\0' || *host == '/' ||
-		strpbrk(host, "?#@ ") != NULL)
+	ok = host != NULL;
+	if (ok)
+	{
+		len = strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]");
+		ok = len > 0 && strspn(host + len, "/") == strlen(host + len);
+	}
+	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+				 errdetail("An endpoint is \"http://\" or \"https://\" and a host name or address with an optional port, without a path, query, user name or fragment."),
 				 strcmp(name, "sts_endpoint") == 0 ?
 				 errhint("Give a base URL such as \"https://sts.us-east-1.amazonaws.com\" or \"http://127.0.0.1:9000\".") :
 				 errhint("Give a base URL such as \"https://s3.us-east-1.amazonaws.com\" or \"http://127.0.0.1:9000\".")));
+}
+
+/*
+ * The region names the default endpoint's host (s3.REGION.amazonaws.com)
+ * and is signed into every request: AWS's syntax only, so that it cannot
+ * name another host.
+ */
+static void
+validate_region(const char *value)
+{
+	size_t		len = strlen(value);
+
+	if (len < 1 || len > 32 || !(value[0] >= 'a' && value[0] <= 'z') ||
+		strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"region\": \"%s\"", value),
+				 errdetail("A region name has 1 to 32 characters of a-z, 0-9 and \"-\", starting with a letter, such as \"eu-west-1\".")));
+}
+
+/*
+ * Options that choose where the database server connects or which of its
+ * files it reads: a role that may create a server (USAGE on the wrapper)
+ * must not aim it at an internal address and read the answers (file_fdw's
+ * rule for "filename").  A superuser creates such servers and grants USAGE.
+ */
+static bool
+option_is_superuser_only(const char *name, Oid catalog)
+{
+	return catalog == ForeignServerRelationId &&
+		(strcmp(name, "endpoint") == 0 ||
+		 strcmp(name, "sts_endpoint") == 0 ||
+		 strcmp(name, "ca_file") == 0);
 }
 
 /* Whether value has min..max characters, each alphanumeric or in 'extra' */
@@ -306,8 +353,24 @@ oq_fdw_validator(PG_FUNCTION_ARGS)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("option \"%s\" must not be empty", opt->name)));
+				/* values reach request headers: never a line of their own */
+				for (const char *p = value; *p; p++)
+					if ((unsigned char) *p < 0x20 || (unsigned char) *p == 0x7f)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("option \"%s\" must not contain control characters",
+										opt->name)));
 				break;
 		}
+
+		if (option_is_superuser_only(def->defname, catalog) && !superuser())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("only a superuser may set option \"%s\"", opt->name),
+					 strcmp(opt->name, "ca_file") == 0 ?
+					 errdetail("It makes the database server read a file of its choosing.") :
+					 errdetail("It chooses the host the database server connects to."),
+					 errhint("Ask a superuser to create the server and grant USAGE on it.")));
 
 		if (strcmp(def->defname, "bucket") == 0)
 		{
@@ -316,6 +379,8 @@ oq_fdw_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "endpoint") == 0)
 			validate_endpoint(def->defname, value);
+		else if (strcmp(def->defname, "region") == 0)
+			validate_region(value);
 		else if (catalog == ForeignServerRelationId &&
 				 (strcmp(def->defname, "assume_role_arn") == 0 ||
 				  strcmp(def->defname, "external_id") == 0 ||

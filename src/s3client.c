@@ -51,14 +51,13 @@ static const char *const op_names[OQ_NUM_OPS] = {
  * refreshed them before it started this attempt (a refresh makes requests
  * of its own, which must not happen while this one is half-started).
  */
-static struct curl_slist *
+static void
 s3_prepare(OqRequest *req)
 {
 	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
 	OqConnection *conn = req->batch->conn;
 	const OqCredentials *creds = &conn->creds;
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
-	struct curl_slist *list = NULL;
 	char		amz_date[17];
 	int64		now_us;
 
@@ -66,11 +65,11 @@ s3_prepare(OqRequest *req)
 		now_us = oq_local_now_us();
 	oq_format_amz_date(now_us / 1000000, amz_date);
 
-	list = oq_http_append_header(list, "Host: %s", conn->host_header);
-	list = oq_http_append_header(list, "x-amz-content-sha256: %s", sig->payload_hash);
-	list = oq_http_append_header(list, "x-amz-date: %s", amz_date);
+	oq_request_add_header(req, "Host: %s", conn->host_header);
+	oq_request_add_header(req, "x-amz-content-sha256: %s", sig->payload_hash);
+	oq_request_add_header(req, "x-amz-date: %s", amz_date);
 	if (creds->session_token)
-		list = oq_http_append_header(list, "x-amz-security-token: %s", creds->session_token);
+		oq_request_add_header(req, "x-amz-security-token: %s", creds->session_token);
 
 	if (creds->access_key_id)
 	{
@@ -100,23 +99,22 @@ s3_prepare(OqRequest *req)
 		in.secret_access_key = creds->secret_access_key;
 		in.key_cache = &conn->sigkey;
 		oq_sigv4_sign(&in, &out);
-		list = oq_http_append_header(list, "Authorization: %s", out.authorization);
+		oq_request_add_header(req, "Authorization: %s", out.authorization);
 	}
 
 	if (sig->if_match)
-		list = oq_http_append_header(list, "If-Match: %s", sig->if_match);
+		oq_request_add_header(req, "If-Match: %s", sig->if_match);
 	if (sig->if_none_match)
-		list = oq_http_append_header(list, "If-None-Match: *");
+		oq_request_add_header(req, "If-None-Match: *");
 	if (req->op == OQ_OP_PUT)
 	{
-		list = oq_http_append_header(list, "Content-Type: %s",
+		oq_request_add_header(req, "Content-Type: %s",
 							 sig->content_type ? sig->content_type : "application/octet-stream");
 		/* no 100-continue round trip: our bodies are small */
-		list = oq_http_append_header(list, "Expect:");
+		oq_request_add_header(req, "Expect:");
 	}
 
 	MemoryContextSwitchTo(oldcxt);
-	return list;
 }
 
 /*
@@ -331,14 +329,57 @@ oq_s3_outcome_unknown(const OqRequest *req)
 }
 
 bool
-oq_s3_put_succeeded(const OqRequest *put, const char *stored_etag)
+oq_s3_put_stored(const OqRequest *put, const OqRequest *get)
 {
-	char		md5[33];
+	return oq_s3_ok(get) && get->response_len == put->body_len &&
+		memcmp(get->response, put->body, put->body_len) == 0;
+}
 
-	if (stored_etag == NULL)
+/*
+ * Only a missing key means "no such object".  A 404 also answers a GET in
+ * a bucket that does not exist (NoSuchBucket): that is a configuration
+ * error to report, never an absent task.  A 404 without a code (HEAD has
+ * no body; RGW may send none) is taken as a missing key.
+ */
+bool
+oq_s3_not_found(const OqRequest *req)
+{
+	OqS3Error	err;
+
+	if (req->curl_code != 0 || req->too_large || req->status != 404 ||
+		req->key == NULL)
 		return false;
-	oq_md5_hex(put->body, put->body_len, md5);
-	return pg_strcasecmp(md5, stored_etag) == 0;
+	if (!oq_s3xml_parse_error(req->response, req->response_len, &err) ||
+		err.code == NULL)
+		return true;
+	return strcmp(err.code, "NoSuchKey") == 0;
+}
+
+/*
+ * NoSuchBucket, or a 404 without a code to a request on the bucket itself
+ * (HeadBucket has no body to say so, a listing may have none)
+ */
+static bool
+is_no_such_bucket(const OqRequest *req, const OqS3Error *err)
+{
+	if (req->curl_code != 0)
+		return false;
+	if (err->code)
+		return strcmp(err->code, "NoSuchBucket") == 0;
+	return req->status == 404 && req->key == NULL &&
+		(req->op == OQ_OP_HEAD || req->op == OQ_OP_LIST);
+}
+
+/* The request reached a server that serves the bucket from another region */
+static bool
+is_wrong_region(const OqRequest *req, const OqS3Error *err)
+{
+	if (req->curl_code == 0 && req->status == 301)
+		return true;			/* S3's answer to a HEAD in another region */
+	return req->curl_code == 0 && err->code &&
+		(strcmp(err->code, "PermanentRedirect") == 0 ||
+		 strcmp(err->code, "AuthorizationHeaderMalformed") == 0 ||
+		 strcmp(err->code, "IllegalLocationConstraintException") == 0);
 }
 
 /* The SQLSTATE for an S3 failure: the HV000 class, as the contract says */
@@ -349,8 +390,10 @@ error_sqlstate(const OqRequest *req, const OqS3Error *err)
 		return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 	if (req->curl_code != 0)
 		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-	if (err->code && strcmp(err->code, "NoSuchBucket") == 0)
+	if (is_no_such_bucket(req, err))
 		return ERRCODE_FDW_TABLE_NOT_FOUND;
+	if (is_wrong_region(req, err))
+		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 	if (req->status == 401 || req->status == 403)
 		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 	return ERRCODE_FDW_ERROR;
@@ -467,20 +510,45 @@ oq_s3_report(const OqRequest *req, int elevel)
 		appendStringInfo(&detail, "%s%d attempts were made.", detail.len ? " " : "",
 						 req->attempts);
 
-	if (err.code && strcmp(err.code, "NoSuchBucket") == 0)
+	if (is_no_such_bucket(req, &err))
 		ereport(elevel,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("bucket \"%s\" does not exist", bucket),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 errhint("Check the option bucket of server \"%s\".",
+						 conn->server_name),
 				 errcontext("S3 %s at %s (server \"%s\")", what,
 							conn->opts.endpoint, conn->server_name)));
+	else if (is_wrong_region(req, &err))
+		ereport(elevel,
+				(errcode(error_sqlstate(req, &err)),
+				 errmsg("S3 says bucket \"%s\" is not in region \"%s\": %s",
+						bucket, conn->opts.region, summary),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 errhint("Set the option region of server \"%s\" to the bucket's region.",
+						 conn->server_name),
+				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
 	else if (req->curl_code == 0 && (req->status == 401 || req->status == 403))
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 conn->creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
+				 errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
+						 conn->server_name) :
 				 conn->creds.access_key_id == NULL ?
-				 errhint("Requests to server \"%s\" are unsigned: its user mapping has no credentials.",
+				 errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
+						 conn->server_name) :
+				 err.code && strcmp(err.code, "AccessDenied") == 0 ?
+				 errhint("Allow the credentials from %s to use bucket \"%s\" (in the IAM or bucket policy).",
+						 conn->creds.source, bucket) :
+				 err.code && strcmp(err.code, "InvalidAccessKeyId") == 0 &&
+				 strcmp(conn->creds.source, "the user mapping") == 0 ?
+				 errhint("Check the user mapping's access_key_id for server \"%s\".",
+						 conn->server_name) :
+				 err.code && strcmp(err.code, "SignatureDoesNotMatch") == 0 &&
+				 strcmp(conn->creds.source, "the user mapping") == 0 ?
+				 errhint("Check the user mapping's secret_access_key for server \"%s\".",
 						 conn->server_name) :
 				 strcmp(conn->creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
@@ -515,6 +583,22 @@ oq_s3_report(const OqRequest *req, int elevel)
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
+}
+
+void
+oq_s3_report_head(const OqRequest *req, int elevel)
+{
+	if (req->op == OQ_OP_HEAD && req->curl_code == 0 && !req->too_large &&
+		req->status >= 300)
+	{
+		OqRequest  *list = oq_s3_run(req->batch,
+									 oq_s3_list(req->batch, NULL, NULL, NULL, NULL, 1));
+
+		if (!oq_s3_ok(list))
+			oq_s3_report(list, elevel);
+		oq_request_free(list);
+	}
+	oq_s3_report(req, elevel);
 }
 
 void
@@ -559,15 +643,31 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 int64
 oq_s3_server_now(OqBatch *batch)
 {
+	return oq_s3_server_now_at(batch, NULL);
+}
+
+int64
+oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
+{
 	int64		now;
 	OqRequest  *req;
 
 	if (oq_server_now_us(batch->conn, &now))
 		return now;
 
-	req = oq_s3_run(batch, oq_s3_head_bucket(batch));
-	if (!oq_s3_ok(req))
-		oq_s3_report(req, ERROR);
+	if (probe_key)
+	{
+		/* only the Date matters: a 403 or 404 serves as well as a 200 */
+		req = oq_s3_run(batch, oq_s3_head(batch, probe_key));
+		if (req->curl_code != 0)
+			oq_s3_report(req, ERROR);
+	}
+	else
+	{
+		req = oq_s3_run(batch, oq_s3_head_bucket(batch));
+		if (!oq_s3_ok(req))
+			oq_s3_report_head(req, ERROR);
+	}
 	oq_request_free(req);
 	if (!oq_server_now_us(batch->conn, &now))
 		ereport(ERROR,

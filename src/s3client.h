@@ -29,7 +29,7 @@ extern OqRequest *oq_s3_delete(OqBatch *batch, const char *key);
  * form every S3 implementation accepts); if_none_match: send
  * If-None-Match: * (create only).  Conditional PUTs are not retried after
  * an answer of unknown outcome (5xx, a timeout after sending): the caller
- * re-reads and decides, see oq_s3_put_succeeded().
+ * re-reads and decides, see oq_s3_put_stored().
  */
 extern OqRequest *oq_s3_put(OqBatch *batch, const char *key, const char *body,
 							size_t len, const char *content_type,
@@ -60,23 +60,42 @@ oq_s3_ok(const OqRequest *req)
 		req->status >= 200 && req->status < 300;
 }
 
+/* 404 NoSuchKey (or a 404 without a code) for a key: no such object */
+extern bool oq_s3_not_found(const OqRequest *req);
+
 /* 412, or 409 ConditionalRequestConflict: someone else wrote first */
 extern bool oq_s3_precondition_failed(const OqRequest *req);
 
 /* An answer that leaves the outcome of a write unknown (5xx, timeout) */
 extern bool oq_s3_outcome_unknown(const OqRequest *req);
 
-/* Whether a stored ETag is the MD5 of what a PUT sent */
-extern bool oq_s3_put_succeeded(const OqRequest *put, const char *stored_etag);
+/*
+ * Whether a GET read back exactly the bytes a PUT sent.  Not the ETag:
+ * with SSE-KMS or SSE-C encryption an ETag is not the MD5 of the body.
+ */
+extern bool oq_s3_put_stored(const OqRequest *put, const OqRequest *get);
 
 /* Report a failed request: bucket, key, HTTP status, S3 code, request id */
 extern void oq_s3_report(const OqRequest *req, int elevel);
+
+/*
+ * The same for a failed HEAD, whose answer has no body and so no S3 error
+ * code: a one-key listing is asked, and its failure (missing bucket,
+ * refused request, wrong region) reported if it fails too
+ */
+extern void oq_s3_report_head(const OqRequest *req, int elevel);
 
 /* Parse a listing page; reports malformed XML as an error */
 extern void oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page);
 extern void oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page);
 
-/* The S3 server's "now" (Unix us), asking the server if need be */
+/*
+ * The S3 server's "now" (Unix us), asking the server if need be: with
+ * probe_key, a HEAD of that object (any answer carries Date, a 403 or 404
+ * too, and a producer allowed s3:GetObject on it may send it); without,
+ * a HEAD of the bucket (needs s3:ListBucket).
+ */
 extern int64 oq_s3_server_now(OqBatch *batch);
+extern int64 oq_s3_server_now_at(OqBatch *batch, const char *probe_key);
 
 #endif							/* OQ_S3CLIENT_H */

@@ -25,6 +25,14 @@
  * rechecked against the task object; entries whose task no longer has the
  * tag are stale, counted, and skipped.
  *
+ * While the queue changes its shard_prefix_len, a task may be stored under
+ * a shard of another length (tasks/a/{id}.json beside tasks/ab/...), even
+ * under both.  Each task is read once, and the key of the server's length
+ * wins: a listed key of another length is read only after a HEAD of the
+ * server's key found nothing, and an id whose key of the server's length
+ * is missing is looked for under the other lengths, one after the other.
+ * Both cost requests only for such keys and for ids that do not exist.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -45,8 +53,19 @@ int			oq_max_scan_objects = 0;
 #define OQ_QUEUE_LOW_WATER	2000
 #define OQ_LIST_PAGE_KEYS	1000
 
-/* req->tag of a GET; LIST requests carry their chain's index */
+/*
+ * req->tag (and OqPendingKey.tag): LIST requests carry their chain's index;
+ * a GET of a listed key OQ_TAG_GET; the HEAD of the server's key for a
+ * listed key of shard length n, OQ_TAG_PROBE(n); the GET of an id's key,
+ * OQ_TAG_ID(mask of the shard lengths tried so far, this one included).
+ */
 #define OQ_TAG_GET			(-1)
+#define OQ_TAG_PROBE(n)		(-10 - (n))
+#define OQ_TAG_IS_PROBE(t)	((t) <= -11 && (t) >= -10 - OQ_MAX_SHARD_PREFIX_LEN)
+#define OQ_TAG_PROBE_LEN(t)	((int) (-10 - (t)))
+#define OQ_TAG_ID(mask)		(-100 - (mask))
+#define OQ_TAG_IS_ID(t)		((t) <= -100)
+#define OQ_TAG_ID_MASK(t)	((int) (-100 - (t)))
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -98,25 +117,39 @@ free_key(OqPendingKey *pk)
 }
 
 static void
-enqueue_key(OqScan *scan, const char *key, const char *etag)
+enqueue_tagged(OqScan *scan, const char *key, const char *etag, int64 tag)
 {
 	size_t		len = strlen(key);
 	OqPendingKey *pk = MemoryContextAlloc(scan->scan_cxt,
 										  offsetof(OqPendingKey, key) + len + 1);
 
 	memcpy(pk->key, key, len + 1);
+	pk->tag = tag;
 	pk->etag = etag ? MemoryContextStrdup(scan->scan_cxt, etag) : NULL;
 	push_key(&scan->queue_head, &scan->queue_tail, pk);
 	scan->nqueued++;
 }
 
 static void
+enqueue_key(OqScan *scan, const char *key, const char *etag)
+{
+	enqueue_tagged(scan, key, etag, OQ_TAG_GET);
+}
+
+/* The id's key under shard length 'len', tried after those in 'mask' */
+static void
+enqueue_id_len(OqScan *scan, const char *id, int len, int mask)
+{
+	char	   *key = oq_task_key(id, len);
+
+	enqueue_tagged(scan, key, NULL, OQ_TAG_ID(mask | (1 << len)));
+	pfree(key);
+}
+
+static void
 enqueue_id(OqScan *scan, const char *id)
 {
-	char	   *key = oq_task_key(id, scan->conn->opts.shard_prefix_len);
-
-	enqueue_key(scan, key, NULL);
-	pfree(key);
+	enqueue_id_len(scan, id, scan->conn->opts.shard_prefix_len, 0);
 }
 
 static void
@@ -335,8 +368,22 @@ refill(OqScan *scan)
 		scan->nqueued--;
 		if (pk->etag && oq_cache_size_kb > 0)
 			oq_stat_inc(OQ_STAT_CACHE_MISSES);
-		req = oq_s3_get(batch, pk->key);
-		req->tag = OQ_TAG_GET;
+		if (OQ_TAG_IS_PROBE(pk->tag))
+		{
+			char		id[OQ_UUID_LEN + 1];
+			int			len;
+			char	   *ours;
+
+			/* is the task under the server's shard length too? */
+			if (!oq_task_key_parse_any(pk->key, id, &len, NULL))
+				elog(ERROR, "oq_fdw: queued key \"%s\" is not a task key", pk->key);
+			ours = oq_task_key(id, scan->conn->opts.shard_prefix_len);
+			req = oq_s3_head(batch, ours);
+			pfree(ours);
+		}
+		else
+			req = oq_s3_get(batch, pk->key);
+		req->tag = pk->tag;
 		free_key(pk);
 	}
 }
@@ -375,6 +422,68 @@ task_invalid(OqScan *scan, const char *key, const char *problem)
 	}
 	scan->counters.invalid_skipped++;
 	oq_stat_inc(OQ_STAT_INVALID_TASKS_SKIPPED);
+}
+
+/*
+ * A valid task with a value PostgreSQL cannot hold in a field the query
+ * reads: an error naming both, or with on_invalid 'skip' one more skipped
+ * task.  Tasks that do not read that field are returned as usual.
+ */
+static void
+task_unreadable(OqScan *scan, const char *key, const char *field,
+				const char *detail, int sqlerrcode)
+{
+	if (scan->on_invalid == OQ_ON_INVALID_ERROR)
+		ereport(ERROR,
+				(errcode(sqlerrcode),
+				 errmsg("cannot read field \"%s\" of task object \"%s\" in bucket \"%s\"",
+						field, key, scan->conn->opts.bucket),
+				 errdetail_internal("%s", detail),
+				 errhint("Leave that field's column out of the query, or set the option on_invalid 'skip' on foreign table \"%s\" to skip such tasks with a warning.",
+						 scan->relname)));
+	/* the summary ends the problem with a period: drop the detail's */
+	task_invalid(scan, key, psprintf("field \"%s\" cannot be read. %.*s", field,
+									 (int) strlen(detail) - 1, detail));
+}
+
+/* The field a pushed-down term reads that this task cannot give, or NULL */
+static const char *
+filter_unreadable_field(const OqScan *scan, const OqTaskDoc *doc,
+						const char **why)
+{
+	ListCell   *lc;
+
+	*why = doc->tags_why;
+	if (scan->access == OQ_ACCESS_INDEX && doc->tags_why)
+		return "tags";
+	foreach(lc, scan->filter->terms)
+	{
+		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
+		const OqJsonMember *m;
+		OqField		f;
+
+		switch (t->kind)
+		{
+			case OQ_QUAL_STATUS_EQ:
+			case OQ_QUAL_TASK_TYPE_EQ:
+				f = t->kind == OQ_QUAL_STATUS_EQ ? OQ_F_STATUS : OQ_F_TASK_TYPE;
+				m = doc->field[f];
+				if (m && m->type == OQ_JSON_STRING && m->str == NULL)
+				{
+					*why = m->str_why;
+					return oq_task_fields[f].name;
+				}
+				break;
+			case OQ_QUAL_ID_EQ:
+			case OQ_QUAL_ID_IN:
+				break;
+			default:			/* the tag terms */
+				if (doc->tags_why)
+					return "tags";
+				break;
+		}
+	}
+	return NULL;
 }
 
 static void
@@ -535,14 +644,21 @@ handle_listing(OqScan *scan, OqRequest *req)
 			const char *key = page.objects[i].key;
 			char		id[OQ_UUID_LEN + 1];
 			char	   *problem;
+			int			len;
 
-			if (!oq_task_key_parse(key, scan->conn->opts.shard_prefix_len, id, &problem))
+			if (!oq_task_key_parse_any(key, id, &len, &problem))
 			{
 				task_invalid(scan, key, problem);
 				continue;
 			}
 			if (!oq_filter_match_id(scan->filter, id))
 				continue;
+			if (len != scan->conn->opts.shard_prefix_len && scan->sample_target == 0)
+			{
+				/* read only if the server's key is absent: see the top */
+				enqueue_tagged(scan, key, NULL, OQ_TAG_PROBE(len));
+				continue;
+			}
 			scan->nlisted++;
 			if (scan->sample_target > 0)
 			{
@@ -591,6 +707,11 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	char	   *problem;
 	char		id[OQ_UUID_LEN + 1];
 	const OqJsonMember *m;
+	const char *field;
+	const char *why;
+	char	   *detail;
+	int			sqlerrcode;
+	int			shard_len;
 
 	oq_stat_inc(OQ_STAT_TASKS_READ);
 	if (!oq_task_decode(body, len, &scan->doc, &problem))
@@ -599,8 +720,8 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 		return false;
 	}
 
-	/* the object must be the task its key names */
-	if (!oq_task_key_parse(key, scan->conn->opts.shard_prefix_len, id, &problem))
+	/* the object must be the task its key names (any shard length) */
+	if (!oq_task_key_parse_any(key, id, &shard_len, &problem))
 	{
 		task_invalid(scan, key, problem);
 		return false;
@@ -615,6 +736,14 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	if (fetched)
 		oq_cache_put(scan->conn->serverid, scan->conn->umid, key, etag, body, len);
 
+	/* conditions read their fields: one PostgreSQL cannot hold stops here */
+	if ((field = filter_unreadable_field(scan, &scan->doc, &why)) != NULL)
+	{
+		task_unreadable(scan, key, field, oq_why_detail(why),
+						oq_why_sqlerrcode(why));
+		return false;
+	}
+
 	if (scan->access == OQ_ACCESS_INDEX &&
 		!oq_index_conjunct_holds(list_nth(scan->conjuncts, scan->chosen), &scan->doc))
 	{
@@ -624,17 +753,63 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	}
 	if (!oq_filter_match(scan->filter, &scan->doc))
 		return false;
+	if (scan->rb &&
+		!oq_row_readable(scan->rb, &scan->doc, &field, &detail, &sqlerrcode))
+	{
+		task_unreadable(scan, key, field, detail, sqlerrcode);
+		return false;
+	}
 	if (scan->access == OQ_ACCESS_INDEX)
 		scan->counters.index_hits++;
 	return true;
 }
 
-/* A finished GET */
+/* A finished GET (or a HEAD of OQ_TAG_PROBE) */
 static bool
 handle_task(OqScan *scan, OqRequest *req)
 {
+	if (OQ_TAG_IS_PROBE(req->tag))
+	{
+		char		id[OQ_UUID_LEN + 1];
+		int			len;
+		char	   *other;
+
+		if (oq_s3_ok(req))
+			return false;		/* read under the server's key */
+		if (!oq_s3_not_found(req))
+			oq_s3_report_head(req, ERROR);
+		/* only the other length has it: read that (a listed task) */
+		if (!oq_task_key_parse_any(req->key, id, &len, NULL))
+			elog(ERROR, "oq_fdw: probed key \"%s\" is not a task key", req->key);
+		other = oq_task_key(id, OQ_TAG_PROBE_LEN(req->tag));
+		scan->nlisted++;
+		check_scan_limit(scan);
+		enqueue_key(scan, other, NULL);
+		pfree(other);
+		return false;
+	}
+
+	if (OQ_TAG_IS_ID(req->tag) && oq_s3_not_found(req))
+	{
+		int			mask = OQ_TAG_ID_MASK(req->tag);
+		char		id[OQ_UUID_LEN + 1];
+		int			len;
+
+		/* not under the server's shard length: try the others in turn */
+		if (!oq_task_key_parse_any(req->key, id, &len, NULL))
+			elog(ERROR, "oq_fdw: key \"%s\" is not a task key", req->key);
+		for (len = 1; len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
+		{
+			if ((mask & (1 << len)) == 0)
+			{
+				enqueue_id_len(scan, id, len, mask);
+				return false;
+			}
+		}
+	}
+
 	/* deleted since it was listed, or named by a stale index entry */
-	if (req->curl_code == 0 && req->status == 404)
+	if (oq_s3_not_found(req))
 	{
 		if (scan->access == OQ_ACCESS_INDEX)
 		{
@@ -721,7 +896,7 @@ oq_scan_next(OqScan *scan)
 			return NULL;
 		}
 
-		if (req->tag != OQ_TAG_GET)
+		if (req->tag >= 0)
 		{
 			handle_listing(scan, req);
 			oq_request_free(req);

@@ -18,6 +18,7 @@
 #include "option.h"
 #include "pushdown.h"
 #include "taskjson.h"
+#include "taskrow.h"
 
 /*
  * Shared by the participants of a parallel scan: the sixteen shard
@@ -47,6 +48,7 @@ typedef struct OqListChain
 typedef struct OqPendingKey
 {
 	struct OqPendingKey *next;
+	int64		tag;			/* what its request is for: see scan.c */
 	char	   *etag;			/* from the listing, or NULL */
 	char		key[FLEXIBLE_ARRAY_MEMBER];
 } OqPendingKey;
@@ -80,6 +82,9 @@ typedef struct OqScan
 	OqParallelScan *parallel;	/* NULL unless a parallel full scan */
 	OqOnInvalid on_invalid;
 	int64		max_objects;	/* oq_fdw.max_scan_objects, 0: no limit */
+	const OqRowBuilder *rb;		/* the columns rows are built with, or NULL:
+								 * a task with a value they cannot hold is
+								 * reported (or skipped) by the scan */
 
 	MemoryContext scan_cxt;		/* reset at rescan */
 	MemoryContext page_cxt;		/* reset per listing page */

@@ -45,19 +45,18 @@ typedef struct StsSigning
 	char	   *session_token;
 } StsSigning;
 
-static struct curl_slist *
+static void
 sts_prepare(OqRequest *req)
 {
 	StsSigning *sig = (StsSigning *) req->prepare_arg;
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
-	struct curl_slist *list = NULL;
 	char		amz_date[17];
 
 	oq_format_amz_date(oq_local_now_us() / 1000000, amz_date);
-	list = oq_http_append_header(list, "Host: %s", sig->host);
-	list = oq_http_append_header(list, "Content-Type: %s", OQ_STS_CONTENT_TYPE);
+	oq_request_add_header(req, "Host: %s", sig->host);
+	oq_request_add_header(req, "Content-Type: %s", OQ_STS_CONTENT_TYPE);
 	/* no 100-continue round trip for a small body */
-	list = oq_http_append_header(list, "Expect:");
+	oq_request_add_header(req, "Expect:");
 
 	if (sig->access_key_id)
 	{
@@ -66,13 +65,13 @@ sts_prepare(OqRequest *req)
 		OqSigV4Input in;
 		OqSigV4Result out;
 
-		list = oq_http_append_header(list, "X-Amz-Date: %s", amz_date);
+		oq_request_add_header(req, "X-Amz-Date: %s", amz_date);
 		headers[nheaders++] = (OqHeader) {"content-type", OQ_STS_CONTENT_TYPE};
 		headers[nheaders++] = (OqHeader) {"host", sig->host};
 		headers[nheaders++] = (OqHeader) {"x-amz-date", amz_date};
 		if (sig->session_token)
 		{
-			list = oq_http_append_header(list, "X-Amz-Security-Token: %s",
+			oq_request_add_header(req, "X-Amz-Security-Token: %s",
 										 sig->session_token);
 			headers[nheaders++] = (OqHeader) {"x-amz-security-token", sig->session_token};
 		}
@@ -89,11 +88,10 @@ sts_prepare(OqRequest *req)
 		in.access_key_id = sig->access_key_id;
 		in.secret_access_key = sig->secret_access_key;
 		oq_sigv4_sign(&in, &out);
-		list = oq_http_append_header(list, "Authorization: %s", out.authorization);
+		oq_request_add_header(req, "Authorization: %s", out.authorization);
 	}
 
 	MemoryContextSwitchTo(oldcxt);
-	return list;
 }
 
 static void

@@ -167,6 +167,9 @@ json_type_of_token(JsonTokenType tok)
 	}
 }
 
+const char	OQ_WHY_NUL[] = "\\u0000, which PostgreSQL text and jsonb cannot hold";
+const char	OQ_WHY_SURROGATE[] = "an unpaired UTF-16 surrogate escape";
+
 /* The value of four hex digits (the lexer has checked that they are) */
 static int
 hex4(const char *p)
@@ -241,7 +244,7 @@ json_unescape(const char *tok, int toklen, const char **why)
 			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
 				!is_utf16_surrogate_second(hex4(p + 2)))
 			{
-				*why = "an unpaired UTF-16 surrogate escape";
+				*why = OQ_WHY_SURROGATE;
 				return NULL;
 			}
 			ch = surrogate_pair_to_codepoint(ch, hex4(p + 2));
@@ -249,12 +252,12 @@ json_unescape(const char *tok, int toklen, const char **why)
 		}
 		else if (is_utf16_surrogate_second(ch))
 		{
-			*why = "an unpaired UTF-16 surrogate escape";
+			*why = OQ_WHY_SURROGATE;
 			return NULL;
 		}
 		else if (ch == 0)
 		{
-			*why = "\\u0000, which text cannot hold";
+			*why = OQ_WHY_NUL;
 			return NULL;
 		}
 		unicode_to_utf8(ch, (unsigned char *) o);
@@ -262,6 +265,39 @@ json_unescape(const char *tok, int toklen, const char **why)
 	}
 	*o = '\0';
 	return out;
+}
+
+const char *
+oq_json_text_problem(const char *raw, int len, bool nul_ok)
+{
+	const char *p = raw;
+	const char *end = raw + len;
+
+	/* in valid JSON a backslash can only start an escape in a string */
+	while (p < end && (p = memchr(p, '\\', end - p)) != NULL)
+	{
+		int			ch;
+
+		if (end - p < 6 || p[1] != 'u')
+		{
+			p += 2;				/* a one-character escape */
+			continue;
+		}
+		ch = hex4(p + 2);
+		p += 6;
+		if (ch == 0 && !nul_ok)
+			return OQ_WHY_NUL;
+		if (is_utf16_surrogate_first(ch))
+		{
+			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+				!is_utf16_surrogate_second(hex4(p + 2)))
+				return OQ_WHY_SURROGATE;
+			p += 6;
+		}
+		else if (is_utf16_surrogate_second(ch))
+			return OQ_WHY_SURROGATE;
+	}
+	return NULL;
 }
 
 /* Append s as a JSON string (for our own ASCII and UTF-8 text) */
@@ -484,7 +520,12 @@ decode_field_start(void *state, char *fname, bool isnull)
 	m->name = json_unescape(name_start, name_end - name_start, &why);
 	if (m->name == NULL)
 	{
-		if (ds->error == NULL)
+		/*
+		 * The workers' serde_json rejects an unpaired surrogate in a name,
+		 * but takes a name with \u0000 as a member it does not know: so do
+		 * we (no column can name it).
+		 */
+		if (why != OQ_WHY_NUL && ds->error == NULL)
 			ds->error = psprintf("task object has a member name containing %s",
 								 why);
 		m->name = "";
@@ -520,12 +561,13 @@ decode_fail(char **errmsg, char *msg)
 }
 
 /*
- * A non-negative integral JSON number that fits int64.  The lexer has
+ * A non-negative integral JSON number that fits int64 (with u64, uint64:
+ * a value beyond int64 is stored as -1).  The lexer has
  * checked the number's syntax: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
  */
 static bool
-decode_integer(const OqJsonMember *m, const char *field, int64 *result,
-			   char **errmsg)
+decode_integer(const OqJsonMember *m, const char *field, bool u64,
+			   int64 *result, char **errmsg)
 {
 	const char *p = m->raw;
 	const char *end = m->raw + m->raw_len;
@@ -548,6 +590,9 @@ decode_integer(const OqJsonMember *m, const char *field, int64 *result,
 	{
 		if (v > (PG_UINT64_MAX - (*p - '0')) / 10)
 			return decode_fail(errmsg,
+							   u64 ?
+							   psprintf("task field \"%s\" is out of range for a 64-bit unsigned integer: %s",
+										field, quote_text(m->raw, m->raw_len)) :
 							   psprintf("task field \"%s\" is out of range for a 64-bit integer: %s",
 										field, quote_text(m->raw, m->raw_len)));
 		v = v * 10 + (*p - '0');
@@ -556,6 +601,12 @@ decode_integer(const OqJsonMember *m, const char *field, int64 *result,
 		return decode_fail(errmsg,
 						   psprintf("task field \"%s\" must not be negative, but is %s",
 									field, quote_text(m->raw, m->raw_len)));
+	if (v > (uint64) PG_INT64_MAX && u64)
+	{
+		/* the workers' u64 holds it; reading it as bigint fails */
+		*result = -1;
+		return true;
+	}
 	if (v > (uint64) PG_INT64_MAX)
 		return decode_fail(errmsg,
 						   psprintf("task field \"%s\" is out of range for a 64-bit integer: %s",
@@ -658,10 +709,18 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 		const char *why = NULL;
 		char	   *key;
 		char	   *value;
+		bool		left_out = false;	/* see tags_why */
 
 		key = json_unescape(lex->token_start,
 							lex->token_terminator - lex->token_start, &why);
-		if (key == NULL)
+		if (key == NULL && why == OQ_WHY_NUL)
+		{
+			/* valid for the workers, but no text can name it */
+			doc->tags_why = why;
+			left_out = true;
+			key = "";
+		}
+		else if (key == NULL)
 		{
 			ok = decode_fail(errmsg,
 							 psprintf("task field \"tags\" has a key containing %s",
@@ -683,21 +742,26 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 		}
 		value = json_unescape(lex->token_start,
 							  lex->token_terminator - lex->token_start, &why);
-		if (value == NULL)
+		if (value == NULL && why == OQ_WHY_NUL)
+			doc->tags_why = why;
+		else if (value == NULL)
 		{
 			ok = decode_fail(errmsg,
 							 psprintf("value of tag \"%s\" contains %s",
 									  quote_text(key, strlen(key)), why));
 			break;
 		}
-		if (doc->ntags == capacity)
+		if (!left_out && value != NULL)
 		{
-			capacity *= 2;
-			doc->tags = repalloc(doc->tags, capacity * sizeof(OqTag));
+			if (doc->ntags == capacity)
+			{
+				capacity *= 2;
+				doc->tags = repalloc(doc->tags, capacity * sizeof(OqTag));
+			}
+			doc->tags[doc->ntags].key = key;
+			doc->tags[doc->ntags].value = value;
+			doc->ntags++;
 		}
-		doc->tags[doc->ntags].key = key;
-		doc->tags[doc->ntags].value = value;
-		doc->ntags++;
 
 		if (json_lex(lex) != JSON_SUCCESS)
 			goto invalid;
@@ -746,6 +810,10 @@ decode_field(OqTaskDoc *doc, int f, const OqJsonMember *m, const char *why,
 				return decode_fail(errmsg,
 								   psprintf("task field \"%s\" must be a string, not %s",
 											spec->name, json_type_phrase(m->type)));
+			/* the workers take \u0000 in a plain string; reading it fails */
+			if (m->str == NULL && spec->kind == OQ_KIND_STRING &&
+				why == OQ_WHY_NUL)
+				return true;
 			if (m->str == NULL)
 				return decode_fail(errmsg,
 								   psprintf("task field \"%s\" contains %s",
@@ -779,7 +847,8 @@ decode_field(OqTaskDoc *doc, int f, const OqJsonMember *m, const char *why,
 				return decode_fail(errmsg,
 								   psprintf("task field \"%s\" must be a number, not %s",
 											spec->name, json_type_phrase(m->type)));
-			return decode_integer(m, spec->name, &doc->integer[f], errmsg);
+			return decode_integer(m, spec->name, f == OQ_F_TIMEOUT_SECONDS,
+								  &doc->integer[f], errmsg);
 
 		case OQ_KIND_BOOLEAN:
 			if (m->type != OQ_JSON_BOOL)
@@ -790,6 +859,17 @@ decode_field(OqTaskDoc *doc, int f, const OqJsonMember *m, const char *why,
 			return true;
 
 		case OQ_KIND_JSON:
+			/* the workers read it as a serde_json Value */
+			if (m->type == OQ_JSON_STRING || m->type == OQ_JSON_OBJECT ||
+				m->type == OQ_JSON_ARRAY)
+			{
+				const char *problem = oq_json_text_problem(m->raw, m->raw_len, true);
+
+				if (problem)
+					return decode_fail(errmsg,
+									   psprintf("task field \"%s\" contains %s",
+												spec->name, problem));
+			}
 			return true;
 
 		case OQ_KIND_OBJECT:
@@ -872,7 +952,10 @@ oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
 
 		/* the text of every scalar; NULL for a string text cannot hold */
 		if (m->type == OQ_JSON_STRING)
+		{
 			m->str = json_unescape(m->raw, m->raw_len, &why);
+			m->str_why = why;
+		}
 		else if (m->type == OQ_JSON_NUMBER)
 			m->str = pnstrdup(m->raw, m->raw_len);
 		else if (m->type == OQ_JSON_BOOL)
@@ -1126,6 +1209,9 @@ oq_task_build(const OqNewTask *task, size_t *len)
 	err = pg_parse_json(lex, &nullSemAction);
 	pfree(lex);
 	if (err != JSON_SUCCESS)
+		return NULL;
+	/* the workers (and so oq_task_decode()) refuse unpaired surrogates */
+	if (oq_json_text_problem(input, (int) input_len, true) != NULL)
 		return NULL;
 
 	/*

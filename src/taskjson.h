@@ -43,9 +43,26 @@ typedef struct OqJsonMember
 								 * their text; bools: "true"/"false"; else
 								 * NULL.  NULL too for a string that text
 								 * cannot hold (\u0000, an unpaired
-								 * surrogate escape): a text field holding
-								 * one is refused, other members keep it */
+								 * surrogate escape): see str_why */
+	const char *str_why;		/* why str is NULL for a string: OQ_WHY_NUL
+								 * or OQ_WHY_SURROGATE */
 } OqJsonMember;
+
+/*
+ * Why a JSON string has no text value (compare the pointers).  The queue's
+ * workers (serde_json) read \u0000 in any string, so a task holding one is
+ * valid, and only reading that value into text or jsonb fails; they refuse
+ * an unpaired surrogate in every member they read.
+ */
+extern const char OQ_WHY_NUL[];
+extern const char OQ_WHY_SURROGATE[];
+
+/*
+ * Scan JSON text (already checked by the parser) for \u0000 and unpaired
+ * surrogate escapes in its strings; returns the first problem's OQ_WHY_*,
+ * or NULL.  With nul_ok, \u0000 is not a problem.
+ */
+extern const char *oq_json_text_problem(const char *raw, int len, bool nul_ok);
 
 /* The task fields of the format, in the column order of the foreign table */
 typedef enum OqField
@@ -120,11 +137,15 @@ typedef struct OqTaskDoc
 	int			nmembers;
 	const OqJsonMember *field[OQ_NUM_FIELDS];	/* NULL when absent */
 	/* Parsed values of known fields (valid where the field is present) */
-	int64		integer[OQ_NUM_FIELDS];		/* OQ_KIND_INTEGER */
+	int64		integer[OQ_NUM_FIELDS];		/* OQ_KIND_INTEGER; -1 for a
+												 * timeout_seconds beyond
+												 * int64 (the workers' u64) */
 	int64		timestamp[OQ_NUM_FIELDS];	/* OQ_KIND_TIMESTAMP, Unix us */
 	bool		boolean[OQ_NUM_FIELDS];		/* OQ_KIND_BOOLEAN */
 	OqTag	   *tags;			/* the tags object, in body order */
 	int			ntags;
+	const char *tags_why;		/* OQ_WHY_NUL: a tag key or value holds
+								 * \u0000; that tag is not in tags[] */
 } OqTaskDoc;
 
 /*
@@ -184,7 +205,8 @@ typedef struct OqNewTask
  * producer writes (defaults for counters, retry_policy, nulls for the
  * lease/completion fields), in its order.  input_json is copied verbatim
  * (NULL means JSON null).  Returns NULL if a string is not valid UTF-8 or
- * input_json is not valid JSON or nests more than 999 levels deep (the
+ * input_json is not valid JSON, holds an unpaired surrogate escape, or
+ * nests more than 999 levels deep (the
  * task object around it makes 1000, the most oq_task_decode() accepts).
  */
 extern char *oq_task_build(const OqNewTask *task, size_t *len);

@@ -134,6 +134,98 @@ oq_row_builder_init(OqRowBuilder *rb, Relation rel, bool all_columns,
 	}
 }
 
+/* The member a column reads (or its default), NULL when absent */
+static const OqJsonMember *
+column_member(const OqColumn *col, const OqTaskDoc *doc, bool *from_doc)
+{
+	const OqJsonMember *m;
+
+	*from_doc = true;
+	m = col->known >= 0 ? doc->field[col->known] : oq_task_member(doc, col->field);
+	if (m == NULL && col->has_dflt)
+	{
+		*from_doc = false;
+		return &col->dflt;
+	}
+	return m;
+}
+
+/* The errdetail sentence for an OQ_WHY_* reason */
+char *
+oq_why_detail(const char *why)
+{
+	if (why == OQ_WHY_NUL)
+		return pstrdup("The value contains \\u0000, which PostgreSQL text and jsonb cannot hold.");
+	return pstrdup("The value contains an unpaired UTF-16 surrogate escape, which PostgreSQL cannot hold.");
+}
+
+int
+oq_why_sqlerrcode(const char *why)
+{
+	return why == OQ_WHY_NUL ? ERRCODE_UNTRANSLATABLE_CHARACTER :
+		ERRCODE_INVALID_TEXT_REPRESENTATION;
+}
+
+bool
+oq_row_readable(const OqRowBuilder *rb, const OqTaskDoc *doc,
+				const char **field, char **detail, int *sqlerrcode)
+{
+	for (int i = 0; i < rb->ncolumns; i++)
+	{
+		const OqColumn *col = &rb->columns[i];
+		const OqJsonMember *m;
+		const char *why = NULL;
+		bool		from_doc;
+
+		if (col->is_etag)
+			continue;
+		m = column_member(col, doc, &from_doc);
+		if (m == NULL || m->type == OQ_JSON_NULL)
+			continue;
+
+		switch (col->conv)
+		{
+			case OQ_CONV_JSONB:
+			case OQ_CONV_JSON:
+				/* json keeps \u0000 as an escape; jsonb cannot */
+				if (m->type == OQ_JSON_STRING || m->type == OQ_JSON_OBJECT ||
+					m->type == OQ_JSON_ARRAY)
+					why = oq_json_text_problem(m->raw, m->raw_len,
+											   col->conv == OQ_CONV_JSON);
+				break;
+			case OQ_CONV_INT2:
+			case OQ_CONV_INT4:
+			case OQ_CONV_INT8:
+				if (from_doc && col->known >= 0 &&
+					oq_task_fields[col->known].kind == OQ_KIND_INTEGER &&
+					(doc->integer[col->known] < 0 ||
+					 (col->conv == OQ_CONV_INT4 && doc->integer[col->known] > PG_INT32_MAX) ||
+					 (col->conv == OQ_CONV_INT2 && doc->integer[col->known] > PG_INT16_MAX)))
+				{
+					*field = col->field;
+					*detail = psprintf("The value %.*s is out of range for type %s.",
+									   m->raw_len, m->raw,
+									   format_type_be(col->typid));
+					*sqlerrcode = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+					return false;
+				}
+				/* FALLTHROUGH */
+			default:
+				if (m->type == OQ_JSON_STRING && m->str == NULL)
+					why = m->str_why;
+				break;
+		}
+		if (why)
+		{
+			*field = col->field;
+			*detail = oq_why_detail(why);
+			*sqlerrcode = oq_why_sqlerrcode(why);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void
 row_error_callback(void *arg)
 {
@@ -150,9 +242,9 @@ member_text(const OqJsonMember *m)
 	/* the decoder leaves str NULL for strings text cannot hold (\u0000) */
 	if (m->type == OQ_JSON_STRING && m->str == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				(errcode(oq_why_sqlerrcode(m->str_why)),
 				 errmsg("string value cannot be converted to text"),
-				 errdetail("It contains \\u0000 or an unpaired surrogate.")));
+				 errdetail_internal("%s", oq_why_detail(m->str_why))));
 	if (m->type == OQ_JSON_STRING || m->type == OQ_JSON_NUMBER ||
 		m->type == OQ_JSON_BOOL)
 		return pstrdup(m->str);
@@ -182,6 +274,11 @@ integer_datum(OqColumn *col, const OqTaskDoc *doc, const OqJsonMember *m,
 	}
 
 	v = doc->integer[col->known];
+	if (v < 0)					/* beyond int64: see oq_row_readable() */
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value %.*s is out of range for type %s",
+						m->raw_len, m->raw, format_type_be(col->typid))));
 	if ((col->conv == OQ_CONV_INT4 && (v < PG_INT32_MIN || v > PG_INT32_MAX)) ||
 		(col->conv == OQ_CONV_INT2 && (v < PG_INT16_MIN || v > PG_INT16_MAX)))
 		ereport(ERROR,
@@ -265,12 +362,7 @@ oq_row_build(OqRowBuilder *rb, const OqTaskDoc *doc, const char *key,
 			continue;
 		}
 
-		m = col->known >= 0 ? doc->field[col->known] : oq_task_member(doc, col->field);
-		if (m == NULL && col->has_dflt)
-		{
-			m = &col->dflt;
-			from_doc = false;
-		}
+		m = column_member(col, doc, &from_doc);
 		if (m == NULL || m->type == OQ_JSON_NULL)
 			continue;
 

@@ -63,6 +63,20 @@ extern void oq_row_builder_init(OqRowBuilder *rb, Relation rel, bool all_columns
 								List *attnums);
 
 /*
+ * Whether every column the builder fills can hold its value: a task the
+ * workers accept may hold what PostgreSQL cannot (\u0000 in a string, a
+ * timeout_seconds beyond bigint).  When not, sets *field to the member's
+ * name, *detail to a sentence saying why and *sqlerrcode, and returns false.
+ */
+extern bool oq_row_readable(const OqRowBuilder *rb, const OqTaskDoc *doc,
+							const char **field, char **detail,
+							int *sqlerrcode);
+
+/* The errdetail sentence and SQLSTATE for an OQ_WHY_* reason */
+extern char *oq_why_detail(const char *why);
+extern int	oq_why_sqlerrcode(const char *why);
+
+/*
  * Fill values/nulls (sized for the tuple descriptor) from a task.  Columns
  * not needed are set NULL.  Conversion errors name the object key and field.
  */

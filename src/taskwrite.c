@@ -8,9 +8,10 @@
  * then the task with If-None-Match: * (never overwrite a task), then its
  * ready entry, best effort as in the reference producer (workers also find
  * pending tasks by listing).  A 412 or an answer of unknown outcome (5xx,
- * timeout) is resolved by reading the key back: if the stored ETag is the
- * MD5 of what we sent, the task is ours and stored; if nothing is there,
- * we PUT again; anything else means the id is taken.
+ * timeout) is resolved by reading the key back: if the stored bytes are
+ * those we sent, the task is ours and stored (not the ETag: with SSE-KMS or
+ * SSE-C encryption it is not the MD5 of the body); if nothing is there, we
+ * PUT again; anything else means the id is taken.
  *
  * Tag change.  Read the task and its ETag, refuse unless it is pending,
  * work out the new tags, splice them and a new updated_at into the body
@@ -303,10 +304,19 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 
 	/* the seed: tags change only while the task is pending */
 	m = doc.field[OQ_F_STATUS];
-	if (m != NULL && strcmp(m->str, "pending") != 0)
+	if (m != NULL && (m->str == NULL || strcmp(m->str, "pending") != 0))
 	{
-		w->status = pstrdup(m->str);
+		/* a status holding \u0000 is shown escaped, as stored */
+		w->status = m->str ? pstrdup(m->str) : pnstrdup(m->raw + 1, m->raw_len - 2);
 		finish(w, OQ_WRITE_NOT_PENDING);
+		return;
+	}
+
+	/* a tag that text cannot hold would be lost by the rewrite */
+	if (doc.tags_why)
+	{
+		w->problem = psprintf("its tags hold %s", doc.tags_why);
+		finish(w, OQ_WRITE_BAD_OBJECT);
 		return;
 	}
 
@@ -340,7 +350,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	tags_json = oq_tags_to_json(result, nresult);
 	if (tags_json == NULL)
 		elog(ERROR, "oq_fdw: tags of task %s are not valid UTF-8", w->id);
-	oq_rfc3339_format(oq_s3_server_now(w->batch), now);
+	oq_rfc3339_format(oq_s3_server_now_at(w->batch, w->key), now);
 	if (w->next_body)
 		pfree(w->next_body);
 	w->next_body = oq_task_rewrite_tags(&doc, tags_json, now, &w->next_len);
@@ -400,16 +410,51 @@ consider(OqTaskWrite *w, const char *body, size_t len, const char *etag)
  * ----------------------------------------------------------------
  */
 
+/* NoSuchKey only: a missing bucket is an error to report, not an absent task */
 static bool
 is_not_found(const OqRequest *req)
 {
-	return req->curl_code == 0 && req->status == 404;
+	return oq_s3_not_found(req);
+}
+
+/*
+ * A tag change of a task missing under the server's shard length: while
+ * the queue changes its shard_prefix_len the task may be under another,
+ * and is changed where it is (moving it is the migration's business).
+ * False when every length was tried.
+ */
+static bool
+read_other_length(OqTaskWrite *w)
+{
+	int			shard_len = (int) (strchr(w->key + strlen(OQ_TASKS_PREFIX), '/') -
+								   (w->key + strlen(OQ_TASKS_PREFIX)));
+
+	int			len;
+	MemoryContext oldcxt;
+
+	w->lens_tried |= 1 << shard_len;
+	for (len = 1; len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
+	{
+		if ((w->lens_tried & (1 << len)) == 0)
+			break;
+	}
+	/* the next length to try; none left: name the server's key in errors */
+	oldcxt = MemoryContextSwitchTo(w->cxt);
+	w->key = oq_task_key(w->id, len <= OQ_MAX_SHARD_PREFIX_LEN ? len :
+						 w->batch->conn->opts.shard_prefix_len);
+	MemoryContextSwitchTo(oldcxt);
+	if (len > OQ_MAX_SHARD_PREFIX_LEN)
+		return false;
+	read_task(w, false);
+	return true;
 }
 
 static void
 on_read(OqTaskWrite *w, OqRequest *req)
 {
-	if (is_not_found(req))
+	if (is_not_found(req) && w->kind == OQ_WRITE_TAGS && read_other_length(w))
+		;
+	else if (is_not_found(req))
 		finish(w, OQ_WRITE_NOT_FOUND);
 	else if (!oq_s3_ok(req))
 	{
@@ -473,7 +518,8 @@ on_put(OqTaskWrite *w, OqRequest *req)
 		/*
 		 * Did it land?  Read back and compare.  (A submit's 412 means the
 		 * key exists: most likely an earlier attempt of ours that landed
-		 * after all.)  The PUT is kept for its body's MD5.
+		 * after all.)  The PUT is kept: its body is compared with what
+		 * is read back.
 		 */
 		track(w, oq_s3_get(w->batch, w->key));
 		w->state = OQ_WS_VERIFY;
@@ -499,8 +545,14 @@ on_verify(OqTaskWrite *w, OqRequest *req)
 		fail(w, req);
 		return;
 	}
-	else if (oq_s3_put_succeeded(w->put, req->etag))
-		succeeded(w, req->etag);
+	else if (oq_s3_put_stored(w->put, req))
+	{
+		char		md5[33];
+
+		if (req->etag == NULL)
+			oq_md5_hex(req->response, req->response_len, md5);
+		succeeded(w, req->etag ? req->etag : md5);
+	}
 	else if (w->kind == OQ_WRITE_SUBMIT)
 		finish(w, OQ_WRITE_EXISTS);
 	else if (w->attempts >= OQ_WRITE_MAX_ATTEMPTS)
@@ -641,7 +693,7 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 	w->tags = copy_tags(spec->tags, spec->ntags);
 	w->ntags = spec->ntags;
 
-	now = oq_s3_server_now(batch);
+	now = oq_s3_server_now_at(batch, w->key);
 	w->available_at_us = spec->scheduled ? spec->available_at_us : now;
 
 	memset(&nt, 0, sizeof(nt));

@@ -115,6 +115,8 @@ typedef struct OqTaskWrite
 	OqWriteOutcome outcome;
 	char		id[OQ_UUID_LEN + 1];
 	char	   *key;			/* tasks/{shard}/{id}.json */
+	int			lens_tried;		/* tag changes: mask of the shard lengths
+								 * whose key was found missing */
 	OqTag	   *tags;			/* once OK: the task's tags now */
 	int			ntags;
 	char	   *etag;			/* once OK: the stored object's ETag */
@@ -140,7 +142,7 @@ typedef struct OqTaskWrite
 	char	   *next_body;		/* what the next PUT sends */
 	size_t		next_len;
 	List	   *inflight;		/* OqRequest * submitted, not yet handled */
-	OqRequest  *put;			/* the last task PUT, for the MD5 check */
+	OqRequest  *put;			/* the last task PUT, to compare with a read-back */
 	OqRequest  *failed;			/* S3_ERROR: the request to report */
 	List	   *written;		/* index keys written so far (char *) */
 	List	   *to_delete;		/* index keys to delete once our PUT is in */

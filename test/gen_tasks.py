@@ -2,8 +2,8 @@
 """gen_tasks.py - generate oq tasks in the bucket format and upload them to S3.
 
 Writes N task objects at tasks/{shard}/{id}.json exactly as a reference
-producer and its workers would leave them (every field present, see
-../shared/docs/oq-bucket-format.md), with a realistic mix of statuses and tags:
+producer and its workers would leave them (every field present, see the
+bucket format in the tagging specification), with a realistic mix of statuses and tags:
 a skewed choice among ~20 customers, region, env, and for some tasks batch_id
 and priority.  Optionally also the tag index entries tags/{key}/{segment}/{id}
 (--index) and the ready entries of pending tasks (--ready).

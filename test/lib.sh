@@ -17,6 +17,8 @@ OQ_TEST_REGION=${OQ_TEST_REGION:-us-east-1}
 
 OQ_TMP=
 OQ_KEEP=0
+# the database "--keep" tells users to connect to (test/demo: oq_demo)
+OQ_KEEP_DB=contrib_regression
 OQ_VALGRIND=0
 OQ_PG_STARTED=0
 OQ_MOTO_PID=
@@ -86,21 +88,6 @@ oq_chown_pg() {
 	fi
 }
 
-# The read-only reference directory (docs, SigV4 vectors, the fixed moto
-# runner): $OQ_SHARED_DIR if set, else ../shared beside the checkout (as in
-# CI), else none (a user's clone: the tests that need it skip).
-oq_find_shared() {
-	if [ -n "${OQ_SHARED_DIR:-}" ]; then
-		[ -d "$OQ_SHARED_DIR" ] || oq_die "OQ_SHARED_DIR=$OQ_SHARED_DIR is not a directory"
-		OQ_SHARED_DIR=$(cd "$OQ_SHARED_DIR" && pwd)
-	elif [ -d "$OQ_ROOT/../shared" ]; then
-		OQ_SHARED_DIR=$(cd "$OQ_ROOT/../shared" && pwd)
-	else
-		OQ_SHARED_DIR=
-	fi
-	export OQ_SHARED_DIR
-}
-
 # moto and boto3 live in the python3 that pip installed them into; on these
 # machines that is pyenv's, which a non-interactive shell (CI) may not have on
 # PATH.  Put the first python3 that has them first on PATH.
@@ -122,7 +109,6 @@ oq_free_port() {
 
 # Create $OQ_TMP and arm the cleanup trap.  Must run in the main shell.
 oq_init() {
-	oq_find_shared
 	OQ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/oq-test.XXXXXX")
 	# the cluster runs as another user and must reach its files in here
 	chmod 755 "$OQ_TMP"
@@ -150,12 +136,16 @@ oq_cleanup() {
 	if [ "$OQ_KEEP" = 1 ] && [ "$OQ_PG_STARTED" = 1 ]; then
 		oq_write_stop_script
 		oq_print_connect_info
-		exit "$rc"
+	else
+		oq_pg_stop
+		oq_moto_stop
+		oq_rgw_stop
+		rm -rf "$OQ_TMP"
 	fi
-	oq_pg_stop
-	oq_moto_stop
-	oq_rgw_stop
-	rm -rf "$OQ_TMP"
+	# the caller's last word (test/run: the counts), after everything else
+	if declare -F oq_closing_line >/dev/null; then
+		oq_closing_line "$rc"
+	fi
 	exit "$rc"
 }
 
@@ -443,23 +433,19 @@ oq_pg_verify_private() {
 # ---------------------------------------------------------------------------
 # moto
 
-# The verifying moto (../shared/tools/moto_sigv4_fix.py) where the shared dir
-# is present; plain moto without authentication elsewhere, in which case the
-# one test that needs verification skips (OQ_TEST_SIGV4_VERIFY=0).
-# OQ_MOTO_PLAIN=1 asks for plain moto even where the verifying one exists
-# (bench/run: the server's CPU should go to serving, not to checking).
+# moto with SigV4 checked as AWS does (test/moto_sigv4.py; the first 3
+# requests are let in unchecked to create the identity, see
+# test/s3_bootstrap.py).  OQ_MOTO_PLAIN=1 asks for plain moto, which checks
+# no signature (bench/run: the server's CPU should go to serving); the tests
+# refuse it.
 oq_moto_start() {
 	local port cmd
 	if [ "${OQ_MOTO_PLAIN:-0}" = 1 ]; then
 		OQ_TEST_SIGV4_VERIFY=0
 		cmd=(python3 -m moto.server)
-	elif [ -n "$OQ_SHARED_DIR" ] && [ -f "$OQ_SHARED_DIR/tools/moto_sigv4_fix.py" ]; then
-		OQ_TEST_SIGV4_VERIFY=1
-		cmd=(env INITIAL_NO_AUTH_ACTION_COUNT=3 python3 "$OQ_SHARED_DIR/tools/moto_sigv4_fix.py")
 	else
-		OQ_TEST_SIGV4_VERIFY=0
-		cmd=(python3 -m moto.server)
-		oq_say "NOTICE: no shared dir with tools/moto_sigv4_fix.py: moto runs without signature checks"
+		OQ_TEST_SIGV4_VERIFY=1
+		cmd=(env INITIAL_NO_AUTH_ACTION_COUNT=3 python3 "$OQ_ROOT/test/moto_sigv4.py")
 	fi
 	for _ in 1 2 3; do
 		port=$(oq_free_port)
@@ -509,7 +495,17 @@ oq_s3_bootstrap() {
 	set +a
 	# tests with time bounds (cancel within a second) scale them under valgrind
 	OQ_TEST_VALGRIND=$OQ_VALGRIND
-	export OQ_TEST_ENDPOINT OQ_TEST_REGION OQ_TEST_SIGV4_VERIFY OQ_SHARED_DIR OQ_TEST_VALGRIND
+	export OQ_TEST_ENDPOINT OQ_TEST_REGION OQ_TEST_SIGV4_VERIFY OQ_TEST_VALGRIND
+}
+
+# The task fixtures (test/fixtures/tasks), copied where the server can read
+# them (as another OS user when root; a checkout may be in a private
+# directory): suites load them with pg_read_binary_file.
+oq_copy_fixtures() {
+	cp -r "$OQ_ROOT/test/fixtures/tasks" "$OQ_TMP/fixtures"
+	chmod -R a+rX "$OQ_TMP/fixtures"
+	OQ_TEST_FIXTURES=$OQ_TMP/fixtures
+	export OQ_TEST_FIXTURES
 }
 
 # ---------------------------------------------------------------------------
@@ -531,6 +527,7 @@ oq_start_services() {
 	oq_say "start moto"
 	oq_moto_start
 	oq_s3_bootstrap
+	oq_copy_fixtures
 	if [ "$OQ_RGW" = 1 ]; then
 		oq_say "start Ceph RGW"
 		oq_rgw_start
@@ -558,7 +555,7 @@ oq_write_env_file() {
 	(
 		umask 077
 		for v in PGHOST PGPORT PGUSER PGDATABASE PGPASSFILE OQ_TEST_ENDPOINT OQ_TEST_REGION \
-			OQ_TEST_ACCESS_KEY_ID OQ_TEST_SECRET_ACCESS_KEY OQ_TEST_SIGV4_VERIFY OQ_SHARED_DIR; do
+			OQ_TEST_ACCESS_KEY_ID OQ_TEST_SECRET_ACCESS_KEY OQ_TEST_SIGV4_VERIFY OQ_TEST_FIXTURES; do
 			printf 'export %s=%q\n' "$v" "${!v}"
 		done >"$OQ_TMP/env"
 		if [ -n "$OQ_RGW_ENDPOINT" ]; then
@@ -591,7 +588,7 @@ Left running (--keep):
 ${OQ_RGW_ENDPOINT:+  Ceph RGW    $OQ_RGW_ENDPOINT (OQ_RGW_* in the env file; logs: $OQ_TMP/rgw/log/)
 }Connect:
   source $OQ_TMP/env       # PG* and OQ_TEST_* as the suites saw them (0600: holds the S3 secret)
-  psql -d contrib_regression
+  psql -d $OQ_KEEP_DB
 Stop and clean up:
   $OQ_TMP/stop
 EOF

@@ -47,6 +47,9 @@ A rule is a dict:
               "xml" (a malformed S3 listing), "json" (a malformed task
               object), "binary" (NULs and invalid UTF-8), or any other string,
               sent as the body itself
+    etag      "opaque": the answer's ETag header becomes a hex string that is
+              not the MD5 of the body (a deterministic function of the real
+              ETag), as S3 sends for objects encrypted with SSE-KMS or SSE-C
 
 The fields are independent: "delay" + "respond" stalls and then fails,
 "respond" + "truncate" cuts an error body short, "garbage" + "truncate"
@@ -91,6 +94,7 @@ re-serialize the object with Python's json, which keeps integers exact but
 turns long decimals into floats (do not mutate precise-number fixtures).
 """
 import argparse
+import hashlib
 import http.client
 import http.server
 import itertools
@@ -113,6 +117,12 @@ def s3_error_body(code, message):
         "<Error><Code>%s</Code><Message>%s</Message><RequestId>s3proxy</RequestId></Error>"
         % (code, message)
     ).encode()
+
+
+def opaque_etag(etag):
+    """An ETag that is not the MD5 of the object (SSE-KMS, SSE-C): 32 hex
+    digits, derived from the real one so that the same object keeps it."""
+    return '"%s"' % hashlib.md5(b"sse-kms:" + etag.strip('"').encode()).hexdigest()
 
 
 # Bodies for the "garbage" field
@@ -197,7 +207,7 @@ class Rule:
     _ids = itertools.count(1)
 
     FIELDS = {"method", "key", "query", "bucket", "times", "delay", "answer_delay", "mutate",
-              "forward", "respond", "reset", "truncate", "garbage"}
+              "forward", "respond", "reset", "truncate", "garbage", "etag"}
 
     def __init__(self, spec):
         unknown = set(spec) - self.FIELDS
@@ -212,6 +222,8 @@ class Rule:
             raise ValueError("truncate: a number of bytes >= 0")
         if spec.get("garbage") is not None and not isinstance(spec["garbage"], str):
             raise ValueError('garbage: "xml", "json", "binary" or a body')
+        if spec.get("etag") not in (None, "opaque"):
+            raise ValueError('etag: "opaque"')
         self.bucket = spec.get("bucket")
         self.remaining = spec.get("times", 1)
         self.hits = 0
@@ -479,6 +491,9 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             g = spec["garbage"]
             data = GARBAGE[g] if g in GARBAGE else g.encode()
             self._entry["garbage"] = True
+        if spec.get("etag") == "opaque":
+            headers = [(n, opaque_etag(v) if n.lower() == "etag" else v) for n, v in headers]
+            self._entry["opaque_etag"] = True
         cut = spec.get("truncate")
         self._complete()
         self.send_response_only(status)

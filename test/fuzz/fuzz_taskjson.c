@@ -93,7 +93,9 @@ check_doc(const OqTaskDoc *doc, const char *body, size_t len)
 			FUZZ_CHECK(doc->timestamp[f] >= OQ_RFC3339_MIN_US &&
 					   doc->timestamp[f] <= OQ_RFC3339_MAX_US, "timestamp range");
 		if (oq_task_fields[f].kind == OQ_KIND_INTEGER && m->type == OQ_JSON_NUMBER)
-			FUZZ_CHECK(doc->integer[f] >= 0, "negative integer field");
+			FUZZ_CHECK(doc->integer[f] >= 0 ||
+					   (f == OQ_F_TIMEOUT_SECONDS && doc->integer[f] == -1),
+					   "negative integer field");
 	}
 	for (int i = 0; i < doc->ntags; i++)
 	{

@@ -31,12 +31,13 @@ BUCKET = "oq-regress"
 
 
 def require_harness():
-    """Skip (77) unless the harness can restart the server and verifies SigV4."""
+    """Exit 77 (which test/run counts as a failure) unless the harness can
+    restart the server and the S3 server verifies SigV4."""
     if not os.environ.get("OQ_PG_RESTART"):
         print("needs test/run (OQ_PG_RESTART: restarting the server with an AWS environment)")
         sys.exit(SKIP)
     if os.environ.get("OQ_TEST_SIGV4_VERIFY") != "1":
-        print("needs moto in signature-verifying mode (../shared/tools/moto_sigv4_fix.py)")
+        print("needs an S3 server that verifies signatures (test/moto_sigv4.py)")
         sys.exit(SKIP)
 
 

@@ -11,6 +11,7 @@ timeouts of test/py/faulttest.py, tag_index on.  For each write:
     answer arriving after the timeout, a stalled or cut GET -- are retried
     (unconditional requests) or resolved by reading the task back
     (conditional ones), and the write succeeds, its task stored exactly once;
+    also when ETags are not MD5s (SSE-KMS, SSE-C: the bytes read back decide);
   - persistent ones -- 503 on every task PUT, 500 on every index entry, a
     request that never gets an answer -- end in an error of class HV naming
     the bucket, the key and the status or "Timeout was reached", within
@@ -223,6 +224,13 @@ def succeeds(write_name, *rules):
     assert set(outcomes) == {"new"}, "after success: %s" % outcomes
 
 
+def succeeds_opaque(write_name, *rules):
+    """succeeds(), and the task was read back with a non-MD5 ETag."""
+    succeeds(write_name, *rules)
+    assert [e for e in proxy.settled_log() if e["method"] == "GET" and e["key"].startswith("tasks/")
+            and e.get("opaque_etag")], "no task was read back with a non-MD5 ETag"
+
+
 def fails(write_name, fragments, bound, *rules, sqlstate=None):
     write, err, elapsed = attempt(write_name, rules)
     if sqlstate:
@@ -274,6 +282,11 @@ for name in NEW_WRITES:
               rule(TASK_PUT, forward=False, respond={"status": 503}, truncate=10))
     cases.run("%s: garbage in the body of the PUT's 200 (the ETag decides)" % name, succeeds, name,
               rule(TASK_PUT, times=-1, garbage="binary"))
+    # SSE-KMS / SSE-C: ETags are not MD5s, so the bytes read back decide
+    cases.run("%s: reset after the task PUT was stored; ETags not MD5s" % name, succeeds_opaque, name,
+              rule(TASK_PUT, reset=True), {"times": -1, "etag": "opaque"})
+    cases.run("%s: a 500 after the task PUT was stored; ETags not MD5s" % name, succeeds_opaque, name,
+              rule(TASK_PUT, respond={"status": 500}), {"times": -1, "etag": "opaque"})
 
 # ---- persistent faults: a clear error within the attempts' time, nothing changed
 

@@ -97,6 +97,30 @@ main(void)
 	check_key_error("tasks/3F/" ID ".json", 2,
 					"shard \"3F\" of key \"tasks/3F/" ID ".json\" does not match its id, whose shard is \"3f\"");
 
+	/* parse_any: every shard length, which the key has */
+	for (int n = 1; n <= OQ_MAX_SHARD_PREFIX_LEN; n++)
+	{
+		char	   *key = oq_task_key(ID, n);
+		int			len = 0;
+
+		memset(id, 0, sizeof(id));
+		CHECK(oq_task_key_parse_any(key, id, &len, NULL) && strcmp(id, ID) == 0 && len == n,
+			  "parse_any %s: length %d", key, n);
+	}
+	{
+		int			len;
+
+		err = NULL;
+		CHECK(!oq_task_key_parse_any("tasks/3f2b8/" ID ".json", id, &len, &err), "5 characters refused");
+		CHECK_STR(err, "shard \"3f2b8\" of key \"tasks/3f2b8/" ID ".json\" has 5 characters, more than the 4 a shard can have",
+				  "message for a shard of 5");
+		err = NULL;
+		CHECK(!oq_task_key_parse_any("tasks/3e/" ID ".json", id, &len, &err), "a shard that is not the id's");
+		CHECK_STR(err, "shard \"3e\" of key \"tasks/3e/" ID ".json\" does not match its id, whose shard is \"3f\"",
+				  "message for a foreign shard");
+		CHECK(!oq_task_key_parse_any("tasks/0/x.json", id, &len, NULL), "shape errors as parse");
+	}
+
 	/* ready keys: floor(seconds / 60), ten digits */
 	CHECK_STR(oq_ready_key(ID, 1, 0), "ready/3/0000000000/" ID, "ready key at the epoch");
 	CHECK_STR(oq_ready_key(ID, 1, 59), "ready/3/0000000000/" ID, "59 s is minute 0");

@@ -43,12 +43,8 @@ static int	unit_failures;
 				   unit_g_ ? unit_g_ : "(null)", unit_w_ ? unit_w_ : "(null)"); \
 	} while (0)
 
-#define SKIP(...) \
-	do { \
-		printf("# skip: "); \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
-	} while (0)
+/* A part of a test that cannot run fails it: nothing is skipped silently */
+#define CANNOT_RUN(...) CHECK(false, "cannot run: " __VA_ARGS__)
 
 static inline int
 unit_done(void)

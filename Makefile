@@ -10,7 +10,7 @@ DATA = oq_fdw--1.0.sql
 # pg_regress suites, run in this order by test/run ("make installcheck"
 # against the throwaway cluster and moto it starts).
 REGRESS = setup options s3_objects s3_auth read_fixtures read_tables read_invalid \
-	pushdown task_cache submit tag_rules tag_update tag_index write_fixtures \
+	pushdown task_cache submit tag_rules tag_update tag_index tag_index_marker write_fixtures \
 	modify history security read_robust \
 	write_limits write_routes
 

@@ -5,9 +5,12 @@
  *		S3 bucket: module initialization, the FDW handler, and the planning,
  *		scan, EXPLAIN and IMPORT FOREIGN SCHEMA callbacks.
  *
- * Planning never touches the network: row counts come from ANALYZE or
- * from this backend's last complete listing, and the access path (full
- * listing, tag index, id lookups) is chosen and described at plan time.
+ * Row counts come from ANALYZE or from this backend's last complete
+ * listing, and the access path (full listing, tag index, id lookups) is
+ * chosen and described at plan time.  Planning makes a request only where
+ * a tag index path is possible and tag_index is 'auto': one HEAD of the
+ * marker that says the bucket keeps its index (tagmarker.h), which the
+ * execution of the same statement reuses.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +46,7 @@
 #include "pushdown.h"
 #include "scan.h"
 #include "tagindex.h"
+#include "tagmarker.h"
 #include "taskjson.h"
 #include "taskcache.h"
 #include "taskrow.h"
@@ -69,6 +73,9 @@ typedef struct OqRelInfo
 	List	   *pushed;			/* OqQual * from baserestrictinfo */
 	List	   *local;			/* RestrictInfo * left to PostgreSQL */
 	double		ntasks;			/* tasks in the bucket (estimate) */
+	Oid			serverid;
+	bool		index_checked;	/* tag_index 'auto': the marker was asked for */
+	bool		index_kept;		/* ... and found */
 } OqRelInfo;
 
 /* fdw_private of a ForeignScan, by position */
@@ -77,8 +84,14 @@ enum OqPlanPrivate
 	OQ_PRIV_ACCESS,				/* Integer: OqAccessKind */
 	OQ_PRIV_QUALS,				/* serialized pushed-down quals */
 	OQ_PRIV_ATTRS,				/* IntList of the attributes to fill */
-	OQ_PRIV_DESCRIPTION			/* String: the access path, for EXPLAIN */
+	OQ_PRIV_DESCRIPTION,		/* String: the access path, for EXPLAIN */
+	OQ_PRIV_INDEX_NOT_KEPT		/* Boolean: full listing for want of a kept
+								 * tag index */
 };
+
+/* EXPLAIN's reason for a full listing where the index could have served */
+#define OQ_NO_INDEX_REASON \
+	"bucket has no tag index; oq_rebuild_tag_index() builds one"
 
 typedef struct OqScanState
 {
@@ -91,6 +104,8 @@ typedef struct OqScanState
 	OqScan	   *scan;
 	OqParallelScan *parallel;	/* shared state of a parallel scan */
 	bool		started;		/* values evaluated, requests under way */
+	bool		index_gone;		/* planned on the index, whose marker was
+								 * gone at execution: a full listing */
 } OqScanState;
 
 /*
@@ -107,6 +122,7 @@ oqGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	double		known;
 
 	baserel->fdw_private = info;
+	info->serverid = table->serverid;
 	oq_server_options(GetForeignServer(table->serverid), &info->opts);
 	oq_table_options(foreigntableid, &info->topts);
 
@@ -235,13 +251,45 @@ add_partial_full_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
 	add_partial_path(baserel, path);
 }
 
+/*
+ * May index paths be offered?  With tag_index 'auto', only when the bucket
+ * has the marker: asked once per relation, when an index path is possible.
+ */
+static bool
+index_allowed(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
+{
+	Oid			userid;
+
+	if (info->opts.tag_index_mode != OQ_TAG_INDEX_AUTO)
+		return info->opts.tag_index_mode == OQ_TAG_INDEX_ON;
+	if (info->index_checked)
+		return info->index_kept;
+
+	/* the user the scan will run as, as in BeginForeignScan */
+#if PG_VERSION_NUM >= 160000
+	userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
+#else
+	{
+		RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+
+		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	}
+#endif
+	info->index_kept = oq_tag_index_kept(oq_get_connection(info->serverid, userid));
+	info->index_checked = true;
+	return info->index_kept;
+}
+
 static void
 oqGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	OqRelInfo  *info = (OqRelInfo *) baserel->fdw_private;
-	OqAccessKind best = oq_best_access(info->pushed, info->opts.tag_index);
+	OqAccessKind best = oq_best_access(info->pushed, true);
 	List	   *done_outer = NIL;
 	ListCell   *lc;
+
+	if (best == OQ_ACCESS_INDEX && !index_allowed(root, baserel, info))
+		best = OQ_ACCESS_FULL;
 
 	add_scan_path(root, baserel, info, OQ_ACCESS_FULL, info->pushed,
 				  baserel->rows, baserel->lateral_relids);
@@ -269,7 +317,7 @@ oqGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		if (bms_is_empty(required_outer) || list_member(done_outer, required_outer))
 			continue;
 		access = oq_qual_is_id_lookup(qual) ? OQ_ACCESS_IDS : OQ_ACCESS_INDEX;
-		if (access == OQ_ACCESS_INDEX && !info->opts.tag_index)
+		if (access == OQ_ACCESS_INDEX && !index_allowed(root, baserel, info))
 			continue;
 		done_outer = lappend(done_outer, required_outer);
 
@@ -314,6 +362,8 @@ oqGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	List	   *fdw_exprs = NIL;
 	List	   *serialized;
 	List	   *attrs;
+	char	   *description;
+	bool		index_not_kept;
 	Relation	rel;
 	ListCell   *lc;
 
@@ -337,9 +387,17 @@ oqGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	attrs = needed_attributes(baserel, local_exprs, rel);
 	table_close(rel, NoLock);
 
+	/* the marker was asked for only where the index could have served */
+	description = oq_describe_access(access, pushed);
+	index_not_kept = access == OQ_ACCESS_FULL && info->index_checked &&
+		!info->index_kept;
+	if (index_not_kept)
+		description = psprintf("%s (%s)", description, OQ_NO_INDEX_REASON);
+
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							list_make4(makeInteger(access), serialized, attrs,
-									   makeString(oq_describe_access(access, pushed))),
+							list_make5(makeInteger(access), serialized, attrs,
+									   makeString(description),
+									   makeBoolean(index_not_kept)),
 							NIL, recheck_exprs, outer_plan);
 }
 
@@ -384,16 +442,40 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 	Relation	rel = node->ss.ss_currentRelation;
 	OqScanState *state;
 	OqTableOptions topts;
+	OqAccessKind access = (OqAccessKind) intVal(list_nth(plan->fdw_private,
+														 OQ_PRIV_ACCESS));
 
-	/* EXPLAIN without ANALYZE makes no request */
+	/*
+	 * A plan can outlive its statement (prepared statements, PL/pgSQL):
+	 * the index is trusted only if the marker is still there now.  That is
+	 * the one request EXPLAIN without ANALYZE may make, so that it shows
+	 * the path that would run.
+	 */
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
-		return;
+	{
+		OqServerOptions opts;
+
+		oq_server_options(GetForeignServer(GetForeignTable(RelationGetRelid(rel))->serverid),
+						  &opts);
+		if (access != OQ_ACCESS_INDEX || opts.tag_index_mode != OQ_TAG_INDEX_AUTO)
+			return;
+	}
 
 	state = palloc0(sizeof(OqScanState));
 	node->fdw_state = state;
 	state->rel = rel;
 	state->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid,
 									userid);
+	if (access == OQ_ACCESS_INDEX &&
+		state->conn->opts.tag_index_mode == OQ_TAG_INDEX_AUTO &&
+		!oq_tag_index_kept(state->conn))
+	{
+		access = OQ_ACCESS_FULL;
+		state->index_gone = true;
+	}
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
 	oq_row_builder_init(&state->rb, rel, false,
 						(List *) list_nth(plan->fdw_private, OQ_PRIV_ATTRS));
 	state->quals = oq_quals_deserialize((List *) list_nth(plan->fdw_private, OQ_PRIV_QUALS));
@@ -403,9 +485,9 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 
 	oq_table_options(RelationGetRelid(rel), &topts);
 	state->scan = oq_scan_create(state->conn, RelationGetRelationName(rel),
-								 (OqAccessKind) intVal(list_nth(plan->fdw_private,
-																OQ_PRIV_ACCESS)),
-								 topts.on_invalid);
+								 access, topts.on_invalid);
+	state->scan->index_not_kept = state->index_gone ||
+		boolVal(list_nth(plan->fdw_private, OQ_PRIV_INDEX_NOT_KEPT));
 	state->scan->rb = &state->rb;
 }
 
@@ -480,6 +562,11 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 											   false),
 							es);
 	}
+
+	if (state && state->index_gone)
+		ExplainPropertyText("Oq Access Used",
+							"full listing of tasks/ (bucket has no tag index since the plan was made; oq_rebuild_tag_index() builds one)",
+							es);
 
 	if (es->analyze && state && state->scan)
 	{

@@ -1,7 +1,7 @@
 --
 -- tag_index: writes keep the index tags/{key}/{segment}/{id} in step (every
 -- allowed value gets one safe segment), scans find the tasks through it, a
--- server with tag_index off leaves it alone, and oq_rebuild_tag_index
+-- server with tag_index off keeps it all the same, and oq_rebuild_tag_index
 -- repairs a bucket written without it.
 --
 \getenv endpoint OQ_TEST_ENDPOINT
@@ -17,6 +17,13 @@ IMPORT FOREIGN SCHEMA oq FROM SERVER w_index INTO w_index;
 CREATE FUNCTION index_keys(server name, id text) RETURNS SETOF text LANGUAGE sql AS $$
   SELECT replace(key, id, 'ID') FROM oq_list_objects(server, 'tags/')
   WHERE key LIKE '%/' || id ORDER BY key $$;
+-- a new bucket: the rebuild finds nothing to do and writes the marker that
+-- lets scans use the index, which every write from now on keeps
+SELECT * FROM oq_rebuild_tag_index('w_index');
+SELECT key FROM oq_list_objects('w_index', 'tags/');
+-- (a new session, which has not learned from the rebuild's listing that the
+-- bucket was empty, when a listing is cheaper than any index)
+\c
 
 -- values of every kind: '/', '%', spaces, non-ASCII, '~', dot segments,
 -- the empty string, and 256 four-byte characters (hashed to stay short)
@@ -59,8 +66,9 @@ SELECT count(*) AS by_new_region FROM w_index.tasks WHERE tags->>'region' = 'eu'
 SELECT oq_remove_tags('w_index', :'plain_id', ARRAY['priority', 'customer']);
 SELECT index_keys('w_index', :'plain_id');
 
--- tag_index off: no entries written or deleted.  The bucket then shows
--- the rebuild below.
+-- tag_index off: scans never use the index, but writes keep it all the
+-- same (another server or session may rely on it): entries written before
+-- the task, the changed value's entry deleted after it.
 CREATE SERVER w_noindex FOREIGN DATA WRAPPER oq_fdw
   OPTIONS (bucket 'oq-w-rebuild', endpoint :'endpoint', region :'region', tag_index 'off');
 CREATE USER MAPPING FOR CURRENT_USER SERVER w_noindex
@@ -72,7 +80,7 @@ SELECT oq_update_tags('w_noindex', :'n1', '{"region": "eu"}');
 SELECT count(*) AS entries FROM oq_list_objects('w_noindex', 'tags/');
 SELECT name, value FROM oq_stats() WHERE name IN ('tag_index_writes', 'tag_index_deletes') ORDER BY name;
 
--- rebuild a bucket whose producers kept no index: a task another producer
+-- rebuild a bucket another producer wrote without an index: a task it
 -- wrote (a key the rules refuse, a value with a line break), one that is
 -- not valid JSON, and stale entries: for a task that does not exist, for a
 -- value the task no longer has, and keys that are no entries of ours

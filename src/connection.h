@@ -59,6 +59,13 @@ typedef struct OqConnection
 	int64		clock_window_start_us;
 	int64		clock_last_sample_us;
 
+	/* the tag index marker as last seen (tagmarker.c) */
+	bool		marker_known;
+	bool		marker_present;
+	int64		marker_statement;	/* statement start of that check */
+	int64		marker_checked_us;
+	uint64		marker_epoch;
+
 	bool		invalidated;	/* server or mapping changed: rebuild */
 	uint32		server_hashvalue;
 	uint32		mapping_hashvalue;

@@ -22,6 +22,7 @@
 
 #include "rfc3339.h"
 #include "s3client.h"
+#include "tagmarker.h"
 
 PG_FUNCTION_INFO_V1(oq_list_objects);
 PG_FUNCTION_INFO_V1(oq_list_object_versions);
@@ -312,6 +313,9 @@ oq_put_object(PG_FUNCTION_ARGS)
 				 errdetail("An ETag is not empty and has no control characters.")));
 
 	batch = batch_for_server(PG_GETARG_NAME(0));
+	/* before the request: whatever its outcome, the old answer may be wrong */
+	if (oq_is_tag_index_marker(key))
+		oq_tag_index_marker_forget();
 	req = oq_s3_run(batch, oq_s3_put(batch, key, VARDATA_ANY(body),
 									 VARSIZE_ANY_EXHDR(body), NULL, if_match,
 									 if_none_match != NULL));
@@ -327,8 +331,11 @@ oq_delete_object(PG_FUNCTION_ARGS)
 {
 	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	OqBatch    *batch = batch_for_server(PG_GETARG_NAME(0));
-	OqRequest  *req = oq_s3_run(batch, oq_s3_delete(batch, key));
+	OqRequest  *req;
 
+	if (oq_is_tag_index_marker(key))
+		oq_tag_index_marker_forget();
+	req = oq_s3_run(batch, oq_s3_delete(batch, key));
 	if (!oq_s3_ok(req))
 		oq_s3_report(req, ERROR);
 	oq_batch_destroy(batch);

@@ -56,7 +56,7 @@ static const OqOption oq_options[] = {
 	{"region", ForeignServerRelationId, OQ_OPT_STRING},
 	{"url_style", ForeignServerRelationId, OQ_OPT_ENUM, 0, 0, url_styles},
 	{"shard_prefix_len", ForeignServerRelationId, OQ_OPT_INT, 1, OQ_MAX_SHARD_PREFIX_LEN},
-	{"tag_index", ForeignServerRelationId, OQ_OPT_BOOL},
+	{"tag_index", ForeignServerRelationId, OQ_OPT_STRING},
 	{"max_concurrency", ForeignServerRelationId, OQ_OPT_INT, 1, 1024},
 	{"max_retries", ForeignServerRelationId, OQ_OPT_INT, 0, 100},
 	{"connect_timeout_ms", ForeignServerRelationId, OQ_OPT_INT, 1, 3600 * 1000},
@@ -312,6 +312,23 @@ validate_bucket(const char *value)
 				 errdetail("Bucket names have 3 to 63 characters of a-z, 0-9, \".\" and \"-\".")));
 }
 
+/* "auto", or a boolean: on (forced) or off */
+static OqTagIndexMode
+tag_index_mode(const char *value)
+{
+	bool		b;
+
+	if (pg_strcasecmp(value, "auto") == 0)
+		return OQ_TAG_INDEX_AUTO;
+	if (parse_bool(value, &b))
+		return b ? OQ_TAG_INDEX_ON : OQ_TAG_INDEX_OFF;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"tag_index\": \"%s\"", value),
+			 errhint("Valid values are \"auto\", \"on\" and \"off\".")));
+	return OQ_TAG_INDEX_OFF;	/* keep the compiler quiet */
+}
+
 PG_FUNCTION_INFO_V1(oq_fdw_validator);
 
 /*
@@ -372,7 +389,9 @@ oq_fdw_validator(PG_FUNCTION_ARGS)
 					 errdetail("It chooses the host the database server connects to."),
 					 errhint("Ask a superuser to create the server and grant USAGE on it.")));
 
-		if (strcmp(def->defname, "bucket") == 0)
+		if (strcmp(def->defname, "tag_index") == 0)
+			(void) tag_index_mode(value);
+		else if (strcmp(def->defname, "bucket") == 0)
 		{
 			validate_bucket(value);
 			have_bucket = true;
@@ -429,7 +448,7 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->region = "us-east-1";
 	opts->shard_prefix_len = 1;
-	opts->tag_index = true;
+	opts->tag_index_mode = OQ_TAG_INDEX_AUTO;
 	opts->max_concurrency = 32;
 	opts->max_retries = 5;
 	opts->connect_timeout_ms = 5000;
@@ -452,7 +471,7 @@ oq_server_options(ForeignServer *server, OqServerOptions *opts)
 		else if (strcmp(name, "shard_prefix_len") == 0)
 			opts->shard_prefix_len = pg_strtoint32(defGetString(def));
 		else if (strcmp(name, "tag_index") == 0)
-			opts->tag_index = defGetBoolean(def);
+			opts->tag_index_mode = tag_index_mode(defGetString(def));
 		else if (strcmp(name, "max_concurrency") == 0)
 			opts->max_concurrency = pg_strtoint32(defGetString(def));
 		else if (strcmp(name, "max_retries") == 0)

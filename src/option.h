@@ -10,6 +10,14 @@
 
 #include "foreign/foreign.h"
 
+/* Server option tag_index: when scans may answer tag conditions from it */
+typedef enum OqTagIndexMode
+{
+	OQ_TAG_INDEX_AUTO,			/* while the bucket has the marker (tagmarker.h) */
+	OQ_TAG_INDEX_ON,			/* always: the user vouches for the index */
+	OQ_TAG_INDEX_OFF			/* never */
+} OqTagIndexMode;
+
 typedef struct OqServerOptions
 {
 	char	   *bucket;
@@ -17,7 +25,7 @@ typedef struct OqServerOptions
 	char	   *region;
 	bool		path_style;		/* url_style 'path' */
 	int			shard_prefix_len;
-	bool		tag_index;
+	OqTagIndexMode tag_index_mode;	/* server option tag_index */
 	int			max_concurrency;
 	int			max_retries;
 	int			connect_timeout_ms;

@@ -45,6 +45,7 @@
 #include "s3client.h"
 #include "scan.h"
 #include "stats.h"
+#include "tagmarker.h"
 #include "taskcache.h"
 
 int			oq_max_scan_objects = 0;
@@ -489,16 +490,31 @@ filter_unreadable_field(const OqScan *scan, const OqTaskDoc *doc,
 static void
 check_scan_limit(OqScan *scan)
 {
-	if (scan->max_objects > 0 && scan->nlisted > scan->max_objects)
+	if (scan->max_objects <= 0 || scan->nlisted <= scan->max_objects)
+		return;
+
+	if (scan->index_not_kept)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("scan of foreign table \"%s\" would read more than %lld task objects",
 						scan->relname, (long long) scan->max_objects),
-				 errdetail("Without a condition the tag index or id lookups can answer, the scan reads every task in bucket \"%s\"; oq_fdw.max_scan_objects is %lld.",
-						   scan->conn->opts.bucket, (long long) scan->max_objects),
-				 scan->conn->opts.tag_index ?
-				 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...', or raise oq_fdw.max_scan_objects.") :
-				 errhint("Add a condition id = '...', turn on the server option tag_index so that tag conditions use the index, or raise oq_fdw.max_scan_objects.")));
+				 errdetail("Bucket \"%s\" has no tag index (no object %s), so the scan reads every task; oq_fdw.max_scan_objects is %lld.",
+						   scan->conn->opts.bucket, OQ_TAG_INDEX_MARKER_KEY,
+						   (long long) scan->max_objects),
+				 errhint("Run oq_rebuild_tag_index('%s') once every producer writing to the bucket keeps the tag index, add a condition id = '...', or raise oq_fdw.max_scan_objects.",
+						 scan->conn->server_name)));
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("scan of foreign table \"%s\" would read more than %lld task objects",
+					scan->relname, (long long) scan->max_objects),
+			 errdetail("Without a condition the tag index or id lookups can answer, the scan reads every task in bucket \"%s\"; oq_fdw.max_scan_objects is %lld.",
+					   scan->conn->opts.bucket, (long long) scan->max_objects),
+			 scan->conn->opts.tag_index_mode == OQ_TAG_INDEX_OFF ?
+			 errhint("Add a condition id = '...', turn on the server option tag_index so that tag conditions use the index, or raise oq_fdw.max_scan_objects.") :
+			 scan->conn->opts.tag_index_mode == OQ_TAG_INDEX_ON ?
+			 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...', or raise oq_fdw.max_scan_objects.") :
+			 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...' (the tag index is used once oq_rebuild_tag_index('%s') has built it), or raise oq_fdw.max_scan_objects.",
+					 scan->conn->server_name)));
 }
 
 /* The id of an index entry tags/{key}/{segment}/{id}, or NULL */

@@ -82,6 +82,8 @@ typedef struct OqScan
 	OqParallelScan *parallel;	/* NULL unless a parallel full scan */
 	OqOnInvalid on_invalid;
 	int64		max_objects;	/* oq_fdw.max_scan_objects, 0: no limit */
+	bool		index_not_kept; /* full listing because the bucket has no
+								 * tag index marker (tag_index 'auto') */
 	const OqRowBuilder *rb;		/* the columns rows are built with, or NULL:
 								 * a task with a value they cannot hold is
 								 * reported (or skipped) by the scan */

@@ -27,7 +27,14 @@
  * entries last written at least oq_fdw.tag_index_rebuild_grace seconds
  * before it started (by the S3 server's clock and LastModified).  Keys
  * under tags/ that are not entries of indexable tags (another tool's, or
- * malformed) are left alone.
+ * malformed) are left alone, and so is the marker.
+ *
+ * At the end the rebuild writes the marker tags/_complete (tagmarker.h),
+ * the bucket's word that every task has its entries, which lets scans
+ * with tag_index 'auto' use the index.  A task written during the rebuild
+ * by oq_fdw has its entries (its writers always write them first); one
+ * written by a producer that keeps no index has none, which is why every
+ * producer must keep the index before the rebuild runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +55,7 @@
 #include "scan.h"
 #include "stats.h"
 #include "tagindex.h"
+#include "tagmarker.h"
 #include "taskjson.h"
 
 int			oq_tag_index_rebuild_grace = 300;
@@ -166,6 +174,8 @@ consider_stale(Rebuild *rb, const OqS3Object *obj)
 	char	   *task_id;
 	int64		modified_us;
 
+	if (oq_is_tag_index_marker(obj->key))
+		return;
 	if (!oq_tag_index_parse_key(obj->key, &tag_key, &segment, &task_id) ||
 		!oq_tag_key_indexable(tag_key) ||
 		!oq_uuid_is_canonical(task_id, strlen(task_id)))
@@ -325,5 +335,11 @@ oq_tag_index_rebuild(OqConnection *conn, OqRebuildResult *result)
 	merge_with_listing(&rb);
 	collect_writes(&rb, true);
 	tuplesort_end(rb.sort);
+
+	/*
+	 * Every task has its entries now, and oq_fdw's writers always write
+	 * them first: the bucket may say its index is complete.
+	 */
+	oq_tag_index_mark(rb.writes);
 	oq_batch_destroy(rb.writes);
 }

@@ -32,6 +32,11 @@
  * (README.md, "The tag index", has the one interleaving of two writers that can still
  * lose one, which the rebuild repairs).
  *
+ * Every write keeps the index, whatever the server option tag_index says:
+ * another server or session may rely on it (the bucket's marker says it
+ * is complete, see tagmarker.h), and a rebuild in progress must not miss
+ * a task written meanwhile.
+ *
  * Every write is a state machine on a request batch (see taskwrite.h), so
  * a bulk operation can keep many in flight; each write's own requests
  * (index entries) also go out together.  Times come from the S3 server's
@@ -284,6 +289,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	int			nresult;
 	char	   *tags_json;
 	char		now[OQ_RFC3339_BUFLEN];
+	List	   *wanted;
 	List	   *add = NIL;
 	List	   *remove = NIL;
 	ListCell   *lc;
@@ -365,20 +371,14 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	 * entries written by an earlier attempt are not written again.
 	 */
 	list_free_deep(w->to_delete);
-	w->to_delete = NIL;
-	if (w->tag_index)
+	oq_tag_index_diff(w->id, doc.tags, doc.ntags, result, nresult,
+					  &wanted, &remove);
+	foreach(lc, wanted)
 	{
-		List	   *wanted;
-
-		oq_tag_index_diff(w->id, doc.tags, doc.ntags, result, nresult,
-						  &wanted, &remove);
-		foreach(lc, wanted)
-		{
-			if (!string_in_list(lfirst(lc), w->written))
-				add = lappend(add, lfirst(lc));
-		}
-		w->to_delete = remove;
+		if (!string_in_list(lfirst(lc), w->written))
+			add = lappend(add, lfirst(lc));
 	}
+	w->to_delete = remove;
 
 	if (add != NIL)
 		write_entries(w, add);
@@ -643,7 +643,6 @@ write_create(OqBatch *batch, OqWriteKind kind)
 	w->cxt = cxt;
 	w->batch = batch;
 	w->kind = kind;
-	w->tag_index = batch->conn->opts.tag_index;
 	w->outcome = OQ_WRITE_PENDING;
 	return w;
 }
@@ -719,7 +718,7 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 						w->next_len, OQ_MAX_RESPONSE_BYTES),
 				 errhint("Store a large input elsewhere and pass a reference to it.")));
 
-	if (w->tag_index && w->ntags > 0)
+	if (w->ntags > 0)
 		write_entries(w, oq_tag_index_entries(w->id, w->tags, w->ntags));
 	if (w->inflight == NIL)
 		put_task(w, false);

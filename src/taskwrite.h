@@ -134,7 +134,6 @@ typedef struct OqTaskWrite
 	/* Private */
 	OqBatch    *batch;
 	MemoryContext cxt;			/* the write and everything it holds */
-	bool		tag_index;		/* maintain the tag index */
 	OqTagChange change;			/* OQ_WRITE_TAGS, copied */
 	int64		available_at_us;	/* OQ_WRITE_SUBMIT: for the ready key */
 	char	   *guard_etag;		/* guarded: the only version to change */

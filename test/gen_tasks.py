@@ -264,11 +264,19 @@ def s3_client(endpoint, region, key_id, secret, pool=32):
     )
 
 
+# The object that says the bucket's tag index is complete (README.md, "The
+# tag index"): scans with tag_index 'auto' use the index only while it exists.
+INDEX_MARKER_KEY = "tags/_complete"
+INDEX_MARKER_BODY = b'{"tag_index":"complete"}'
+
+
 def objects_for(tasks, index=False, ready=False):
-    """(key, body) for everything to write, tasks first."""
+    """(key, body) for everything to write, tasks first.  With index, every
+    task's entries and the marker that says the index is complete."""
     objs = [(task_key(t), task_body(t)) for t in tasks]
     if index:
         objs += [(k, b"") for t in tasks for k in index_keys(t)]
+        objs.append((INDEX_MARKER_KEY, INDEX_MARKER_BODY))
     if ready:
         objs += [(ready_key(t), b"") for t in tasks if t["status"] == "pending"]
     return objs
@@ -320,7 +328,7 @@ def main():
     ap.add_argument("--extra-tag", action="append", default=[], metavar="KEY=VALUE:SHARE",
                     help="also tag exactly round(SHARE*N) tasks with KEY=VALUE (e.g. campaign=spring-sale:0.01); "
                          "the other tasks and fields stay as without it; repeatable")
-    ap.add_argument("--index", action="store_true", help="also write tag index entries tags/{key}/{segment}/{id}")
+    ap.add_argument("--index", action="store_true", help="also write tag index entries tags/{key}/{segment}/{id} and the marker tags/_complete")
     ap.add_argument("--ready", action="store_true", help="also write ready/ entries of pending tasks")
     ap.add_argument("--bucket", help="target bucket (required unless --out)")
     ap.add_argument("--create-bucket", action="store_true", help="create the bucket if it does not exist")
@@ -340,7 +348,7 @@ def main():
         add_extra_tag(tasks, key, value, share, args.seed)
     objects = objects_for(tasks, index=args.index, ready=args.ready)
     n_index = sum(len(index_keys(t)) for t in tasks) if args.index else 0
-    n_ready = len(objects) - len(tasks) - n_index
+    n_ready = len(objects) - len(tasks) - n_index - (1 if args.index else 0)
     start = time.monotonic()
     if args.out:
         write_local(args.out, objects)

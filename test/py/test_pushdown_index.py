@@ -24,6 +24,8 @@ for i, v in enumerate(exotic):
 
 objects = [(gen_tasks.task_key(t), gen_tasks.task_body(t)) for t in tasks]
 objects += [(k, b"") for t in tasks for k in gen_tasks.index_keys(t)]
+# and the marker: the index is complete, scans may use it
+objects.append((gen_tasks.INDEX_MARKER_KEY, gen_tasks.INDEX_MARKER_BODY))
 gen_tasks.upload(s3(), BUCKET, objects)
 create_server("idx", BUCKET, schema="ix")
 create_server("noidx", BUCKET, schema="nx", options="tag_index 'off'")

@@ -12,7 +12,7 @@ DATA = oq_fdw--1.0.sql
 REGRESS = setup options s3_objects s3_auth read_fixtures read_tables read_invalid \
 	pushdown task_cache submit tag_rules tag_update tag_index tag_index_marker write_fixtures \
 	modify explain_analyze history security read_robust \
-	write_limits write_routes
+	write_limits write_routes tag_edges
 
 # The suites need the cluster, the S3 server and the environment test/run
 # provides: without them, stop before pg_regress fails deep inside setup.

@@ -18,7 +18,6 @@
 
 #include "access/table.h"
 #include "commands/defrem.h"
-#include "commands/explain.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
@@ -38,6 +37,7 @@
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 
+#include "compat.h"
 #include "filter.h"
 #include "http.h"
 #include "modify.h"
@@ -215,9 +215,9 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info,
 
 	path_cost(root, info, access, quals, rows, &startup, &total);
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, rows, startup, total,
-									 NIL, required_outer, NULL,
-									 list_make1(makeInteger(access))));
+			 oq_create_foreignscan_path(root, baserel, rows, startup, total,
+										required_outer,
+										list_make1(makeInteger(access))));
 }
 
 /*
@@ -240,11 +240,11 @@ add_partial_full_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
 		return;
 
 	path_cost(root, info, OQ_ACCESS_FULL, info->pushed, baserel->rows, &startup, &total);
-	path = (Path *) create_foreignscan_path(root, baserel, NULL,
-											clamp_row_est(baserel->rows / (workers + 1)),
-											startup, startup + (total - startup) / (workers + 1),
-											NIL, NULL, NULL,
-											list_make1(makeInteger(OQ_ACCESS_FULL)));
+	path = (Path *) oq_create_foreignscan_path(root, baserel,
+											   clamp_row_est(baserel->rows / (workers + 1)),
+											   startup, startup + (total - startup) / (workers + 1),
+											   NULL,
+											   list_make1(makeInteger(OQ_ACCESS_FULL)));
 	path->parallel_aware = true;
 	path->parallel_safe = true;
 	path->parallel_workers = workers;
@@ -437,8 +437,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
-	RangeTblEntry *rte = exec_rt_fetch(plan->scan.scanrelid, estate);
-	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Oid			userid = oq_scan_user(node);
 	Relation	rel = node->ss.ss_currentRelation;
 	OqScanState *state;
 	OqTableOptions topts;
@@ -538,6 +537,38 @@ oqEndForeignScan(ForeignScanState *node)
 		oq_scan_end(state->scan);
 }
 
+/*
+ * The quals with the column first: where the planner put the outer side of
+ * a join clause on the left ("$0 = t.id", as 15 does; 17 does not), swap
+ * the operands, so that EXPLAIN reads the same on every release.  For
+ * display only.
+ */
+static List *
+column_first(List *quals)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		Expr	   *qual = lfirst(lc);
+		OpExpr	   *op = (OpExpr *) qual;
+
+		if (IsA(qual, OpExpr) && list_length(op->args) == 2 &&
+			IsA(linitial(op->args), Param) && !IsA(lsecond(op->args), Param) &&
+			OidIsValid(get_commutator(op->opno)))
+		{
+			op = copyObject(op);
+			op->opno = get_commutator(op->opno);
+			op->opfuncid = InvalidOid;
+			op->args = list_make2(lsecond(op->args), linitial(op->args));
+			qual = (Expr *) op;
+		}
+		result = lappend(result, qual);
+	}
+	return result;
+}
+
 static void
 oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -555,10 +586,11 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	{
 		List	   *context = set_deparse_context_plan(es->deparse_cxt,
 													   (Plan *) plan, NIL);
+		Expr	   *quals = make_ands_explicit(column_first(plan->fdw_recheck_quals));
 
 		ExplainPropertyText("Oq Filter",
-							deparse_expression((Node *) make_ands_explicit(plan->fdw_recheck_quals),
-											   context, list_length(es->rtable) > 1,
+							deparse_expression((Node *) quals, context,
+											   list_length(es->rtable) > 1,
 											   false),
 							es);
 	}
@@ -599,6 +631,10 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			if (c.cache_hits > 0)
 				ExplainPropertyText("Task Cache", psprintf("hits=%lld",
 														   (long long) c.cache_hits), es);
+			/* scans whose run-time values the index could not answer */
+			if (c.index_fallbacks > 0)
+				ExplainPropertyInteger("Tag Index Fallbacks", NULL,
+									   c.index_fallbacks, es);
 		}
 		else
 		{
@@ -609,6 +645,7 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			ExplainPropertyInteger("Tag Index Matched", NULL, c.index_matched, es);
 			ExplainPropertyInteger("Tag Index Stale", NULL, c.index_stale, es);
 			ExplainPropertyInteger("Task Cache Hits", NULL, c.cache_hits, es);
+			ExplainPropertyInteger("Tag Index Fallbacks", NULL, c.index_fallbacks, es);
 		}
 		if (c.invalid_skipped > 0)
 			ExplainPropertyInteger("Invalid Tasks Skipped", NULL, c.invalid_skipped, es);
@@ -811,14 +848,14 @@ _PG_init(void)
 							"0 means no limit.",
 							&oq_max_scan_objects,
 							0, 0, INT_MAX,
-							PGC_USERSET, 0,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("oq_fdw.cache_size",
 							"Memory for this backend's cache of task objects.",
 							"A scan skips the GET of a listed task whose ETag the cache holds. 0 turns the cache off.",
 							&oq_cache_size_kb,
 							65536, 0, MAX_KILOBYTES,
-							PGC_USERSET, GUC_UNIT_KB,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("oq_fdw.tag_index_rebuild_grace",
 							"Age below which oq_rebuild_tag_index() keeps an index entry no task holds.",

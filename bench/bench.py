@@ -24,6 +24,7 @@ status only says whether the benchmark itself ran (results were correct).
 """
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -268,7 +269,15 @@ class Bench:
         with open("/proc/meminfo") as f:
             mem_kb = int(f.readline().split()[1])
         import boto3
-        import moto
+        if self.args.server == "rgw":
+            server = (cmd("radosgw", "--version") or "?").split()
+            server_version = server[2] if len(server) > 2 else "?"
+            server_mode = ("radosgw, beast frontend, 1 memstore OSD; SigV4 verified; "
+                           "'server' is radosgw's CPU, the OSD's and monitor's are in 'other'")
+        else:
+            import moto
+            server_version = moto.__version__
+            server_mode = "plain moto_server (no SigV4 verification)"
         pgv = psql("SELECT version();")[0][0]
         commit = cmd("git", "-C", ROOT, "rev-parse", "--short", "HEAD")
         dirty = cmd("git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no")
@@ -276,10 +285,10 @@ class Bench:
             date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             host=platform.node(), nproc=os.cpu_count(), cpu=cpu, mem_gb=round(mem_kb / 1048576, 1),
             kernel=platform.release(), os=cmd("sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"),
-            postgres=pgv, moto=moto.__version__, boto3=boto3.__version__,
+            postgres=pgv, server=self.args.server, moto=server_version, boto3=boto3.__version__,
             python=platform.python_version(), curl=(cmd("curl", "--version") or "").split("\n")[0],
             oq_fdw_commit=(commit or "?") + ("+dirty" if dirty else ""),
-            moto_mode="plain moto_server (no SigV4 verification)",
+            moto_mode=server_mode,
             loadavg_start=open("/proc/loadavg").read().split()[:3],
         )
 
@@ -301,6 +310,9 @@ class Bench:
         with os.fdopen(fd, "w") as f:
             f.write('aws-sigv4 = "aws:amz:%s:s3"\n' % os.environ.get("OQ_TEST_REGION", "us-east-1"))
             f.write('user = "%s:%s"\n' % (os.environ["OQ_TEST_ACCESS_KEY_ID"], os.environ["OQ_TEST_SECRET_ACCESS_KEY"]))
+            # S3 wants the payload hash in a signed header; curl 7.88 does not
+            # add it but signs any x-amz-* header given (RGW refuses without)
+            f.write('header = "x-amz-content-sha256: %s"\n' % hashlib.sha256(b"").hexdigest())
             for _ in range(a.tasks):
                 f.write('url = "%s"\noutput = "/dev/null"\n' % url)
         size = len(gen_tasks.task_body(task))
@@ -618,15 +630,16 @@ class Bench:
                  target="(report)", met=None),
         ]
         b = r["bounds"]
+        srv = "radosgw" if self.args.server == "rgw" else "moto"
         r["bounds_table"] = [
-            ("moto CPU per GET (ceiling) / per listed key (list only), ms",
+            ("%s CPU per GET (ceiling) / per listed key (list only), ms" % srv,
              "%.2f / %.2f" % (b["server_cpu_ms_per_get"], b["server_cpu_ms_per_listed_key"])),
-            ("full scan (list + GET) at moto's ceiling: min wall s, max rate / ceiling",
+            ("full scan (list + GET) at %s's ceiling: min wall s, max rate / ceiling" % srv,
              "%.2f s, %.2f" % (b["full_scan_min_wall_s"], b["full_scan_rate_vs_ceiling_max"])),
             ("  oq_fdw cold full scan: wall / that min", "%.2f" % (full["wall_s"] / b["full_scan_min_wall_s"])),
-            ("  oq_fdw cold full scan: moto CPU / (ceiling's per GET x N + list only's)",
+            ("  oq_fdw cold full scan: %s CPU / (ceiling's per GET x N + list only's)" % srv,
              "%.2f" % b["full_scan_server_cpu_vs_min"]),
-            ("warm scan (list only) at moto's ceiling: min wall s, max speedup vs baseline",
+            ("warm scan (list only) at %s's ceiling: min wall s, max speedup vs baseline" % srv,
              "%.2f s, %.1fx" % (b["warm_scan_min_wall_s"], b["warm_speedup_vs_baseline_max"] or 0)),
         ]
 
@@ -650,9 +663,10 @@ class Bench:
         out.append("oq_fdw benchmark, %s, %d tasks (%d tagged %s=%s), best of %d"
                    % (mach["date"], self.args.tasks, len(self.matching), self.tag_key, self.tag_value,
                       self.args.repeat))
-        out.append("machine: %s, %d cores (%s), %s GB, %s; %s; moto %s (%s); curl %s; oq_fdw %s"
+        out.append("machine: %s, %d cores (%s), %s GB, %s; %s; %s %s (%s); curl %s; oq_fdw %s"
                    % (mach["host"], mach["nproc"], mach["cpu"], mach["mem_gb"], mach["os"],
-                      mach["postgres"].split(" on ")[0], mach["moto"], mach["moto_mode"],
+                      mach["postgres"].split(" on ")[0],
+                      {"rgw": "Ceph RGW"}.get(mach.get("server"), "moto"), mach["moto"], mach["moto_mode"],
                       mach["curl"].split()[1] if mach["curl"] else "?", mach["oq_fdw_commit"]))
         out.append("load average at start: %s; at end: %s" % (" ".join(mach["loadavg_start"]),
                                                               " ".join(mach["loadavg_end"])))
@@ -691,12 +705,20 @@ class Bench:
                 pct(m.get("rate_vs_ceiling")) if bulk or key == "ceiling" else "-",
                 "ok" if m.get("correct") else "WRONG"))
         out.append("")
+        if self.args.server == "rgw":
+            conns = ("conns: established connections to radosgw, mean of samples every 0.2 s (RGW keeps "
+                     "connections alive: the client's pool, not requests in flight).  server: radosgw's "
+                     "CPU / wall (the OSD's and the monitor's CPU are in other)")
+        else:
+            conns = ("conns: established connections to moto, mean of samples every 0.2 s (moto closes "
+                     "each after one response: requests in flight; 32 is the most any client here "
+                     "keeps).  server: moto's CPU / wall (one Python process: ~100% is saturated)")
         out.append(("wall: the fastest of %d runs (max s: the slowest), " % k if k > 1 else "wall: ") + "the query alone (oq_fdw: inside the backend, clock_timestamp(); others: around the "
                    "client).  CPU: the backend (oq_fdw, /proc/self/schedstat), the boto3 process "
-                   "(getrusage), curl (getrusage).  CPU/task: CPU s / %d tasks.  conns: established connections to moto, mean of samples every 0.2 s (moto closes each after one response: requests in flight; 32 is the most any client here keeps).  server: moto's CPU / wall "
-                   "(one Python process: ~100%% is saturated).  other: CPU the machine spent on anything else (other processes, interrupts), in cores of %d: noise.  vs base: baseline wall / this wall "
+                   "(getrusage), curl (getrusage).  CPU/task: CPU s / %d tasks.  " % self.args.tasks + conns +
+                   ".  other: CPU the machine spent on anything else (other processes, interrupts), in cores of %d: noise.  vs base: baseline wall / this wall "
                    "(the baseline answers count and filter in one pass; id lookup: one boto3 GET on a warm "
-                   "client).  vs ceil: this req/s / curl's req/s." % (self.args.tasks, os.cpu_count()))
+                   "client).  vs ceil: this req/s / curl's req/s." % os.cpu_count())
         out.append("")
         out.append("%-58s %10s %10s %5s" % ("target (issue)", "measured", "target", "met"))
         for t in r["targets"]:
@@ -704,7 +726,11 @@ class Bench:
             out.append("%-58s %10s %10s %5s" % (t["what"], ("%.2f" % v) if isinstance(v, float) else v,
                                                 t["target"], {True: "yes", False: "no", None: ""}[t["met"]]))
         out.append("")
-        out.append("bounds on this server (moto's CPU is the bottleneck; see bench/README.md):")
+        if self.args.server == "rgw":
+            out.append("bounds if radosgw's CPU were the bottleneck (see 'server': it need not be; "
+                       "bench/README.md):")
+        else:
+            out.append("bounds on this server (moto's CPU is the bottleneck; see bench/README.md):")
         for what, v in r["bounds_table"]:
             out.append("  %-78s %s" % (what, v))
         if r.get("memory"):
@@ -749,7 +775,9 @@ def main():
     ap.add_argument("--tag", required=True, help="KEY=VALUE carried by exactly 1%% of the tasks")
     ap.add_argument("--json", required=True)
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--moto-pid", type=int, required=True)
+    ap.add_argument("--moto-pid", type=int, required=True,
+                    help="the S3 server's process (moto, or radosgw with --server rgw)")
+    ap.add_argument("--server", choices=("moto", "rgw"), default="moto")
     ap.add_argument("--tmp", required=True, help="scratch directory (the harness's $OQ_TMP)")
     ap.add_argument("--memory", action="append", default=[], type=parse_memory, metavar="N=BUCKET")
     ap.add_argument("--profile", action="store_true")

@@ -95,9 +95,15 @@ SELECT * FROM oq_list_objects('regress_nobucket');
 CREATE SERVER regress_closed FOREIGN DATA WRAPPER oq_fdw
   OPTIONS (bucket 'oq-regress', endpoint 'http://127.0.0.1:9', max_retries '1',
            connect_timeout_ms '500');
-\set VERBOSITY terse
-SELECT oq_get_object('regress_closed', 'x');
-\set VERBOSITY default
+-- (the SQLSTATE and our words; what follows "failed: " is libcurl's, which
+-- words it differently from one release to the next)
+DO $$
+BEGIN
+  PERFORM oq_get_object('regress_closed', 'x');
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE '%: %', SQLSTATE, regexp_replace(SQLERRM, 'failed: .*', 'failed: ...');
+END
+$$;
 
 DROP SERVER regress_v CASCADE;
 DROP SERVER regress_nobucket CASCADE;

@@ -133,4 +133,7 @@ ORDER BY 1, 2;
 DROP SERVER sec_given, sec_alice CASCADE;
 REVOKE USAGE ON FOREIGN SERVER regress FROM regress_oq_alice;
 REVOKE USAGE ON FOREIGN DATA WRAPPER oq_fdw FROM regress_oq_alice;
+-- roles are the cluster's: leave none behind (test/run runs the suites
+-- again, against Ceph RGW, in another database of the same cluster)
+DROP USER MAPPING FOR regress_oq_alice SERVER regress;
 DROP ROLE regress_oq_alice;

@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_foreign_server.h"
 #include "catalog/pg_user_mapping.h"
 #include "foreign/foreign.h"
 #include "mb/pg_wchar.h"
@@ -350,7 +351,12 @@ oq_server_oid_checked(const char *servername)
 				 errmsg("server \"%s\" does not belong to the oq_fdw foreign-data wrapper",
 						servername)));
 
+#if PG_VERSION_NUM >= 160000
+	aclresult = object_aclcheck(ForeignServerRelationId, server->serverid,
+								GetUserId(), ACL_USAGE);
+#else
 	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+#endif
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, servername);
 

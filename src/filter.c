@@ -6,8 +6,10 @@
  * Each term must give exactly the answer PostgreSQL would give for the
  * clause it came from, because pushed clauses are not rechecked locally:
  * a NULL comparison value matches nothing, NULL array elements are
- * skipped the way ?& and ?| skip them, and containment of a non-string
- * value in tags (whose values are all strings) never holds.
+ * skipped the way ?& and ?| skip them.  Tags are mostly strings, compared
+ * here directly; a value another producer stored as other JSON is judged
+ * through jsonb itself (its ->> text, or jsonb_contains), so that the
+ * answer is PostgreSQL's.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,6 +17,7 @@
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/uuid.h"
 
@@ -62,11 +65,6 @@ uuid_array_strings(ArrayType *array)
 	return result;
 }
 
-/*
- * The top-level pairs of a jsonb object whose values are all strings.
- * Returns false when the value is not such an object: tags @> it can then
- * never hold, since tags is an object of strings.
- */
 bool
 oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)
 {
@@ -74,6 +72,7 @@ oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	bool		ok = true;
+	char	   *key = NULL;
 
 	*keys = *values = NIL;
 	if (!JB_ROOT_IS_OBJECT(jb))
@@ -83,16 +82,73 @@ oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		if (tok == WJB_KEY)
-			*keys = lappend(*keys, pnstrdup(v.val.string.val, v.val.string.len));
+			key = pnstrdup(v.val.string.val, v.val.string.len);
 		else if (tok == WJB_VALUE)
 		{
 			if (v.type != jbvString)
 				ok = false;
 			else
+			{
+				*keys = lappend(*keys, key);
 				*values = lappend(*values, pnstrdup(v.val.string.val, v.val.string.len));
+			}
 		}
 	}
 	return ok;
+}
+
+/*
+ * What ->> gives for a tag whose value is not a string (its JSON text):
+ * NULL for null, else the text jsonb_object_field_text would return.
+ */
+static const char *
+foreign_tag_text(const char *json)
+{
+	Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+														CStringGetDatum(json)));
+	JsonbValue	v;
+
+	if (!JB_ROOT_IS_SCALAR(jb))
+		return JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	(void) JsonbExtractScalar(&jb->root, &v);
+	switch (v.type)
+	{
+		case jbvNull:
+			return NULL;
+		case jbvBool:
+			return v.val.boolean ? "true" : "false";
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v.val.numeric)));
+		case jbvString:
+			return pnstrdup(v.val.string.val, v.val.string.len);
+		default:
+			elog(ERROR, "oq_fdw: unexpected jsonb scalar type %d", (int) v.type);
+	}
+	return NULL;
+}
+
+/* tags->>'key' of the task: its text, or NULL */
+static const char *
+tag_text(const OqTaskDoc *doc, const char *key)
+{
+	const OqTag *tag = oq_task_tag_find(doc, key);
+
+	if (tag == NULL)
+		return NULL;
+	if (tag->value != NULL)
+		return tag->value;
+	return foreign_tag_text(tag->json);
+}
+
+/* The task's tags column, as the scan would show it */
+static Jsonb *
+doc_tags_jsonb(const OqTaskDoc *doc)
+{
+	const OqJsonMember *m = doc->field[OQ_F_TAGS];
+	char	   *text = m ? pnstrdup(m->raw, m->raw_len) : pstrdup("{}");
+
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }
 
 OqFilter *
@@ -129,6 +185,8 @@ oq_filter_build(List *quals, const Datum *args, const bool *argnulls)
 				if (term->key == NULL)
 					term->key = TextDatumGetCString(arg);
 				break;
+			case OQ_QUAL_TAG_NOT_NULL:
+				break;
 			case OQ_QUAL_TAG_IN:
 				term->values = oq_text_array_strings(DatumGetArrayTypeP(arg));
 				if (term->values == NIL)
@@ -143,8 +201,15 @@ oq_filter_build(List *quals, const Datum *args, const bool *argnulls)
 					filter->never = true;
 				break;
 			case OQ_QUAL_TAG_CONTAINS:
-				if (!oq_jsonb_string_pairs(DatumGetJsonbP(arg), &term->keys, &term->values))
-					filter->never = true;
+				{
+					Jsonb	   *jb = DatumGetJsonbP(arg);
+
+					/* an object never contains a scalar or an array */
+					if (!JB_ROOT_IS_OBJECT(jb))
+						filter->never = true;
+					else if (!oq_jsonb_string_pairs(jb, &term->keys, &term->values))
+						term->contains = jb;
+				}
 				break;
 			case OQ_QUAL_ID_EQ:
 				term->value = uuid_string(arg);
@@ -202,6 +267,7 @@ oq_filter_match(const OqFilter *filter, const OqTaskDoc *doc)
 	{
 		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
 		const char *v;
+		const OqTag *tag;
 		ListCell   *lk;
 		ListCell   *lv;
 		bool		any;
@@ -209,32 +275,47 @@ oq_filter_match(const OqFilter *filter, const OqTaskDoc *doc)
 		switch (t->kind)
 		{
 			case OQ_QUAL_TAG_EQ:
-				v = oq_task_tag(doc, t->key);
+				v = tag_text(doc, t->key);
 				if (v == NULL || strcmp(v, t->value) != 0)
 					return false;
 				break;
 			case OQ_QUAL_TAG_IN:
-				if (!string_in_list(oq_task_tag(doc, t->key), t->values))
+				if (!string_in_list(tag_text(doc, t->key), t->values))
 					return false;
 				break;
 			case OQ_QUAL_TAG_EXISTS:
-				if (oq_task_tag(doc, t->key) == NULL)
+				if (oq_task_tag_find(doc, t->key) == NULL)
+					return false;
+				break;
+			case OQ_QUAL_TAG_NOT_NULL:
+				tag = oq_task_tag_find(doc, t->key);
+				if (tag == NULL ||
+					(tag->value == NULL && strcmp(tag->json, "null") == 0))
 					return false;
 				break;
 			case OQ_QUAL_TAG_EXISTS_ALL:
 				foreach(lk, t->keys)
-					if (oq_task_tag(doc, (const char *) lfirst(lk)) == NULL)
+					if (oq_task_tag_find(doc, (const char *) lfirst(lk)) == NULL)
 						return false;
 				break;
 			case OQ_QUAL_TAG_EXISTS_ANY:
 				any = false;
 				foreach(lk, t->keys)
-					if (oq_task_tag(doc, (const char *) lfirst(lk)) != NULL)
+					if (oq_task_tag_find(doc, (const char *) lfirst(lk)) != NULL)
 						any = true;
 				if (!any)
 					return false;
 				break;
 			case OQ_QUAL_TAG_CONTAINS:
+				if (t->contains != NULL)
+				{
+					if (!DatumGetBool(DirectFunctionCall2(jsonb_contains,
+														  JsonbPGetDatum(doc_tags_jsonb(doc)),
+														  JsonbPGetDatum(t->contains))))
+						return false;
+					break;
+				}
+				/* a string is contained only in the same string */
 				forboth(lk, t->keys, lv, t->values)
 				{
 					v = oq_task_tag(doc, (const char *) lfirst(lk));
@@ -351,17 +432,12 @@ oq_filter_index_conjuncts(const OqFilter *filter)
 		switch (t->kind)
 		{
 			case OQ_QUAL_TAG_EQ:
-				conjuncts = add_single(conjuncts, t->key, t->value);
-				break;
-			case OQ_QUAL_TAG_EXISTS:
-				conjuncts = add_single(conjuncts, t->key, NULL);
-				break;
-			case OQ_QUAL_TAG_EXISTS_ALL:
-				/* each key alone names every match: one conjunct per key */
-				foreach(lk, t->keys)
-					conjuncts = add_single(conjuncts, lfirst(lk), NULL);
+				/* '5' is also the ->> of a number 5, which has no entry */
+				if (!oq_tag_text_maybe_nonstring(t->value))
+					conjuncts = add_single(conjuncts, t->key, t->value);
 				break;
 			case OQ_QUAL_TAG_CONTAINS:
+				/* string pairs: only an equal string contains one */
 				forboth(lk, t->keys, lv, t->values)
 					conjuncts = add_single(conjuncts, lfirst(lk), lfirst(lv));
 				break;
@@ -370,24 +446,22 @@ oq_filter_index_conjuncts(const OqFilter *filter)
 					break;
 				c = palloc0(sizeof(OqIndexConjunct));
 				foreach(lv, t->values)
-					conjunct_add(c, t->key, lfirst(lv));
-				conjuncts = lappend(conjuncts, c);
-				break;
-			case OQ_QUAL_TAG_EXISTS_ANY:
-				/* a match may hold only one of the keys: all must be indexable */
-				c = palloc0(sizeof(OqIndexConjunct));
-				foreach(lk, t->keys)
 				{
-					if (!oq_tag_key_indexable(lfirst(lk)))
+					if (oq_tag_text_maybe_nonstring(lfirst(lv)))
 					{
 						c = NULL;
 						break;
 					}
-					conjunct_add(c, lfirst(lk), NULL);
+					conjunct_add(c, t->key, lfirst(lv));
 				}
 				if (c)
 					conjuncts = lappend(conjuncts, c);
 				break;
+
+				/*
+				 * Presence (?, ?&, ?|, IS NOT NULL) holds for values that
+				 * are not strings too, and those have no entries.
+				 */
 			default:
 				break;
 		}

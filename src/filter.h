@@ -23,6 +23,8 @@ typedef struct OqFilterTerm
 	char	   *value;			/* TAG_EQ, ID_EQ, STATUS_EQ, TASK_TYPE_EQ */
 	List	   *keys;			/* EXISTS_ALL, EXISTS_ANY, CONTAINS (char *) */
 	List	   *values;			/* TAG_IN, ID_IN, CONTAINS (char *) */
+	Jsonb	   *contains;		/* CONTAINS whose value holds more than
+								 * string pairs: decided by jsonb_contains */
 } OqFilterTerm;
 
 typedef struct OqFilter
@@ -59,7 +61,9 @@ typedef struct OqIndexConjunct
 
 /*
  * The conjuncts the filter offers, any one of which is enough to find every
- * match.  Keys that cannot be in the index (not valid tag keys) give none.
+ * match.  Terms the index cannot answer completely give none: keys that
+ * cannot be in it (not valid tag keys), and terms a value that is not a
+ * string could satisfy (it has no entry).  NIL: read every task.
  */
 extern List *oq_filter_index_conjuncts(const OqFilter *filter);
 
@@ -69,6 +73,12 @@ extern bool oq_index_conjunct_holds(const OqIndexConjunct *conjunct,
 
 /* Helpers shared with plan-time code */
 extern List *oq_text_array_strings(ArrayType *array);
+
+/*
+ * The top-level pairs of a jsonb object whose values are strings (keys and
+ * values aligned); returns false when jb is not an object or some value is
+ * not a string.
+ */
 extern bool oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values);
 
 #endif							/* OQ_FILTER_H */

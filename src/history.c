@@ -68,9 +68,9 @@ same_tags(const OqTaskDoc *a, const OqTaskDoc *b)
 		return false;
 	for (int i = 0; i < a->ntags; i++)
 	{
-		const char *v = oq_task_tag(b, a->tags[i].key);
+		const OqTag *t = oq_task_tag_find(b, a->tags[i].key);
 
-		if (v == NULL || strcmp(v, a->tags[i].value) != 0)
+		if (t == NULL || !oq_tag_same_value(t, &a->tags[i]))
 			return false;
 	}
 	return true;
@@ -83,7 +83,7 @@ append_tags(StringInfo buf, const OqTaskDoc *doc)
 	appendStringInfoChar(buf, '{');
 	for (int i = 0; i < doc->ntags; i++)
 		appendStringInfo(buf, "%s%s: %s", i > 0 ? ", " : "", doc->tags[i].key,
-						 doc->tags[i].value);
+						 doc->tags[i].value ? doc->tags[i].value : doc->tags[i].json);
 	appendStringInfoChar(buf, '}');
 }
 

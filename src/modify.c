@@ -45,7 +45,6 @@
 
 #include "access/table.h"
 #include "catalog/pg_collation.h"
-#include "commands/explain.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "foreign/foreign.h"
@@ -64,6 +63,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "compat.h"
 #include "modify.h"
 #include "option.h"
 #include "submitargs.h"
@@ -219,10 +219,11 @@ static List *
 plan_insert(PlannerInfo *root, Relation rel, RangeTblEntry *rte)
 {
 	List	   *attnos = NIL;
+	Bitmapset  *inserted = oq_inserted_cols(root, rte);
 	int			col = -1;
 
 	/* refuse what a submit does not set, naming the column */
-	while ((col = bms_next_member(rte->insertedCols, col)) >= 0)
+	while ((col = bms_next_member(inserted, col)) >= 0)
 	{
 		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
 		char	   *field = oq_column_field(RelationGetRelid(rel), attno);
@@ -257,7 +258,7 @@ plan_insert(PlannerInfo *root, Relation rel, RangeTblEntry *rte)
 
 		/* only columns the INSERT gives: the others read as the defaults */
 		if (attno != InvalidAttrNumber &&
-			!bms_is_member(attno - FirstLowInvalidHeapAttributeNumber, rte->insertedCols))
+			!bms_is_member(attno - FirstLowInvalidHeapAttributeNumber, inserted))
 			attno = InvalidAttrNumber;
 		attnos = lappend_int(attnos, attno);
 	}
@@ -292,7 +293,7 @@ plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRel
 	ListCell   *lc;
 	ListCell   *lt;
 
-	while ((col = bms_next_member(rte->updatedCols, col)) >= 0)
+	while ((col = bms_next_member(oq_updated_cols(root, rte, baserel), col)) >= 0)
 	{
 		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
 
@@ -467,8 +468,7 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 {
 	EState	   *estate = mtstate->ps.state;
 	Relation	rel = rinfo->ri_RelationDesc;
-	RangeTblEntry *rte = exec_rt_fetch(rinfo->ri_RangeTableIndex, estate);
-	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Oid			userid = oq_modify_user(rinfo, estate);
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	OqModifyState *st;
 	List	   *attnos;

@@ -294,26 +294,87 @@ oq_recognize_clause(PlannerInfo *root, RelOptInfo *baserel,
 		NullTest   *nt = (NullTest *) clause;
 		char	   *key;
 
-		/* tag values are strings, so ->> is NULL exactly when absent */
+		/* ->> is NULL when the key is absent or its value a JSON null */
 		if (nt->nulltesttype == IS_NOT_NULL && !nt->argisrow &&
 			(key = match_tag_field(nt->arg, baserel, roles)) != NULL)
-			return make_qual(OQ_QUAL_TAG_EXISTS, key, NULL, rinfo);
+			return make_qual(OQ_QUAL_TAG_NOT_NULL, key, NULL, rinfo);
 	}
 	return NULL;
+}
+
+/* The qual's value when it is a non-null constant, else NULL */
+static Const *
+qual_const(const OqQual *qual)
+{
+	Expr	   *arg = qual->arg ? strip_relabel(qual->arg) : NULL;
+
+	if (arg && IsA(arg, Const) && !((Const *) arg)->constisnull)
+		return (Const *) arg;
+	return NULL;
+}
+
+/* The string pairs of a constant @> whose keys the index can hold */
+static void
+indexable_pairs(Const *c, List **keys, List **values)
+{
+	List	   *k;
+	List	   *v;
+	ListCell   *lk;
+	ListCell   *lv;
+
+	*keys = *values = NIL;
+	(void) oq_jsonb_string_pairs(DatumGetJsonbP(c->constvalue), &k, &v);
+	forboth(lk, k, lv, v)
+	{
+		if (oq_tag_key_indexable(lfirst(lk)))
+		{
+			*keys = lappend(*keys, lfirst(lk));
+			*values = lappend(*values, lfirst(lv));
+		}
+	}
 }
 
 bool
 oq_qual_is_index_usable(const OqQual *qual)
 {
+	Const	   *c = qual_const(qual);
+	ListCell   *lc;
+	List	   *keys;
+	List	   *values;
+
 	switch (qual->kind)
 	{
 		case OQ_QUAL_TAG_EQ:
+			if (qual->key == NULL || !oq_tag_key_indexable(qual->key))
+				return false;
+			return c == NULL ||
+				!oq_tag_text_maybe_nonstring(TextDatumGetCString(c->constvalue));
 		case OQ_QUAL_TAG_IN:
+			if (qual->key == NULL || !oq_tag_key_indexable(qual->key))
+				return false;
+			if (c != NULL)
+			{
+				foreach(lc, oq_text_array_strings(DatumGetArrayTypeP(c->constvalue)))
+				{
+					if (oq_tag_text_maybe_nonstring(lfirst(lc)))
+						return false;
+				}
+			}
+			return true;
+		case OQ_QUAL_TAG_CONTAINS:
+			if (c == NULL)
+				return true;
+			indexable_pairs(c, &keys, &values);
+			return keys != NIL;
+
+			/*
+			 * A key whose value is not a string has no entry, yet makes
+			 * these true: only reading every task answers them exactly.
+			 */
 		case OQ_QUAL_TAG_EXISTS:
+		case OQ_QUAL_TAG_NOT_NULL:
 		case OQ_QUAL_TAG_EXISTS_ALL:
 		case OQ_QUAL_TAG_EXISTS_ANY:
-		case OQ_QUAL_TAG_CONTAINS:
-			return true;
 		default:
 			return false;
 	}
@@ -351,9 +412,7 @@ oq_best_access(List *quals, bool tag_index)
 static int
 describe_prefixes(StringInfo buf, const OqQual *qual)
 {
-	Expr	   *arg = qual->arg ? strip_relabel(qual->arg) : NULL;
-	Const	   *c = (arg && IsA(arg, Const) && !((Const *) arg)->constisnull) ?
-		(Const *) arg : NULL;
+	Const	   *c = qual_const(qual);
 	List	   *keys = NIL;
 	List	   *values = NIL;
 	ListCell   *lk;
@@ -393,7 +452,7 @@ describe_prefixes(StringInfo buf, const OqQual *qual)
 				appendStringInfoString(buf, "tags/$pairs/");
 				return 1;
 			}
-			(void) oq_jsonb_string_pairs(DatumGetJsonbP(c->constvalue), &keys, &values);
+			indexable_pairs(c, &keys, &values);
 			break;
 		default:
 			return 0;
@@ -482,8 +541,10 @@ ec_member_is_lookup_key(PlannerInfo *root, RelOptInfo *rel,
 						EquivalenceClass *ec, EquivalenceMember *em, void *arg)
 {
 	EcMatchContext *cxt = (EcMatchContext *) arg;
+	char	   *key = match_tag_field(em->em_expr, rel, cxt->roles);
 
-	return match_tag_field(em->em_expr, rel, cxt->roles) != NULL ||
+	/* only keys the index can hold make cheap lookups */
+	return (key != NULL && oq_tag_key_indexable(key)) ||
 		is_column(em->em_expr, rel, cxt->roles->id);
 }
 
@@ -503,8 +564,9 @@ oq_join_lookup_clauses(PlannerInfo *root, RelOptInfo *baserel,
 		if (!join_clause_is_movable_to(rinfo, baserel))
 			continue;
 		qual = oq_recognize_clause(root, baserel, roles, rinfo);
-		if (qual && (qual->kind == OQ_QUAL_TAG_EQ || qual->kind == OQ_QUAL_TAG_IN ||
-					 oq_qual_is_id_lookup(qual)))
+		if (qual && (oq_qual_is_id_lookup(qual) ||
+					 ((qual->kind == OQ_QUAL_TAG_EQ || qual->kind == OQ_QUAL_TAG_IN) &&
+					  oq_qual_is_index_usable(qual))))
 			result = lappend(result, rinfo);
 	}
 
@@ -544,8 +606,10 @@ oq_quals_serialize(List *quals, List **fdw_exprs)
 			arg_index = list_length(*fdw_exprs);
 			*fdw_exprs = lappend(*fdw_exprs, qual->arg);
 		}
-		result = lappend(result, list_make3(makeInteger(qual->kind),
-											makeString(qual->key ? qual->key : ""),
+		/* "" is a valid key: whether there is one travels separately */
+		result = lappend(result, list_make4(makeInteger(qual->kind),
+											makeString(pstrdup(qual->key ? qual->key : "")),
+											makeInteger(qual->key != NULL),
 											makeInteger(arg_index)));
 	}
 	return result;
@@ -561,11 +625,21 @@ oq_quals_deserialize(List *serialized)
 	{
 		List	   *item = (List *) lfirst(lc);
 		OqQualDesc *desc = palloc(sizeof(OqQualDesc));
-		char	   *key = strVal(lsecond(item));
 
 		desc->kind = (OqQualKind) intVal(linitial(item));
-		desc->key = *key ? key : NULL;
-		desc->arg_index = intVal(lthird(item));
+		desc->key = intVal(lthird(item)) ? strVal(lsecond(item)) : NULL;
+		desc->arg_index = intVal(lfourth(item));
+
+		/* each kind has its key or its value; a plan without is corrupt */
+		if ((desc->kind == OQ_QUAL_TAG_EQ || desc->kind == OQ_QUAL_TAG_IN ||
+			 desc->kind == OQ_QUAL_TAG_NOT_NULL) && desc->key == NULL)
+			elog(ERROR, "oq_fdw: pushed-down tag clause of kind %d has no key",
+				 (int) desc->kind);
+		if (desc->kind != OQ_QUAL_TAG_NOT_NULL &&
+			!(desc->kind == OQ_QUAL_TAG_EXISTS && desc->key != NULL) &&
+			desc->arg_index < 0)
+			elog(ERROR, "oq_fdw: pushed-down clause of kind %d has no value",
+				 (int) desc->kind);
 		result = lappend(result, desc);
 	}
 	return result;

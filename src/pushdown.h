@@ -25,22 +25,25 @@ typedef enum OqQualKind
 {
 	OQ_QUAL_TAG_EQ,				/* tags->>'k' = v */
 	OQ_QUAL_TAG_IN,				/* tags->>'k' = ANY (v[]), IN (...) */
-	OQ_QUAL_TAG_EXISTS,			/* tags ? k, tags->>'k' IS NOT NULL */
+	OQ_QUAL_TAG_EXISTS,			/* tags ? k */
 	OQ_QUAL_TAG_EXISTS_ALL,		/* tags ?& k[] */
 	OQ_QUAL_TAG_EXISTS_ANY,		/* tags ?| k[] */
 	OQ_QUAL_TAG_CONTAINS,		/* tags @> '{...}' */
 	OQ_QUAL_ID_EQ,				/* id = v */
 	OQ_QUAL_ID_IN,				/* id = ANY (v[]) */
 	OQ_QUAL_STATUS_EQ,			/* status = v */
-	OQ_QUAL_TASK_TYPE_EQ		/* task_type = v */
+	OQ_QUAL_TASK_TYPE_EQ,		/* task_type = v */
+	OQ_QUAL_TAG_NOT_NULL		/* tags->>'k' IS NOT NULL: false for a JSON
+								 * null, which tags ? 'k' accepts */
 } OqQualKind;
 
 /* A recognised clause */
 typedef struct OqQual
 {
 	OqQualKind	kind;
-	char	   *key;			/* tag key for TAG_EQ/TAG_IN, and TAG_EXISTS
-								 * when constant; else NULL */
+	char	   *key;			/* tag key for TAG_EQ/TAG_IN/TAG_NOT_NULL, and
+								 * TAG_EXISTS when constant; else NULL.  May
+								 * be any string, "" included */
 	Expr	   *arg;			/* the value side, evaluated at scan start */
 	RestrictInfo *rinfo;
 } OqQual;
@@ -59,7 +62,14 @@ extern OqQual *oq_recognize_clause(PlannerInfo *root, RelOptInfo *baserel,
 								   const OqColumnRoles *roles,
 								   RestrictInfo *rinfo);
 
-/* Whether a qual can drive the tag index / id lookups */
+/*
+ * Whether a qual can drive the tag index / id lookups.  A tag qual can
+ * only when the index could hold every task it matches: its key follows
+ * the key rules and it cannot be satisfied by a value that is not a
+ * string (those have no entries).  Values known only at run time are
+ * judged again then (oq_filter_index_conjuncts), falling back to a full
+ * listing.
+ */
 extern bool oq_qual_is_index_usable(const OqQual *qual);
 extern bool oq_qual_is_id_lookup(const OqQual *qual);
 
@@ -89,7 +99,7 @@ extern List *oq_quals_serialize(List *quals, List **fdw_exprs);
 typedef struct OqQualDesc
 {
 	OqQualKind	kind;
-	char	   *key;
+	char	   *key;			/* NULL when the qual has none */
 	int			arg_index;		/* into fdw_exprs, or -1 */
 } OqQualDesc;
 

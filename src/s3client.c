@@ -687,13 +687,15 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 	if (probe_key)
 	{
 		/*
-		 * Only the Date matters: a 403 or 404 serves as well as a 200.  Any
-		 * other answer (a redirect to another region, a 5xx after the
-		 * retries) is an error whose cause the caller must see.
+		 * Only the Date matters: a 403 or 404 that carries one serves as
+		 * well as a 200.  Any other answer (a redirect to another region, a
+		 * 5xx after the retries, a refusal without a Date) is an error whose
+		 * cause the caller must see.
 		 */
 		req = oq_s3_run(batch, oq_s3_head(batch, probe_key));
 		if (req->curl_code != 0 ||
-			(req->status != 200 && req->status != 403 && req->status != 404))
+			(req->status != 200 && req->status != 403 && req->status != 404) ||
+			(!oq_s3_ok(req) && !oq_server_now_us(batch->conn, &now)))
 			oq_s3_report_head(req, ERROR);
 	}
 	else

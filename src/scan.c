@@ -274,7 +274,11 @@ scan_start(OqScan *scan)
 		if (conjuncts != NIL)
 			start_index_listing(scan, conjuncts);
 		else
+		{
+			/* e.g. a parameter '' or '5': exact only by reading every task */
+			scan->counters.index_fallbacks++;
 			start_full_listing(scan);
+		}
 	}
 	else
 		start_full_listing(scan);
@@ -512,8 +516,8 @@ check_scan_limit(OqScan *scan)
 			 scan->conn->opts.tag_index_mode == OQ_TAG_INDEX_OFF ?
 			 errhint("Add a condition id = '...', turn on the server option tag_index so that tag conditions use the index, or raise oq_fdw.max_scan_objects.") :
 			 scan->conn->opts.tag_index_mode == OQ_TAG_INDEX_ON ?
-			 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...', or raise oq_fdw.max_scan_objects.") :
-			 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags ? 'key', tags @> '{\"key\": \"value\"}' or id = '...' (the tag index is used once oq_rebuild_tag_index('%s') has built it), or raise oq_fdw.max_scan_objects.",
+			 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags @> '{\"key\": \"value\"}' or id = '...', or raise oq_fdw.max_scan_objects.") :
+			 errhint("Add a condition the tag index or an id lookup can answer, such as tags->>'key' = 'value', tags @> '{\"key\": \"value\"}' or id = '...' (the tag index is used once oq_rebuild_tag_index('%s') has built it), or raise oq_fdw.max_scan_objects.",
 					 scan->conn->server_name)));
 }
 

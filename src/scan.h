@@ -71,6 +71,8 @@ typedef struct OqScanCounters
 								 * has the tag */
 	int64		cache_hits;
 	int64		invalid_skipped;
+	int64		index_fallbacks;	/* (re)scans planned on the index whose
+									 * run-time values it cannot answer */
 } OqScanCounters;
 
 typedef struct OqScan

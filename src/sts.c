@@ -215,7 +215,9 @@ void
 oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *out)
 {
 	bool		web = sts->web_identity_token != NULL;
-	const char *action = web ? "AssumeRoleWithWebIdentity" : "AssumeRole";
+
+	/* volatile: gcc 14 and later warn it could be clobbered by PG_TRY */
+	const char *volatile action = web ? "AssumeRoleWithWebIdentity" : "AssumeRole";
 	MemoryContext callercxt = CurrentMemoryContext;
 	char	   *source;
 	OqBatch    *batch;

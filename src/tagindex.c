@@ -69,7 +69,8 @@ oq_tag_index_entries(const char *task_id, const OqTag *tags, int ntags)
 
 	for (int i = 0; i < ntags; i++)
 	{
-		if (oq_tag_key_indexable(tags[i].key))
+		/* entries only for string values (the index's segment is a string) */
+		if (tags[i].value != NULL && oq_tag_key_indexable(tags[i].key))
 			entries = lappend(entries, oq_tag_index_key(tags[i].key,
 														tags[i].value,
 														task_id));
@@ -83,7 +84,7 @@ has_tag(const OqTag *tags, int ntags, const OqTag *tag)
 {
 	int			at = oq_tag_find(tags, ntags, tag->key);
 
-	return at >= 0 && strcmp(tags[at].value, tag->value) == 0;
+	return at >= 0 && oq_tag_same_value(&tags[at], tag);
 }
 
 void
@@ -94,14 +95,14 @@ oq_tag_index_diff(const char *task_id, const OqTag *before, int nbefore,
 	*remove = NIL;
 	for (int i = 0; i < nafter; i++)
 	{
-		if (oq_tag_key_indexable(after[i].key) &&
+		if (after[i].value != NULL && oq_tag_key_indexable(after[i].key) &&
 			!has_tag(before, nbefore, &after[i]))
 			*add = lappend(*add, oq_tag_index_key(after[i].key, after[i].value,
 												  task_id));
 	}
 	for (int i = 0; i < nbefore; i++)
 	{
-		if (oq_tag_key_indexable(before[i].key) &&
+		if (before[i].value != NULL && oq_tag_key_indexable(before[i].key) &&
 			!has_tag(after, nafter, &before[i]))
 			*remove = lappend(*remove, oq_tag_index_key(before[i].key,
 														before[i].value,
@@ -206,7 +207,12 @@ next_expected(Rebuild *rb)
 	char	   *prev = rb->expected;
 
 	rb->expected = NULL;
+	/* 16 asks whether to copy the datum: yes, it is pfree'd below */
+#if PG_VERSION_NUM >= 160000
+	while (tuplesort_getdatum(rb->sort, true, true, &d, &isnull, NULL))
+#else
 	while (tuplesort_getdatum(rb->sort, true, &d, &isnull, NULL))
+#endif
 	{
 		char	   *key = TextDatumGetCString(d);
 

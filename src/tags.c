@@ -108,6 +108,49 @@ oq_tag_find(const OqTag *tags, int ntags, const char *key)
 }
 
 bool
+oq_tag_same_value(const OqTag *a, const OqTag *b)
+{
+	if (a->value != NULL && b->value != NULL)
+		return strcmp(a->value, b->value) == 0;
+	if (a->value == NULL && b->value == NULL)
+		return strcmp(a->json, b->json) == 0;
+	return false;
+}
+
+/* -?[0-9]+(\.[0-9]+)?: how numeric_out prints any JSON number */
+static bool
+is_numeric_text(const char *p)
+{
+	const char *digits;
+
+	if (*p == '-')
+		p++;
+	digits = p;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == digits)
+		return false;
+	if (*p == '.')
+	{
+		digits = ++p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == digits)
+			return false;
+	}
+	return *p == '\0';
+}
+
+bool
+oq_tag_text_maybe_nonstring(const char *text)
+{
+	/* jsonb prints containers starting with '{' or '[' */
+	return text[0] == '{' || text[0] == '[' ||
+		strcmp(text, "true") == 0 || strcmp(text, "false") == 0 ||
+		is_numeric_text(text);
+}
+
+bool
 oq_tag_check(const char *key, const char *value, char **errmsg)
 {
 	size_t		keylen = strlen(key);

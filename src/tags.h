@@ -25,11 +25,28 @@
  */
 #define OQ_TAG_SEGMENT_MAX_LEN	512
 
+/*
+ * One tag.  oq_fdw writes only string values, but another producer may
+ * store any JSON value: such a tag has value NULL and json its exact JSON
+ * text, kept verbatim when oq_fdw rewrites the task's tags.
+ */
 typedef struct OqTag
 {
 	const char *key;
-	const char *value;			/* NUL-terminated UTF-8 */
+	const char *value;			/* NUL-terminated UTF-8; NULL: not a string */
+	const char *json;			/* value NULL: the value's JSON text */
 } OqTag;
+
+/* Whether two tags hold the same value (string, or the same JSON text) */
+extern bool oq_tag_same_value(const OqTag *a, const OqTag *b);
+
+/*
+ * Whether ->> could give this text for a value that is not a JSON string
+ * (a number, true, false, an object or array): such a value has no index
+ * entry, so tags->>'k' = text cannot be answered from the index.
+ * Conservative: every decimal number, and anything starting with '{' or '['.
+ */
+extern bool oq_tag_text_maybe_nonstring(const char *text);
 
 /* Position of key in a tag list, or -1 */
 extern int	oq_tag_find(const OqTag *tags, int ntags, const char *key);

@@ -112,6 +112,7 @@ oq_tags_from_jsonb(Jsonb *jb, int *ntags)
 						 errmsg("%s", problem)));
 			tags[n].key = key;
 			tags[n].value = value;
+			tags[n].json = NULL;
 			n++;
 		}
 	}
@@ -156,9 +157,22 @@ oq_tags_to_jsonb(const OqTag *tags, int ntags)
 		k.type = jbvString;
 		k.val.string.val = unconstify(char *, tags[i].key);
 		k.val.string.len = strlen(tags[i].key);
-		v.type = jbvString;
-		v.val.string.val = unconstify(char *, tags[i].value);
-		v.val.string.len = strlen(tags[i].value);
+		if (tags[i].value == NULL)
+		{
+			/* another producer's value: its JSON as jsonb reads it */
+			Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																CStringGetDatum(tags[i].json)));
+
+			v.type = jbvBinary;
+			v.val.binary.data = &jb->root;
+			v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+		}
+		else
+		{
+			v.type = jbvString;
+			v.val.string.val = unconstify(char *, tags[i].value);
+			v.val.string.len = strlen(tags[i].value);
+		}
 		(void) pushJsonbValue(&state, WJB_KEY, &k);
 		(void) pushJsonbValue(&state, WJB_VALUE, &v);
 	}

@@ -49,6 +49,7 @@
 #pragma GCC poison json_object
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "keys.h"
 #include "mb/pg_wchar.h"
 #include "rfc3339.h"
@@ -450,7 +451,7 @@ typedef struct DecodeState
 	char	   *error;			/* first member-name problem */
 } DecodeState;
 
-static void
+static OqJsonCallbackResult
 decode_object_start(void *state)
 {
 	DecodeState *ds = state;
@@ -462,27 +463,30 @@ decode_object_start(void *state)
 		/* token_start is the '{' itself: the parser has not consumed it */
 		ds->cursor = ds->lex->token_start + 1;
 	}
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_array_start(void *state)
 {
 	DecodeState *ds = state;
 
 	if (ds->lex->lex_level == 0)
 		ds->top_type = OQ_JSON_ARRAY;
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_scalar(void *state, char *token, JsonTokenType tokentype)
 {
 	DecodeState *ds = state;
 
 	if (ds->lex->lex_level == 0)
 		ds->top_type = json_type_of_token(tokentype);
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_field_start(void *state, char *fname, bool isnull)
 {
 	DecodeState *ds = state;
@@ -494,7 +498,7 @@ decode_field_start(void *state, char *fname, bool isnull)
 	const char *why = NULL;
 
 	if (lex->lex_level != 1)
-		return;
+		OQ_JSON_CALLBACK_DONE;
 
 	/*
 	 * The parser has consumed the name and the ':' (prev_token_terminator is
@@ -534,9 +538,10 @@ decode_field_start(void *state, char *fname, bool isnull)
 	m->raw = lex->token_start;
 	m->raw_len = 0;
 	m->str = NULL;
+	OQ_JSON_CALLBACK_DONE;
 }
 
-static void
+static OqJsonCallbackResult
 decode_field_end(void *state, char *fname, bool isnull)
 {
 	DecodeState *ds = state;
@@ -544,12 +549,13 @@ decode_field_end(void *state, char *fname, bool isnull)
 	OqJsonMember *m;
 
 	if (lex->lex_level != 1)
-		return;
+		OQ_JSON_CALLBACK_DONE;
 
 	/* the parser has consumed the value and looks at the ',' or '}' */
 	m = &ds->doc->members[ds->doc->nmembers - 1];
 	m->raw_len = lex->prev_token_terminator - m->raw;
 	ds->cursor = lex->prev_token_terminator;
+	OQ_JSON_CALLBACK_DONE;
 }
 
 static bool
@@ -669,6 +675,7 @@ dedup_tags(OqTaskDoc *doc)
 		if (j - i > 1)
 		{
 			doc->tags[tp[i].pos].value = doc->tags[tp[j - 1].pos].value;
+			doc->tags[tp[i].pos].json = doc->tags[tp[j - 1].pos].json;
 			for (int d = i + 1; d < j; d++)
 				drop[tp[d].pos] = true;
 		}
@@ -685,9 +692,10 @@ dedup_tags(OqTaskDoc *doc)
 }
 
 /*
- * Walk the tags object (already validated by the parser) with the lexer:
- * it must map keys to strings.  Only tags are looked at this closely;
- * their rules (key syntax, lengths) are for writers, not checked here.
+ * Walk the tags object (already validated by the parser) with the lexer.
+ * Only tags are looked at this closely; their rules (key syntax, lengths,
+ * string values) are for writers, not checked here: another producer's
+ * values of any JSON type are read as they are.
  */
 static bool
 decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
@@ -696,8 +704,7 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 	int			capacity = 8;
 	bool		ok = true;
 
-	lex = makeJsonLexContextCstringLen(unconstify(char *, m->raw), m->raw_len,
-									   PG_UTF8, false);
+	lex = oq_json_lex_create(m->raw, m->raw_len, false);
 	doc->tags = palloc(capacity * sizeof(OqTag));
 	doc->ntags = 0;
 
@@ -709,6 +716,7 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 		const char *why = NULL;
 		char	   *key;
 		char	   *value;
+		char	   *json = NULL;
 		bool		left_out = false;	/* see tags_why */
 
 		key = json_unescape(lex->token_start,
@@ -732,26 +740,63 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 			goto invalid;
 		if (lex->token_type != JSON_TOKEN_STRING)
 		{
-			OqJsonType	type = json_type_of_token(lex->token_type);
+			/*
+			 * Another producer's value that is not a string: kept as its
+			 * exact JSON text (a container up to its matching end), shown
+			 * as it is and rewritten verbatim.
+			 */
+			const char *start = lex->token_start;
+			int			depth = 0;
 
-			ok = decode_fail(errmsg,
-							 psprintf("tag \"%s\" has %s value; tag values must be strings",
-									  quote_text(key, strlen(key)),
-									  type == OQ_JSON_NULL ? "a null" : json_type_phrase(type)));
-			break;
+			for (;;)
+			{
+				if (lex->token_type == JSON_TOKEN_OBJECT_START ||
+					lex->token_type == JSON_TOKEN_ARRAY_START)
+					depth++;
+				else if (lex->token_type == JSON_TOKEN_OBJECT_END ||
+						 lex->token_type == JSON_TOKEN_ARRAY_END)
+					depth--;
+				if (depth == 0)
+					break;
+				if (json_lex(lex) != JSON_SUCCESS ||
+					lex->token_type == JSON_TOKEN_END)
+					goto invalid;
+			}
+			value = NULL;
+			json = pnstrdup(start, lex->token_terminator - start);
+			/* the workers refuse a bad surrogate; \u0000 as in a string */
+			why = oq_json_text_problem(json, strlen(json), true);
+			if (why != NULL)
+			{
+				ok = decode_fail(errmsg,
+								 psprintf("value of tag \"%s\" contains %s",
+										  quote_text(key, strlen(key)), why));
+				break;
+			}
+			if (oq_json_text_problem(json, strlen(json), false) == OQ_WHY_NUL)
+			{
+				doc->tags_why = OQ_WHY_NUL;
+				left_out = true;
+			}
 		}
-		value = json_unescape(lex->token_start,
-							  lex->token_terminator - lex->token_start, &why);
-		if (value == NULL && why == OQ_WHY_NUL)
-			doc->tags_why = why;
-		else if (value == NULL)
+		else
 		{
-			ok = decode_fail(errmsg,
-							 psprintf("value of tag \"%s\" contains %s",
-									  quote_text(key, strlen(key)), why));
-			break;
+			value = json_unescape(lex->token_start,
+								  lex->token_terminator - lex->token_start, &why);
+			if (value == NULL && why == OQ_WHY_NUL)
+			{
+				doc->tags_why = why;
+				left_out = true;
+			}
+			else if (value == NULL)
+			{
+				ok = decode_fail(errmsg,
+								 psprintf("value of tag \"%s\" contains %s",
+										  quote_text(key, strlen(key)), why));
+				break;
+			}
 		}
-		if (!left_out && value != NULL)
+		if (!left_out)
 		{
 			if (doc->ntags == capacity)
 			{
@@ -760,8 +805,10 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 			}
 			doc->tags[doc->ntags].key = key;
 			doc->tags[doc->ntags].value = value;
+			doc->tags[doc->ntags].json = json;
 			doc->ntags++;
 		}
+
 
 		if (json_lex(lex) != JSON_SUCCESS)
 			goto invalid;
@@ -771,14 +818,14 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 	}
 	if (ok && lex->token_type != JSON_TOKEN_OBJECT_END)
 		goto invalid;
-	pfree(lex);
+	oq_json_lex_free(lex);
 	if (ok && doc->ntags > 1)
 		dedup_tags(doc);
 	return ok;
 
 invalid:
 	/* cannot happen: the whole body passed the parser */
-	pfree(lex);
+	oq_json_lex_free(lex);
 	return decode_fail(errmsg, pstrdup("task field \"tags\" is not a valid JSON object"));
 }
 
@@ -912,8 +959,7 @@ oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
 									OQ_TASK_MAX_DEPTH));
 
 	memset(&ds, 0, sizeof(ds));
-	ds.lex = makeJsonLexContextCstringLen(unconstify(char *, body), (int) len,
-										  PG_UTF8, false);
+	ds.lex = oq_json_lex_create(body, len, false);
 	ds.doc = doc;
 	ds.capacity = 32;
 	ds.top_type = OQ_JSON_NULL;
@@ -932,10 +978,10 @@ oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
 	{
 		char	   *msg = json_error_message(err, ds.lex);
 
-		pfree(ds.lex);
+		oq_json_lex_free(ds.lex);
 		return decode_fail(errmsg, msg);
 	}
-	pfree(ds.lex);
+	oq_json_lex_free(ds.lex);
 	if (!ds.top_is_object)
 		return decode_fail(errmsg,
 						   psprintf("task object is %s, not a JSON object",
@@ -991,6 +1037,17 @@ oq_task_member(const OqTaskDoc *doc, const char *name)
 	{
 		if (strcmp(doc->members[i].name, name) == 0)
 			return &doc->members[i];
+	}
+	return NULL;
+}
+
+const OqTag *
+oq_task_tag_find(const OqTaskDoc *doc, const char *key)
+{
+	for (int i = 0; i < doc->ntags; i++)
+	{
+		if (strcmp(doc->tags[i].key, key) == 0)
+			return &doc->tags[i];
 	}
 	return NULL;
 }
@@ -1138,7 +1195,15 @@ tags_to_jansson(const OqTag *tags, int ntags)
 		return NULL;
 	for (int i = 0; i < ntags; i++)
 	{
-		json_t	   *v = json_stringn(tags[i].value, strlen(tags[i].value));
+		json_t	   *v;
+
+		/* new tasks come from oq_tags_from_jsonb: strings only */
+		if (tags[i].value == NULL)
+		{
+			json_decref(obj);
+			return NULL;
+		}
+		v = json_stringn(tags[i].value, strlen(tags[i].value));
 
 		/* json_object_set_new takes v even when it fails (bad key) */
 		if (v == NULL || json_object_set_new(obj, tags[i].key, v) != 0)
@@ -1150,12 +1215,63 @@ tags_to_jansson(const OqTag *tags, int ntags)
 	return obj;
 }
 
+/* Append s as JSON text the way jansson writes it; false if not UTF-8 */
+static bool
+append_jansson_string(StringInfo buf, const char *s)
+{
+	json_t	   *str = json_stringn(s, strlen(s));
+	char	   *dumped;
+
+	if (str == NULL)
+		return false;
+	dumped = json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(str);
+	if (dumped == NULL)
+		return false;
+	appendStringInfoString(buf, dumped);
+	free(dumped);
+	return true;
+}
+
+/*
+ * Tags one of which is not a string (another producer's): its JSON text is
+ * copied verbatim, since jansson cannot hold every number exactly.
+ */
+static char *
+tags_with_foreign_values_to_json(const OqTag *tags, int ntags)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < ntags; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		if (!append_jansson_string(&buf, tags[i].key))
+			return NULL;
+		appendStringInfoChar(&buf, ':');
+		if (tags[i].value == NULL)
+			appendStringInfoString(&buf, tags[i].json);
+		else if (!append_jansson_string(&buf, tags[i].value))
+			return NULL;
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 char *
 oq_tags_to_json(const OqTag *tags, int ntags)
 {
-	json_t	   *obj = tags_to_jansson(tags, ntags);
+	json_t	   *obj;
 	char	   *result;
 
+	for (int i = 0; i < ntags; i++)
+	{
+		if (tags[i].value == NULL)
+			return tags_with_foreign_values_to_json(tags, ntags);
+	}
+	obj = tags_to_jansson(tags, ntags);
 	if (obj == NULL)
 		return NULL;
 	result = jansson_dump_copy(obj, NULL);
@@ -1204,10 +1320,9 @@ oq_task_build(const OqNewTask *task, size_t *len)
 		pg_encoding_verifymbstr(PG_UTF8, input, (int) input_len) != (int) input_len ||
 		json_max_depth(input, input_len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH - 1)
 		return NULL;
-	lex = makeJsonLexContextCstringLen(unconstify(char *, input), (int) input_len,
-									   PG_UTF8, false);
+	lex = oq_json_lex_create(input, input_len, false);
 	err = pg_parse_json(lex, &nullSemAction);
-	pfree(lex);
+	oq_json_lex_free(lex);
 	if (err != JSON_SUCCESS)
 		return NULL;
 	/* the workers (and so oq_task_decode()) refuse unpaired surrogates */

@@ -152,7 +152,8 @@ typedef struct OqTaskDoc
  * Decode and validate a task object: valid UTF-8 JSON whose top level is an
  * object, nested at most 1000 levels deep; every field of the format
  * present with its kind (or null where nullable); required fields present;
- * no field given twice; tag values all strings.  Unknown members are kept,
+ * no field given twice.  Tag values may be any JSON (OqTag.json holds
+ * those that are not strings).  Unknown members are kept,
  * unchecked.  Tag rules (key syntax, lengths) are not checked here: readers
  * accept what writers stored; a tag key given twice keeps its first place
  * and its last value (as jsonb does), so doc->tags has distinct keys.
@@ -167,12 +168,15 @@ extern bool oq_task_decode(const char *body, size_t len, OqTaskDoc *doc,
 extern const OqJsonMember *oq_task_member(const OqTaskDoc *doc,
 										  const char *name);
 
-/* Value of tag 'key', or NULL */
+/* Value of tag 'key' if it is a string, else NULL */
 extern const char *oq_task_tag(const OqTaskDoc *doc, const char *key);
 
+/* Tag 'key' whatever its value, or NULL */
+extern const OqTag *oq_task_tag_find(const OqTaskDoc *doc, const char *key);
+
 /*
- * A tags object as compact JSON text, keys in the given order; NULL if a
- * key or value is not valid UTF-8
+ * A tags object as compact JSON text, keys in the given order, values that
+ * are not strings copied verbatim; NULL if a key or value is not valid UTF-8
  */
 extern char *oq_tags_to_json(const OqTag *tags, int ntags);
 

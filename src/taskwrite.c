@@ -225,7 +225,10 @@ apply_change(const OqTag *current, int ncurrent, const OqTagChange *change,
 		int			at = oq_tag_find(result, n, change->set[i].key);
 
 		if (at >= 0)
+		{
 			result[at].value = change->set[i].value;
+			result[at].json = NULL;
+		}
 		else
 			result[n++] = change->set[i];
 	}
@@ -243,7 +246,7 @@ same_tags(const OqTag *a, int na, const OqTag *b, int nb)
 	{
 		int			at = oq_tag_find(b, nb, a[i].key);
 
-		if (at < 0 || strcmp(a[i].value, b[at].value) != 0)
+		if (at < 0 || !oq_tag_same_value(&a[i], &b[at]))
 			return false;
 	}
 	return true;
@@ -257,7 +260,8 @@ copy_tags(const OqTag *tags, int ntags)
 	for (int i = 0; i < ntags; i++)
 	{
 		copy[i].key = pstrdup(tags[i].key);
-		copy[i].value = pstrdup(tags[i].value);
+		copy[i].value = tags[i].value ? pstrdup(tags[i].value) : NULL;
+		copy[i].json = tags[i].json ? pstrdup(tags[i].json) : NULL;
 	}
 	return copy;
 }

@@ -23,6 +23,11 @@ OQ_VALGRIND=0
 OQ_PG_STARTED=0
 OQ_MOTO_PID=
 OQ_FAILURES=()
+# 1: also start a Ceph RGW (test/rgw.sh); test/run --skip rgw sets 0
+OQ_RGW=${OQ_RGW:-0}
+
+# shellcheck source=test/rgw.sh
+. "$OQ_ROOT/test/rgw.sh"
 
 # ---------------------------------------------------------------------------
 # messages
@@ -40,7 +45,8 @@ oq_die() {
 # everything printed on failure (server log, diffs) goes through here,
 # because a failed CREATE USER MAPPING is logged with its statement.
 oq_redact() {
-	OQ_R1=${OQ_TEST_SECRET_ACCESS_KEY:-} OQ_R2=${OQ_PGPASSWORD:-} awk '
+	OQ_R1=${OQ_TEST_SECRET_ACCESS_KEY:-} OQ_R2=${OQ_PGPASSWORD:-} \
+		OQ_R3=${OQ_RGW_SECRET_ACCESS_KEY:-} awk '
 	function mask(s, t,    i, out) {
 		if (t == "")
 			return s
@@ -51,7 +57,7 @@ oq_redact() {
 		}
 		return out s
 	}
-	{ print mask(mask($0, ENVIRON["OQ_R1"]), ENVIRON["OQ_R2"]) }'
+	{ print mask(mask(mask($0, ENVIRON["OQ_R1"]), ENVIRON["OQ_R2"]), ENVIRON["OQ_R3"]) }'
 }
 
 # Print the last lines of a log file, masked, under a heading.
@@ -133,6 +139,7 @@ oq_cleanup() {
 	else
 		oq_pg_stop
 		oq_moto_stop
+		oq_rgw_stop
 		rm -rf "$OQ_TMP"
 	fi
 	# the caller's last word (test/run: the counts), after everything else
@@ -521,6 +528,11 @@ oq_start_services() {
 	oq_moto_start
 	oq_s3_bootstrap
 	oq_copy_fixtures
+	if [ "$OQ_RGW" = 1 ]; then
+		oq_say "start Ceph RGW"
+		oq_rgw_start
+		oq_say "Ceph RGW at $OQ_RGW_ENDPOINT"
+	fi
 	oq_write_env_file
 	oq_say "ready: PostgreSQL on port $PGPORT (socket $PGHOST), S3 at $OQ_TEST_ENDPOINT (SigV4 verified: $OQ_TEST_SIGV4_VERIFY)"
 }
@@ -546,6 +558,11 @@ oq_write_env_file() {
 			OQ_TEST_ACCESS_KEY_ID OQ_TEST_SECRET_ACCESS_KEY OQ_TEST_SIGV4_VERIFY OQ_TEST_FIXTURES; do
 			printf 'export %s=%q\n' "$v" "${!v}"
 		done >"$OQ_TMP/env"
+		if [ -n "$OQ_RGW_ENDPOINT" ]; then
+			for v in OQ_RGW_ENDPOINT OQ_RGW_ACCESS_KEY_ID OQ_RGW_SECRET_ACCESS_KEY; do
+				printf 'export %s=%q\n' "$v" "${!v}"
+			done >>"$OQ_TMP/env"
+		fi
 	)
 }
 
@@ -556,7 +573,7 @@ oq_write_stop_script() {
 #!/usr/bin/env bash
 # stop what "--keep" left running and remove its files
 cd / && $as_pg "$OQ_PGBIN/pg_ctl" -D "$OQ_PGDATA" -m fast -w stop
-kill ${OQ_MOTO_PID:-0} 2>/dev/null
+kill ${OQ_MOTO_PID:-0} ${OQ_RGW_PIDS[*]} 2>/dev/null
 rm -rf "$OQ_TMP"
 EOF
 	chmod 755 "$OQ_TMP/stop"
@@ -568,7 +585,8 @@ oq_print_connect_info() {
 Left running (--keep):
   PostgreSQL  port $OQ_PGPORT, socket dir $OQ_PGSOCK, user postgres (log: $OQ_TMP/postgres.log)
   moto        $OQ_TEST_ENDPOINT, pid ${OQ_MOTO_PID:-?} (log: $OQ_TMP/moto.log)
-Connect:
+${OQ_RGW_ENDPOINT:+  Ceph RGW    $OQ_RGW_ENDPOINT (OQ_RGW_* in the env file; logs: $OQ_TMP/rgw/log/)
+}Connect:
   source $OQ_TMP/env       # PG* and OQ_TEST_* as the suites saw them (0600: holds the S3 secret)
   psql -d $OQ_KEEP_DB
 Stop and clean up:

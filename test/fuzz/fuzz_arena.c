@@ -125,7 +125,15 @@ palloc_extended(Size size, int flags)
 void
 pfree(void *pointer)
 {
-	Chunk	   *c = chunk_of(pointer);
+	Chunk	   *c;
+
+	/*
+	 * The frontend's pfree() is free(), which takes NULL, and from 17 on
+	 * libpgcommon's JSON lexer relies on that when it frees its context.
+	 */
+	if (pointer == NULL)
+		return;
+	c = chunk_of(pointer);
 
 	c->prev->next = c->next;
 	c->next->prev = c->prev;

@@ -134,6 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		tags[t.ntags].key = piece;
 		tags[t.ntags].value = (piece = fuzz_piece(&in)) ? piece : "";
+		tags[t.ntags].json = NULL;
 		t.ntags++;
 	}
 	t.tags = tags;

@@ -32,6 +32,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from s3proxy import S3Proxy  # noqa: E402
 
 BUCKET = "oq-w-races"
+# moto: the bucket is versioned, so the PUTs that were stored are also
+# counted as object versions.  Ceph RGW 16.2 ignores conditional writes in
+# a versioned bucket, so there it is not (test/rgw_bootstrap.py): each test's
+# check of the proxy's log (upstream status 200) is then the only count.
+COUNT_VERSIONS = os.environ.get("OQ_TEST_S3", "moto") != "rgw"
 SERVER = "racy"
 
 
@@ -97,6 +102,9 @@ IMPORT FOREIGN SCHEMA oq FROM SERVER %(s)s INTO racy;
         return json.loads(body)
 
     def versions(self, task_id):
+        """Object versions of the task; None where they are not kept (RGW)."""
+        if not COUNT_VERSIONS:
+            return None
         key = task_key(task_id)
         resp = self.s3.list_object_versions(Bucket=BUCKET, Prefix=key)
         return len([v for v in resp.get("Versions", []) if v["Key"] == key])
@@ -249,7 +257,8 @@ def test_update_5xx_after_write(env):
     env.proxy.arm({"method": "PUT", "key": key_re(tid), "respond": {"status": 500}})
     out = value("SELECT oq_update_tags('%s', '%s', '{\"priority\": \"high\"}');" % (SERVER, tid))
     assert json.loads(out) == {"customer": "acme", "priority": "high"}, out
-    assert env.versions(tid) == before + 1, "expected exactly one new version"
+    if COUNT_VERSIONS:
+        assert env.versions(tid) == before + 1, "expected exactly one new version"
     log = env.log_for(tid)
     task = puts_of(log, task_key(tid))
     assert [(e["upstream_status"], e["status"]) for e in task] == [(200, 500)], task
@@ -265,7 +274,8 @@ def test_update_5xx_before_write(env):
     env.proxy.arm({"method": "PUT", "key": key_re(tid), "forward": False, "respond": {"status": 503}})
     out = value("SELECT oq_update_tags('%s', '%s', '{\"priority\": \"high\"}');" % (SERVER, tid))
     assert json.loads(out)["priority"] == "high", out
-    assert env.versions(tid) == before + 1
+    if COUNT_VERSIONS:
+        assert env.versions(tid) == before + 1
     statuses = [e["status"] for e in puts_of(env.log_for(tid), task_key(tid))]
     assert statuses == [503, 200], statuses
 
@@ -274,7 +284,8 @@ def test_submit_5xx_after_write(env):
     env.proxy.clear_log()
     env.proxy.arm({"method": "PUT", "key": r"^tasks/", "respond": {"status": 500}})
     tid = env.submit({"customer": "acme"})
-    assert env.versions(tid) == 1
+    if COUNT_VERSIONS:
+        assert env.versions(tid) == 1
     log = env.log_for(tid)
     assert [(e["upstream_status"], e["status"]) for e in puts_of(log, task_key(tid))] == [(200, 500)]
     assert len([e for e in log if e["key"].startswith("ready/")]) == 1, log
@@ -285,7 +296,8 @@ def test_submit_5xx_before_write(env):
     env.proxy.clear_log()
     env.proxy.arm({"method": "PUT", "key": r"^tasks/", "forward": False, "respond": {"status": 503}})
     tid = env.submit({"customer": "acme"})
-    assert env.versions(tid) == 1
+    if COUNT_VERSIONS:
+        assert env.versions(tid) == 1
     statuses = [e["status"] for e in puts_of(env.log_for(tid), task_key(tid))]
     assert statuses == [503, 200], statuses
 

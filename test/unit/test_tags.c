@@ -126,6 +126,32 @@ main(void)
 	CHECK(!oq_tag_check("Bad", "x", NULL), "errmsg may be NULL");
 
 	/* ---- count ---- */
+	/* texts ->> can give for a value that is not a string */
+	CHECK(oq_tag_text_maybe_nonstring("5"), "a number's text");
+	CHECK(oq_tag_text_maybe_nonstring("-0.5"), "a negative number's text");
+	CHECK(oq_tag_text_maybe_nonstring("true") && oq_tag_text_maybe_nonstring("false"), "booleans");
+	CHECK(oq_tag_text_maybe_nonstring("{\"a\": 1}") && oq_tag_text_maybe_nonstring("[]"), "containers");
+	CHECK(oq_tag_text_maybe_nonstring("0") && oq_tag_text_maybe_nonstring("123456789012345678901234567890.50"),
+		  "zero, a long decimal");
+	CHECK(!oq_tag_text_maybe_nonstring("acme-corp") && !oq_tag_text_maybe_nonstring("") &&
+		  !oq_tag_text_maybe_nonstring("null") && !oq_tag_text_maybe_nonstring("True") &&
+		  !oq_tag_text_maybe_nonstring(" 5") && !oq_tag_text_maybe_nonstring("5 ") &&
+		  !oq_tag_text_maybe_nonstring("1e2") && !oq_tag_text_maybe_nonstring("2026-01-28") &&
+		  !oq_tag_text_maybe_nonstring("-") && !oq_tag_text_maybe_nonstring("5.") &&
+		  !oq_tag_text_maybe_nonstring(".5") && !oq_tag_text_maybe_nonstring("b-17"),
+		  "texts only a string gives (numbers print without exponent)");
+	{
+		OqTag		s1 = {"k", "5", NULL};
+		OqTag		s2 = {"k", "5", NULL};
+		OqTag		n1 = {"k", NULL, "5"};
+		OqTag		n2 = {"k", NULL, "5"};
+		OqTag		n3 = {"k", NULL, "5.0"};
+
+		CHECK(oq_tag_same_value(&s1, &s2) && oq_tag_same_value(&n1, &n2), "same values");
+		CHECK(!oq_tag_same_value(&s1, &n1) && !oq_tag_same_value(&n1, &s1) &&
+			  !oq_tag_same_value(&n1, &n3), "a string is not a number; JSON text compared exactly");
+	}
+
 	CHECK(oq_tag_check_count(0, NULL), "no tags is fine");
 	CHECK(oq_tag_check_count(20, NULL), "20 tags is fine");
 	err = NULL;

@@ -7,6 +7,7 @@
 #include "postgres_fe.h"
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "mb/pg_wchar.h"
 #include "rfc3339.h"
 #include "taskjson.h"
@@ -172,9 +173,9 @@ test_field_table(void)
 		/* a required field has no default; defaults are valid JSON */
 		if (oq_task_fields[f].default_json)
 		{
-			JsonLexContext *lex = makeJsonLexContextCstringLen(
-				unconstify(char *, oq_task_fields[f].default_json),
-				strlen(oq_task_fields[f].default_json), PG_UTF8, false);
+			JsonLexContext *lex = oq_json_lex_create(oq_task_fields[f].default_json,
+													 strlen(oq_task_fields[f].default_json),
+													 false);
 
 			CHECK(!oq_task_fields[f].required &&
 				  pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS,
@@ -431,9 +432,11 @@ test_fixtures(void)
 		if (strstr(fixed, "\"two\"") != NULL)
 			memcpy(strstr(fixed, "\"two\""), "2    ", 5);
 		err = NULL;
-		CHECK(!oq_task_decode(fixed, strlen(fixed), &doc, &err), "wrong-types with attempt fixed is refused");
-		CHECK_STR(err, "tag \"customer\" has a number value; tag values must be strings",
-				  "the tag is named");
+		CHECK(oq_task_decode(fixed, strlen(fixed), &doc, &err),
+			  "wrong-types with attempt fixed is read (a number tag is another producer's)");
+		CHECK(oq_task_tag_find(&doc, "customer") != NULL &&
+			  oq_task_tag_find(&doc, "customer")->value == NULL,
+			  "the number tag has no string value");
 	}
 }
 
@@ -894,12 +897,28 @@ test_rejections(void)
 	CHECK(doc.boolean[OQ_F_CANCEL_REQUESTED], "boolean true");
 
 	/* tags */
-	check_fails(task_with(",\"tags\":{\"a\":\"x\",\"customer\":5}"),
-				"tag \"customer\" has a number value; tag values must be strings", "number tag");
-	check_fails(task_with(",\"tags\":{\"n\":null}"), "tag \"n\" has a null value; tag values must be strings", "null tag");
-	check_fails(task_with(",\"tags\":{\"o\":{}}"), "tag \"o\" has an object value; tag values must be strings", "object tag");
-	check_fails(task_with(",\"tags\":{\"a\":[\"x\"]}"), "tag \"a\" has an array value; tag values must be strings", "array tag");
-	check_fails(task_with(",\"tags\":{\"b\":false}"), "tag \"b\" has a boolean value; tag values must be strings", "bool tag");
+	/* another producer's values of any JSON type: read as their JSON text */
+	check_decodes(task_with(",\"tags\":{\"a\":\"x\",\"customer\":5,\"n\":null,\"o\":{\"p\": [1, {\"q\":\"}\"}]},"
+							"\"e\":[],\"b\":false,\"big\":123456789012345678901234567890.50}"),
+				  &doc, "tags that are not strings");
+	CHECK(doc.ntags == 7, "every tag is kept");
+	CHECK_STR(oq_task_tag(&doc, "a"), "x", "string tag");
+	CHECK(oq_task_tag(&doc, "customer") == NULL, "number tag has no string value");
+	CHECK_STR(oq_task_tag_find(&doc, "customer")->json, "5", "number tag's JSON");
+	CHECK_STR(oq_task_tag_find(&doc, "n")->json, "null", "null tag's JSON");
+	CHECK_STR(oq_task_tag_find(&doc, "o")->json, "{\"p\": [1, {\"q\":\"}\"}]}", "nested object kept verbatim");
+	CHECK_STR(oq_task_tag_find(&doc, "e")->json, "[]", "empty array");
+	CHECK_STR(oq_task_tag_find(&doc, "b")->json, "false", "boolean tag's JSON");
+	CHECK_STR(oq_task_tag_find(&doc, "big")->json, "123456789012345678901234567890.50", "long number exact");
+	CHECK(oq_task_tag_find(&doc, "missing") == NULL, "absent tag");
+	CHECK_STR(oq_tags_to_json(doc.tags, doc.ntags),
+			  "{\"a\":\"x\",\"customer\":5,\"n\":null,\"o\":{\"p\": [1, {\"q\":\"}\"}]},"
+			  "\"e\":[],\"b\":false,\"big\":123456789012345678901234567890.50}",
+			  "tags with foreign values written back verbatim");
+	check_decodes(task_with(",\"tags\":{\"k\":1,\"k\":\"s\",\"j\":\"s\",\"j\":[2]}"), &doc,
+				  "repeated keys, string and not");
+	CHECK(doc.ntags == 2 && oq_task_tag(&doc, "k") != NULL && oq_task_tag(&doc, "j") == NULL &&
+		  strcmp(oq_task_tag_find(&doc, "j")->json, "[2]") == 0, "repeated keys: last value, of either kind");
 	/* \u0000 in tags: valid for the workers, left out and noted */
 	check_decodes(task_with(",\"tags\":{\"v\":\"a\\u0000b\",\"w\":\"x\",\"k\\u0000\":\"y\"}"), &doc,
 				  "NUL in a tag value and a tag key");
@@ -909,6 +928,13 @@ test_rejections(void)
 	CHECK(doc.tags_why == NULL, "plain tags: no tags_why");
 	check_fails(task_with(",\"tags\":{\"v\":\"a\\ud800\"}"),
 				"value of tag \"v\" contains an unpaired UTF-16 surrogate escape", "lone surrogate in a tag value");
+	check_decodes(task_with(",\"tags\":{\"o\":{\"p\":\"a\\u0000b\"},\"w\":5}"), &doc,
+				  "NUL inside a tag value that is not a string");
+	CHECK(doc.ntags == 1 && strcmp(doc.tags[0].key, "w") == 0 && doc.tags_why == OQ_WHY_NUL,
+		  "that tag is left out too");
+	check_fails(task_with(",\"tags\":{\"o\":[\"\\ud800\"]}"),
+				"value of tag \"o\" contains an unpaired UTF-16 surrogate escape",
+				"lone surrogate inside a tag value that is not a string");
 	check_decodes(task_with(",\"tags\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\",\"c\":\"4\",\"b\":\"5\"}"), &doc,
 				  "repeated tag keys");
 	CHECK(doc.ntags == 3 && strcmp(doc.tags[0].key, "a") == 0 && strcmp(doc.tags[0].value, "3") == 0 &&

@@ -506,22 +506,6 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	}
 }
 
-/* The user whose mapping a routed or copied insert uses */
-static Oid
-insert_user(ResultRelInfo *rinfo, EState *estate)
-{
-#if PG_VERSION_NUM >= 160000
-	return ExecGetResultRelCheckAsUser(rinfo, estate);
-#else
-	/* a partition that rows are routed to has no range table entry */
-	Index		rti = rinfo->ri_RangeTableIndex != 0 ? rinfo->ri_RangeTableIndex :
-		rinfo->ri_RootResultRelInfo->ri_RangeTableIndex;
-	RangeTblEntry *rte = exec_rt_fetch(rti, estate);
-
-	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-#endif
-}
-
 /*
  * Rows routed to the table (INSERT or COPY into a partitioned parent) or
  * copied into it: no plan says which columns the statement gives, so
@@ -552,7 +536,7 @@ oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 		elog(ERROR, "oq_fdw: foreign table \"%s\" already has a modify state",
 			 RelationGetRelationName(rel));
 
-	st = create_state(estate, rinfo, CMD_INSERT, insert_user(rinfo, estate),
+	st = create_state(estate, rinfo, CMD_INSERT, oq_modify_user(rinfo, estate),
 					  rinfo->ri_projectReturning != NULL ||
 					  rinfo->ri_returningList != NIL);
 	for (int i = 0; i < tupdesc->natts; i++)

@@ -140,11 +140,13 @@ if attempts is not None:
             % (attempts, hung.connections(), hung.requests))
     c.check("attempts were made" in detail and "request_deadline_ms %d" % DEADLINE_MS in detail,
             "GET: the detail says the deadline ended the retries, in the plural")
-    # the deadline, not max_retries (100), ended it: it waited more than
-    # half of the deadline, and at most the deadline (plus rounding)
-    c.check(DEADLINE_MS / 2000.0 <= seconds <= DEADLINE_MS / 1000.0 + 0.1,
-            "GET: the wait it reports (%.1f s) is about the deadline (%.1f s)"
-            % (seconds, DEADLINE_MS / 1000.0))
+    # the deadline, not max_retries (100), ended it: it waited at least half
+    # of the deadline.  No tight upper bound: every attempt is cut to the
+    # time left, but on a loaded machine noticing that an attempt timed out
+    # can take a while; the statement's own time bounds it below.
+    c.check(seconds >= DEADLINE_MS / 2000.0 and attempts < 100,
+            "GET: the wait it reports (%.1f s, %d attempts) shows the deadline (%.1f s) ended it"
+            % (seconds, attempts, DEADLINE_MS / 1000.0))
 c.check("request_timeout_ms" in hint and "request_deadline_ms" in hint,
         "GET: the hint names the options that bound the wait (%r)" % hint)
 c.check(wall < (DEADLINE_MS / 1000.0 + 5) * slowness(),

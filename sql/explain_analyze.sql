@@ -22,19 +22,6 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER explain_w
 CREATE SCHEMA ew;
 IMPORT FOREIGN SCHEMA oq FROM SERVER explain_w INTO ew;
 
--- EXPLAIN ANALYZE without what differs between PostgreSQL releases: buffers
--- (shown by default from 18), and 18's two decimals in the actual row count
-CREATE OR REPLACE FUNCTION explain_analyze(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query
-  LOOP
-    RETURN NEXT regexp_replace(line, 'rows=(\d+)\.\d+', 'rows=\1');
-  END LOOP;
-END
-$$;
-
 -- the first write learns the S3 server's clock with a HEAD of the bucket
 SELECT explain_analyze($q$INSERT INTO ew.tasks (task_type) VALUES ('first')$q$);
 
@@ -116,4 +103,3 @@ DROP FUNCTION race_once(uuid);
 DROP FUNCTION explain_json(text);
 DROP SERVER explain_w CASCADE;
 DROP SCHEMA ew CASCADE;
-DROP FUNCTION explain_analyze(text);

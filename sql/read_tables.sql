@@ -10,19 +10,6 @@
 -- every scan here reads the objects (the task cache has its own suite)
 SET oq_fdw.cache_size = 0;
 
--- EXPLAIN ANALYZE without what differs between PostgreSQL releases: buffers
--- (shown by default from 18), and 18's two decimals in the actual row count
-CREATE FUNCTION explain_analyze(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query
-  LOOP
-    RETURN NEXT regexp_replace(line, 'rows=(\d+)\.\d+', 'rows=\1');
-  END LOOP;
-END
-$$;
-
 -- columns in any order, renamed with "field", in other compatible types:
 -- text keeps the stored timestamp string, json keeps the exact input text,
 -- fields the format does not know are read by name
@@ -106,4 +93,3 @@ SELECT regress_error('SELECT count(*) FROM missing_tasks');
 
 DROP FOREIGN TABLE custom, wrong_type, etags, nothing;
 DROP SERVER empty, nobucket CASCADE;
-DROP FUNCTION explain_analyze;

@@ -29,3 +29,16 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
+
+-- EXPLAIN ANALYZE without what differs between PostgreSQL releases: buffers
+-- (shown by default from 18), and 18's two decimals in the actual row count
+CREATE FUNCTION explain_analyze(query text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query
+  LOOP
+    RETURN NEXT regexp_replace(line, 'rows=(\d+)\.\d+', 'rows=\1');
+  END LOOP;
+END $$;

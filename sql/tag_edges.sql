@@ -192,19 +192,6 @@ EXPLAIN (COSTS OFF)
 SELECT n.name, t.id FROM te_names n JOIN tei.tasks t ON t.tags->>'customer' = n.name;
 SELECT n.name, count(*) FROM te_names n JOIN te.tasks t ON t.tags->>'Customer' = n.name GROUP BY 1;
 
--- EXPLAIN ANALYZE without what differs between PostgreSQL releases: buffers
--- (shown by default from 18), and 18's two decimals in the actual row count
-CREATE OR REPLACE FUNCTION explain_analyze(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query
-  LOOP
-    RETURN NEXT regexp_replace(line, 'rows=(\d+)\.\d+', 'rows=\1');
-  END LOOP;
-END
-$$;
-
 -- a parameter is judged when the scan starts: '5' falls back to a full
 -- listing, counted in EXPLAIN ANALYZE
 PREPARE by_customer(text) AS SELECT count(*) FROM tei.tasks WHERE tags->>'customer' = $1;
@@ -251,4 +238,3 @@ ALTER ROLE regress_te_alice SET oq_fdw.max_scan_objects = 1000;
 SELECT setconfig FROM pg_db_role_setting
 WHERE setrole = 'regress_te_alice'::regrole;
 DROP ROLE regress_te_alice;
-DROP FUNCTION explain_analyze(text);

@@ -142,19 +142,6 @@ SELECT count(*) FROM mk.tasks WHERE tags->>'customer' = 'acme-corp';
 SELECT oq_update_tags('mk_off', :'submitted', '{"region": "eu"}');
 SELECT count(*) FROM mk.tasks WHERE tags->>'region' = 'eu' AND status = 'pending';
 
--- EXPLAIN ANALYZE without what differs between PostgreSQL releases: buffers
--- (shown by default from 18), and 18's two decimals in the actual row count
-CREATE OR REPLACE FUNCTION explain_analyze(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query
-  LOOP
-    RETURN NEXT regexp_replace(line, 'rows=(\d+)\.\d+', 'rows=\1');
-  END LOOP;
-END
-$$;
-
 -- a plan made while the marker was there, executed after it was deleted and
 -- a producer without index support wrote a task: the exact answer, from a
 -- full listing, which EXPLAIN shows
@@ -206,4 +193,3 @@ DROP SCHEMA mk, mk_on, mk_off CASCADE;
 DROP SERVER mk, mk_on, mk_off CASCADE;
 DROP TABLE mk_customers;
 DROP FUNCTION mk_task;
-DROP FUNCTION explain_analyze(text);

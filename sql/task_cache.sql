@@ -13,19 +13,6 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER cache
   OPTIONS (access_key_id :'access_key_id', secret_access_key :'secret');
 CREATE FOREIGN TABLE cached (id uuid, status text, tags jsonb, etag text) SERVER cache;
 
--- EXPLAIN ANALYZE without what differs between PostgreSQL releases: buffers
--- (shown by default from 18), and 18's two decimals in the actual row count
-CREATE FUNCTION explain_analyze(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query
-  LOOP
-    RETURN NEXT regexp_replace(line, 'rows=(\d+)\.\d+', 'rows=\1');
-  END LOOP;
-END
-$$;
-
 CREATE FUNCTION cache_task(n int, status text) RETURNS bytea LANGUAGE sql AS $$
   SELECT convert_to(jsonb_build_object(
     'id', md5('cache ' || n)::uuid, 'shard', left(md5('cache ' || n), 1),
@@ -74,5 +61,5 @@ ALTER SERVER cache OPTIONS (ADD max_concurrency '8');
 SELECT explain_analyze('SELECT * FROM cached');
 
 DROP FOREIGN TABLE cached;
-DROP FUNCTION cache_task, cache_key, explain_analyze;
+DROP FUNCTION cache_task, cache_key;
 DROP SERVER cache CASCADE;

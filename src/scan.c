@@ -754,11 +754,14 @@ handle_listing(OqScan *scan, OqRequest *req)
 static void
 count_stale_entry(OqScan *scan)
 {
-	const OqIndexConjunct *conjunct = list_nth(scan->conjuncts, scan->chosen);
+	const OqIndexConjunct *conjunct;
 
 	scan->counters.index_stale++;
 	oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
+	if (scan->chosen < 0)
+		return;					/* not reached: tasks are read once chosen */
 	/* a conjunct's alternatives are all of one key (see filter.c) */
+	conjunct = list_nth(scan->conjuncts, scan->chosen);
 	oq_tag_stat_add((const char *) linitial(conjunct->tag_keys),
 					OQ_TAG_STAT_STALE, 1);
 }

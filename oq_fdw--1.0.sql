@@ -23,7 +23,9 @@ AS 'MODULE_PATHNAME', 'oq_stats_fn'
 LANGUAGE C STRICT VOLATILE;
 
 CREATE FUNCTION oq_tag_stats(OUT tag_key text, OUT index_queries bigint,
-                             OUT index_writes bigint, OUT index_deletes bigint)
+                             OUT index_writes bigint, OUT index_deletes bigint,
+                             OUT index_entries bigint, OUT index_stale bigint,
+                             OUT full_scans bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT VOLATILE;

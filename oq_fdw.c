@@ -73,6 +73,11 @@ typedef struct OqRelInfo
 	List	   *pushed;			/* OqQual * from baserestrictinfo */
 	List	   *local;			/* RestrictInfo * left to PostgreSQL */
 	double		ntasks;			/* tasks in the bucket (estimate) */
+	double		cached;			/* of those, bodies the task cache holds
+								 * (asked for only when an index path
+								 * competes with the full listing) */
+	bool		cache_beats_index;	/* ... and they make the full listing
+									 * cheaper than the index lookups */
 	Oid			serverid;
 	bool		index_checked;	/* tag_index 'auto': the marker was asked for */
 	bool		index_kept;		/* ... and found */
@@ -112,6 +117,59 @@ typedef struct OqScanState
  * Planning
  */
 
+/* The user the scan will run as, as in BeginForeignScan */
+static Oid
+plan_userid(PlannerInfo *root, RelOptInfo *baserel)
+{
+#if PG_VERSION_NUM >= 160000
+	return OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
+#else
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+#endif
+}
+
+/*
+ * When any backend last analyzed the relation, or 0 (never, or the
+ * cumulative statistics are off): ANALYZE reports foreign tables there too.
+ */
+static TimestampTz
+last_analyze_time(Oid relid)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ObjectIdGetDatum(relid);
+	fcinfo->args[0].isnull = false;
+	result = pg_stat_get_last_analyze_time(fcinfo);
+	return fcinfo->isnull ? 0 : DatumGetTimestampTz(result);
+}
+
+/*
+ * Tasks in the bucket: from this backend's last complete listing of it
+ * (with the tasks it submitted since) or from pg_class.reltuples, which
+ * ANALYZE set from its own complete listing, whichever is newer; a guess
+ * when neither is known (reltuples is -1 before the first ANALYZE).
+ */
+static double
+estimate_tasks(RelOptInfo *baserel, Oid foreigntableid, Oid serverid)
+{
+	double		known;
+	TimestampTz listed_at;
+
+	if (oq_known_task_count(serverid, &known, &listed_at))
+	{
+		if (baserel->tuples >= 0 && last_analyze_time(foreigntableid) > listed_at)
+			return baserel->tuples;
+		return known;
+	}
+	if (baserel->tuples >= 0)
+		return baserel->tuples;
+	return OQ_DEFAULT_TASKS;
+}
+
 static void
 oqGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -119,7 +177,6 @@ oqGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	ForeignTable *table = GetForeignTable(foreigntableid);
 	Relation	rel;
 	ListCell   *lc;
-	double		known;
 
 	baserel->fdw_private = info;
 	info->serverid = table->serverid;
@@ -141,12 +198,7 @@ oqGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 			info->local = lappend(info->local, rinfo);
 	}
 
-	if (oq_known_task_count(table->serverid, &known))
-		info->ntasks = known;
-	else if (baserel->tuples >= 0)
-		info->ntasks = baserel->tuples;
-	else
-		info->ntasks = OQ_DEFAULT_TASKS;
+	info->ntasks = estimate_tasks(baserel, foreigntableid, table->serverid);
 	baserel->tuples = info->ntasks;
 
 	baserel->rows = clamp_row_est(info->ntasks *
@@ -181,6 +233,20 @@ access_cost(OqRelInfo *info, double roundtrips, double pages, double objects,
 		objects * (OQ_ROUNDTRIP_COST / info->opts.max_concurrency + OQ_TASK_CPU_COST);
 }
 
+/*
+ * A full listing: sixteen listing chains run side by side, and a task whose
+ * body the cache holds (its listed ETag unchanged) costs no GET.
+ */
+static void
+full_cost(OqRelInfo *info, double cached, Cost *startup, Cost *total)
+{
+	double		hits = Min(cached, info->ntasks);
+
+	access_cost(info, 1, info->ntasks / OQ_LIST_PAGE_KEYS / 16,
+				info->ntasks - hits, startup, total);
+	*total += hits * OQ_TASK_CPU_COST;
+}
+
 static void
 path_cost(PlannerInfo *root, OqRelInfo *info, OqAccessKind access, List *quals,
 		  double loop_rows, Cost *startup, Cost *total)
@@ -191,9 +257,7 @@ path_cost(PlannerInfo *root, OqRelInfo *info, OqAccessKind access, List *quals,
 	switch (access)
 	{
 		case OQ_ACCESS_FULL:
-			/* sixteen listing chains run side by side */
-			access_cost(info, 1, info->ntasks / OQ_LIST_PAGE_KEYS / 16,
-						info->ntasks, startup, total);
+			full_cost(info, info->cached, startup, total);
 			break;
 		case OQ_ACCESS_INDEX:
 			matches = clamp_row_est(info->ntasks * index_selectivity(root, quals));
@@ -258,26 +322,42 @@ add_partial_full_path(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
 static bool
 index_allowed(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
 {
-	Oid			userid;
-
 	if (info->opts.tag_index_mode != OQ_TAG_INDEX_AUTO)
 		return info->opts.tag_index_mode == OQ_TAG_INDEX_ON;
 	if (info->index_checked)
 		return info->index_kept;
 
-	/* the user the scan will run as, as in BeginForeignScan */
-#if PG_VERSION_NUM >= 160000
-	userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
-#else
-	{
-		RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
-
-		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-	}
-#endif
-	info->index_kept = oq_tag_index_kept(oq_get_connection(info->serverid, userid));
+	info->index_kept = oq_tag_index_kept(oq_get_connection(info->serverid,
+														   plan_userid(root, baserel)));
 	info->index_checked = true;
 	return info->index_kept;
+}
+
+/*
+ * An index path competes with the full listing: how many tasks' bodies
+ * does this backend's task cache hold for the scan's server and user
+ * mapping?  A warm cache makes the full listing cost listings only, which
+ * can beat an index listing and a GET per entry.  Remember whether the
+ * cache tipped the choice, for EXPLAIN.
+ */
+static void
+weigh_task_cache(PlannerInfo *root, RelOptInfo *baserel, OqRelInfo *info)
+{
+	Oid			umid = oq_find_user_mapping(plan_userid(root, baserel), info->serverid);
+	Cost		startup;
+	Cost		cold;
+	Cost		warm;
+	Cost		index;
+
+	if (!OidIsValid(umid))
+		return;					/* the scan will fail: no user mapping */
+	info->cached = (double) oq_cache_count(info->serverid, umid);
+	if (info->cached <= 0)
+		return;
+	full_cost(info, 0, &startup, &cold);
+	full_cost(info, info->cached, &startup, &warm);
+	path_cost(root, info, OQ_ACCESS_INDEX, info->pushed, baserel->rows, &startup, &index);
+	info->cache_beats_index = warm < index && cold >= index;
 }
 
 static void
@@ -290,6 +370,8 @@ oqGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 	if (best == OQ_ACCESS_INDEX && !index_allowed(root, baserel, info))
 		best = OQ_ACCESS_FULL;
+	if (best == OQ_ACCESS_INDEX)
+		weigh_task_cache(root, baserel, info);
 
 	add_scan_path(root, baserel, info, OQ_ACCESS_FULL, info->pushed,
 				  baserel->rows, baserel->lateral_relids);
@@ -393,6 +475,9 @@ oqGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		!info->index_kept;
 	if (index_not_kept)
 		description = psprintf("%s (%s)", description, OQ_NO_INDEX_REASON);
+	else if (access == OQ_ACCESS_FULL && info->cache_beats_index)
+		description = psprintf("%s (the task cache holds %.0f of about %.0f tasks: cheaper than the tag index)",
+							   description, Min(info->cached, info->ntasks), info->ntasks);
 
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
 							list_make5(makeInteger(access), serialized, attrs,

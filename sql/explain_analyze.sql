@@ -93,11 +93,23 @@ SELECT key, CASE key WHEN 'Actual Rows' THEN to_jsonb(round(value::text::numeric
 FROM jsonb_each(explain_json($$SELECT id FROM ew.tasks WHERE tags->>'grp' = 'g' AND tags->>'k' <> '2'$$))
 WHERE key LIKE 'Tag Index %' OR key = 'Actual Rows' ORDER BY key;
 
--- oq_tag_stats(): per tag key, index queries (the two above), entries
--- written and deleted
+-- oq_tag_stats(): per tag key, index queries (the two above), the
+-- entries they listed (5 each) and the stale ones among them (2 each),
+-- entries written and deleted; full listings whose conditions name no tag
+-- key (task_type) count under none
 UPDATE ew.tasks SET tags = tags || '{"extra2": "y"}' WHERE task_type = 'e';
 UPDATE ew.tasks SET tags = tags - 'extra2' WHERE task_type = 'e' AND tags->>'k' <> '3';
 SELECT * FROM oq_tag_stats() ORDER BY tag_key;
+
+-- full_scans: a full listing whose conditions on tag keys the index could
+-- not answer counts once under each key (presence holds for values that
+-- are not strings, which have no entries; '5' is also the ->> of the
+-- number 5); the index queries and writes above left it at 0
+SELECT oq_stats_reset();
+SELECT count(*) FROM ew.tasks WHERE tags ? 'grp' AND tags->>'k' = '5' AND tags ?| ARRAY['k', 'other'];
+SELECT count(*) FROM ew.tasks WHERE tags->>'k' IS NOT NULL;
+SELECT tag_key, index_queries, index_entries, index_stale, full_scans, index_writes, index_deletes
+FROM oq_tag_stats() ORDER BY tag_key;
 
 DROP FUNCTION race_once(uuid);
 DROP FUNCTION explain_json(text);

@@ -120,8 +120,8 @@ oq_connection_init(void)
 }
 
 /* The user mapping for (userid, serverid), else PUBLIC's, else InvalidOid */
-static Oid
-find_user_mapping(Oid userid, Oid serverid)
+Oid
+oq_find_user_mapping(Oid userid, Oid serverid)
 {
 	Oid			ids[2] = {userid, InvalidOid};
 	int			i;
@@ -285,7 +285,7 @@ oq_get_connection(Oid serverid, Oid userid)
 
 	memset(&key, 0, sizeof(key));
 	key.serverid = serverid;
-	key.umid = find_user_mapping(userid, serverid);
+	key.umid = oq_find_user_mapping(userid, serverid);
 	key.userid = userid;
 
 	e = hash_search(connection_hash, &key, HASH_ENTER, &found);

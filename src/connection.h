@@ -82,6 +82,9 @@ typedef struct OqConnection
  */
 extern OqConnection *oq_get_connection(Oid serverid, Oid userid);
 
+/* The user mapping userid would use on serverid (its own, else PUBLIC's), or InvalidOid */
+extern Oid	oq_find_user_mapping(Oid userid, Oid serverid);
+
 /* Hold conn once more, and let that hold go (batches hold theirs) */
 extern void oq_connection_pin(OqConnection *conn);
 extern void oq_connection_unpin(OqConnection *conn);

@@ -40,6 +40,7 @@
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "keys.h"
 #include "s3client.h"
@@ -188,10 +189,38 @@ claim_chains(OqScan *scan)
 	}
 }
 
+/*
+ * oq_tag_stats(): a full listing for a scan with conditions on tag keys
+ * counts once under each key, whether the index could not answer them or
+ * was not chosen (ANALYZE's listing has no conditions)
+ */
+static void
+count_full_scan_keys(const OqFilter *filter)
+{
+	List	   *keys = NIL;
+	ListCell   *lc;
+
+	foreach(lc, filter->terms)
+	{
+		OqFilterTerm *t = (OqFilterTerm *) lfirst(lc);
+		ListCell   *lk;
+
+		if (t->key)
+			keys = list_append_unique(keys, makeString(t->key));
+		foreach(lk, t->keys)
+			keys = list_append_unique(keys, makeString((char *) lfirst(lk)));
+	}
+	foreach(lc, keys)
+		oq_tag_stat_add(strVal(lfirst(lc)), OQ_TAG_STAT_FULL_SCANS, 1);
+	list_free_deep(keys);
+}
+
 static void
 start_full_listing(OqScan *scan)
 {
 	int			i;
+
+	count_full_scan_keys(scan->filter);
 
 	scan->access = OQ_ACCESS_FULL;
 	scan->chains = MemoryContextAlloc(scan->scan_cxt, sizeof(OqListChain) * 16);
@@ -698,6 +727,8 @@ handle_listing(OqScan *scan, OqRequest *req)
 	}
 	else if (!chain->dropped)
 	{
+		int64		nentries = 0;
+
 		for (i = 0; i < page.nobjects; i++)
 		{
 			const char *id = index_entry_id(page.objects[i].key);
@@ -705,16 +736,34 @@ handle_listing(OqScan *scan, OqRequest *req)
 			if (id == NULL)
 				continue;
 			scan->counters.index_entries++;
+			nentries++;
 			if (scan->phase == OQ_PHASE_PROBE)
 				hash_search(scan->conjunct_ids[chain->conjunct], id, HASH_ENTER, NULL);
 			else
 				collect_index_id(scan, id);
 		}
+		oq_tag_stat_prefix(chain->prefix, OQ_TAG_STAT_ENTRIES, nentries);
 		if (scan->phase == OQ_PHASE_PROBE && --scan->probes_pending == 0)
 			choose_conjunct(scan);
 	}
 
 	MemoryContextReset(scan->page_cxt);
+}
+
+/* An index entry named a task that is gone or no longer has the tag */
+static void
+count_stale_entry(OqScan *scan)
+{
+	const OqIndexConjunct *conjunct;
+
+	scan->counters.index_stale++;
+	oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
+	if (scan->chosen < 0)
+		return;					/* not reached: tasks are read once chosen */
+	/* a conjunct's alternatives are all of one key (see filter.c) */
+	conjunct = list_nth(scan->conjuncts, scan->chosen);
+	oq_tag_stat_add((const char *) linitial(conjunct->tag_keys),
+					OQ_TAG_STAT_STALE, 1);
 }
 
 /*
@@ -768,8 +817,7 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	if (scan->access == OQ_ACCESS_INDEX &&
 		!oq_index_conjunct_holds(list_nth(scan->conjuncts, scan->chosen), &scan->doc))
 	{
-		scan->counters.index_stale++;
-		oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
+		count_stale_entry(scan);
 		return false;
 	}
 	if (scan->access == OQ_ACCESS_INDEX)
@@ -833,10 +881,7 @@ handle_task(OqScan *scan, OqRequest *req)
 	if (oq_s3_not_found(req))
 	{
 		if (scan->access == OQ_ACCESS_INDEX)
-		{
-			scan->counters.index_stale++;
-			oq_stat_inc(OQ_STAT_TAG_INDEX_STALE);
-		}
+			count_stale_entry(scan);
 		return false;
 	}
 	if (!oq_s3_ok(req))
@@ -941,12 +986,15 @@ oq_scan_next(OqScan *scan)
 
 /*
  * How many tasks a server's bucket held when this backend last listed all
- * of it: a better row estimate for the planner than a guess, and free.
+ * of it (plus the tasks it submitted since): a better row estimate for the
+ * planner than a guess, and free.  The time of the listing lets the planner
+ * prefer an ANALYZE made since, by any backend.
  */
 typedef struct OqTaskCount
 {
 	Oid			serverid;
 	double		ntasks;
+	TimestampTz listed_at;
 } OqTaskCount;
 
 static HTAB *task_counts = NULL;
@@ -957,7 +1005,14 @@ remember_task_count(OqScan *scan)
 	OqTaskCount *entry;
 	int			i;
 
-	if (scan->filter == NULL || scan->access != OQ_ACCESS_FULL || scan->filter->has_ids)
+	/*
+	 * Only a listing of every shard: not one that found nothing to list (a
+	 * filter that can match no task has no chains), an id or index lookup,
+	 * or a listing stopped early (LIMIT, an error, a parallel participant's
+	 * share).
+	 */
+	if (scan->filter == NULL || scan->access != OQ_ACCESS_FULL ||
+		scan->filter->has_ids || scan->filter->never || scan->nchains == 0)
 		return;
 	for (i = 0; i < scan->nchains; i++)
 		if (!scan->chains[i].done)
@@ -974,10 +1029,11 @@ remember_task_count(OqScan *scan)
 	}
 	entry = hash_search(task_counts, &scan->conn->serverid, HASH_ENTER, NULL);
 	entry->ntasks = (double) (scan->nlisted + scan->invalid_count);
+	entry->listed_at = GetCurrentTimestamp();
 }
 
 bool
-oq_known_task_count(Oid serverid, double *ntasks)
+oq_known_task_count(Oid serverid, double *ntasks, TimestampTz *listed_at)
 {
 	OqTaskCount *entry;
 
@@ -987,7 +1043,20 @@ oq_known_task_count(Oid serverid, double *ntasks)
 	if (entry == NULL)
 		return false;
 	*ntasks = entry->ntasks;
+	*listed_at = entry->listed_at;
 	return true;
+}
+
+void
+oq_task_count_add(Oid serverid, double n)
+{
+	OqTaskCount *entry;
+
+	if (task_counts == NULL)
+		return;
+	entry = hash_search(task_counts, &serverid, HASH_FIND, NULL);
+	if (entry)
+		entry->ntasks = Max(entry->ntasks + n, 0);
 }
 
 static void

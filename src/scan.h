@@ -10,6 +10,7 @@
 #ifndef OQ_SCAN_H
 #define OQ_SCAN_H
 
+#include "datatype/timestamp.h"
 #include "port/atomics.h"
 #include "utils/hsearch.h"
 
@@ -160,8 +161,15 @@ extern void oq_scan_start_sample(OqScan *scan, int targrows);
 extern void oq_scan_reset(OqScan *scan);
 extern void oq_scan_end(OqScan *scan);
 
-/* Tasks in the server's bucket at this backend's last complete listing */
-extern bool oq_known_task_count(Oid serverid, double *ntasks);
+/*
+ * Tasks in the server's bucket at this backend's last complete listing
+ * (and when it ended), with the tasks this backend submitted since
+ */
+extern bool oq_known_task_count(Oid serverid, double *ntasks,
+								TimestampTz *listed_at);
+
+/* This backend added n tasks (a no-op before any complete listing) */
+extern void oq_task_count_add(Oid serverid, double n);
 
 /* GUC oq_fdw.max_scan_objects */
 extern int	oq_max_scan_objects;

@@ -65,7 +65,7 @@ oq_tag_stat_add(const char *tag_key, OqTagStat stat, int64 n)
 }
 
 void
-oq_tag_stat_entry(const char *entry_key, OqTagStat stat)
+oq_tag_stat_prefix(const char *entry_key, OqTagStat stat, int64 n)
 {
 	char		key[OQ_TAG_STAT_KEY_LEN];
 	const char *start;
@@ -79,7 +79,7 @@ oq_tag_stat_entry(const char *entry_key, OqTagStat stat)
 		return;
 	memcpy(key, start, len);
 	key[len] = '\0';
-	oq_tag_stat_add(key, stat, 1);
+	oq_tag_stat_add(key, stat, n);
 }
 
 PG_FUNCTION_INFO_V1(oq_stats_fn);

@@ -50,18 +50,33 @@ extern const char *const oq_stat_names[OQ_NUM_STATS];
 #define oq_stat_add(stat, n)	(oq_stats[(stat)] += (n))
 #define oq_stat_inc(stat)		(oq_stats[(stat)]++)
 
-/* The seed's per-tag-key metrics, shown by oq_tag_stats() */
+/*
+ * Per-tag-key metrics, shown by oq_tag_stats() in this order (after the
+ * key): what reading by the index cost and found, what full listings a
+ * condition on the key did not spare, and what writes did to the index.
+ */
 typedef enum OqTagStat
 {
-	OQ_TAG_STAT_QUERIES,		/* index listings of the key's entries */
+	OQ_TAG_STAT_QUERIES,		/* scans that listed the key's entries */
 	OQ_TAG_STAT_WRITES,			/* index entries written */
 	OQ_TAG_STAT_DELETES,		/* index entries deleted */
+	OQ_TAG_STAT_ENTRIES,		/* index entries the listings returned */
+	OQ_TAG_STAT_STALE,			/* of those, entries whose task is gone or
+								 * no longer has the tag */
+	OQ_TAG_STAT_FULL_SCANS,		/* full listings of a scan with a condition
+								 * on the key */
 	OQ_NUM_TAG_STATS
 } OqTagStat;
 
 extern void oq_tag_stat_add(const char *tag_key, OqTagStat stat, int64 n);
 
-/* Count a write or delete of index entry tags/{key}/{segment}/{id} under its key */
-extern void oq_tag_stat_entry(const char *entry_key, OqTagStat stat);
+/*
+ * Count n under the key of an index entry or prefix, tags/{key}/...
+ * (anything else is not counted)
+ */
+extern void oq_tag_stat_prefix(const char *entry_key, OqTagStat stat, int64 n);
+
+/* One write or delete of index entry tags/{key}/{segment}/{id} */
+#define oq_tag_stat_entry(entry_key, stat) oq_tag_stat_prefix((entry_key), (stat), 1)
 
 #endif							/* OQ_STATS_H */

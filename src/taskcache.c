@@ -155,6 +155,23 @@ oq_cache_put(Oid serverid, Oid umid, const char *key, const char *etag,
 	cache_bytes += len + OQ_CACHE_ENTRY_OVERHEAD;
 }
 
+int64
+oq_cache_count(Oid serverid, Oid umid)
+{
+	HASH_SEQ_STATUS seq;
+	OqCacheEntry *entry;
+	int64		n = 0;
+
+	if (cache == NULL || oq_cache_size_kb == 0)
+		return 0;
+	/* at planning time only, and a few entries per kB of cache: a walk is fine */
+	hash_seq_init(&seq, cache);
+	while ((entry = (OqCacheEntry *) hash_seq_search(&seq)) != NULL)
+		if (entry->id.serverid == serverid && entry->id.umid == umid)
+			n++;
+	return n;
+}
+
 void
 oq_cache_reset(void)
 {

@@ -23,6 +23,13 @@ extern const char *oq_cache_get(Oid serverid, Oid umid, const char *key,
 extern void oq_cache_put(Oid serverid, Oid umid, const char *key,
 						 const char *etag, const char *body, size_t len);
 
+/*
+ * How many task bodies the cache holds for this server and user mapping
+ * (some may be of tasks changed or deleted since): the planner weighs a
+ * full listing, whose cached tasks need no GET, against index lookups.
+ */
+extern int64 oq_cache_count(Oid serverid, Oid umid);
+
 /* Forget everything (a server or user mapping changed) */
 extern void oq_cache_reset(void);
 

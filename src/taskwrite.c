@@ -54,6 +54,7 @@
 #include "rfc3339.h"
 #include "s3client.h"
 #include "s3sign.h"
+#include "scan.h"
 #include "stats.h"
 #include "tagindex.h"
 #include "taskjson.h"
@@ -182,6 +183,7 @@ succeeded(OqTaskWrite *w, const char *etag)
 		char	   *ready;
 
 		oq_stat_inc(OQ_STAT_TASKS_SUBMITTED);
+		oq_task_count_add(w->batch->conn->serverid, 1);
 		ready = oq_ready_key(w->id, w->batch->conn->opts.shard_prefix_len,
 							 oq_unix_floor_seconds(w->available_at_us));
 		track(w, oq_s3_put(w->batch, ready, "", 0, NULL, NULL, false));

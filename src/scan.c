@@ -355,11 +355,9 @@ refill(OqScan *scan)
 	while (scan->queue_head)
 	{
 		OqPendingKey *pk = scan->queue_head;
-		size_t		len;
 		OqRequest  *req;
 
-		if (pk->etag && oq_cache_get(scan->conn->serverid, scan->conn->umid,
-									 pk->key, pk->etag, &len) != NULL)
+		if (pk->etag && oq_cache_contains(scan->conn, pk->key, pk->etag))
 		{
 			pop_key(&scan->queue_head, &scan->queue_tail);
 			scan->nqueued--;
@@ -371,8 +369,8 @@ refill(OqScan *scan)
 
 		pop_key(&scan->queue_head, &scan->queue_tail);
 		scan->nqueued--;
-		if (pk->etag && oq_cache_size_kb > 0)
-			oq_stat_inc(OQ_STAT_CACHE_MISSES);
+		if (pk->etag && oq_cache_enabled())
+			oq_cache_count_miss();
 		if (OQ_TAG_IS_PROBE(pk->tag))
 		{
 			char		id[OQ_UUID_LEN + 1];
@@ -755,7 +753,7 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 		return false;
 	}
 	if (fetched)
-		oq_cache_put(scan->conn->serverid, scan->conn->umid, key, etag, body, len);
+		oq_cache_put(scan->conn, key, etag, body, len);
 
 	/* conditions read their fields: one PostgreSQL cannot hold stops here */
 	if ((field = filter_unreadable_field(scan, &scan->doc, &why)) != NULL)
@@ -850,18 +848,15 @@ static bool
 handle_hit(OqScan *scan, OqPendingKey *pk, bool *match)
 {
 	size_t		len;
-	const char *cached = oq_cache_get(scan->conn->serverid, scan->conn->umid,
-									  pk->key, pk->etag, &len);
-	char	   *body;
 
-	if (cached == NULL)
+	/* a copy: the entry may be evicted while the row is in use */
+	char	   *body = oq_cache_get(scan->conn, pk->key, pk->etag, &len);
+
+	if (body == NULL)
 	{
 		enqueue_key(scan, pk->key, NULL);
 		return false;
 	}
-	/* a copy: the entry may be evicted while the row is in use */
-	body = palloc(len + 1);
-	memcpy(body, cached, len + 1);
 	scan->counters.cache_hits++;
 	oq_stat_inc(OQ_STAT_CACHE_HITS);
 	scan->current_key = pstrdup(pk->key);

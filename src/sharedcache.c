@@ -56,7 +56,13 @@ const char *const oq_shcache_stat_names[OQ_SHCACHE_NUM_STATS] = {
 };
 
 #define OQ_SHCACHE_NPART		16
-#define OQ_SHCACHE_CHUNK		512 /* bytes of body per chunk */
+/*
+ * Bodies of generated tasks are 600 to 850 bytes: 256-byte chunks waste
+ * little of them, and an entry for every three chunks is about one per
+ * body.
+ */
+#define OQ_SHCACHE_CHUNK		256 /* bytes of body per chunk */
+#define OQ_SHCACHE_CHUNKS_PER_ENTRY 3
 #define OQ_SHCACHE_KEY_LEN		64	/* task keys are ~50 characters */
 #define OQ_SHCACHE_ETAG_LEN		64
 #define OQ_SHCACHE_MAX_SERVERS	32	/* per partition, for fairness */
@@ -158,7 +164,7 @@ part_bytes(void)
 static Size
 part_layout(int32 nchunks, int32 *nentries)
 {
-	*nentries = Max(nchunks / 2, 1);
+	*nentries = Max(nchunks / OQ_SHCACHE_CHUNKS_PER_ENTRY, 1);
 	return MAXALIGN(sizeof(OqShEntry) * (Size) *nentries) +
 		MAXALIGN(sizeof(int32) * (Size) nchunks) +
 		MAXALIGN(sizeof(int32) * (Size) *nentries) +
@@ -170,7 +176,7 @@ static int32
 part_chunks(Size bytes)
 {
 	Size		unit = OQ_SHCACHE_CHUNK + sizeof(int32) +
-		(sizeof(OqShEntry) + sizeof(int32)) / 2;
+		(sizeof(OqShEntry) + sizeof(int32)) / OQ_SHCACHE_CHUNKS_PER_ENTRY;
 	Size		n = bytes / unit;
 	int32		nentries;
 

@@ -15,6 +15,7 @@ per-backend cache); the sessions here turn it on.  Proves:
 - a bucket bigger than the cache evicts its own tasks, not those of a
   small bucket read before it (fairness), and the eviction counter moves;
 - a body too large for the cache is not kept (and counted);
+- a session on the shared cache keeps no bodies in its own memory;
 - oq_fdw.shared_cache_size cannot change without a restart.
 """
 import json
@@ -33,7 +34,8 @@ BIG = "oq-shc-big"
 DENY = "oq_shc_denied"
 SAME = "oq_shc_same"
 N_SMALL = 24
-N_BIG = 450
+N_BIG = 520
+CACHE_CXT = "SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'oq_fdw task cache'"
 
 
 def shared():
@@ -118,8 +120,10 @@ s = Session()
 s.rows("SELECT oq_stats_reset()")
 s.rows("SELECT count(*) FROM shc.tasks")
 gets = int(s.value("SELECT value FROM oq_stats() WHERE name = 'requests_get'"))
+own = s.value(CACHE_CXT)
 s.close()
 c.check(gets == N_SMALL, "with oq_fdw.shared_cache off a session fetches again (%d GETs)" % gets)
+c.check(own == "1", "and keeps the bodies in its own memory (%s task cache context)" % own)
 
 # parallel workers read it too
 psql("ALTER FOREIGN TABLE shc.tasks OPTIONS (ADD parallel_workers '2')")
@@ -236,6 +240,11 @@ c.check(after["shared_cache_evictions"] > before["shared_cache_evictions"],
         % (after["shared_cache_evictions"] - before["shared_cache_evictions"]))
 c.check(after["shared_cache_bytes"] <= after["shared_cache_capacity_bytes"],
         "still within the capacity (%d bytes)" % after["shared_cache_bytes"])
+s = Session()
+s.rows(ON + "; SELECT count(*) FROM shc_big.tasks")
+own = s.value(CACHE_CXT)
+s.close()
+c.check(own == "0", "a session on the shared cache keeps no bodies of its own (%s task cache context)" % own)
 rows, st, err = scan("shc.tasks")
 c.check(err is None and len(rows) == N_SMALL - 1 and st["requests_get"] == 0,
         "the small bucket was not starved: %d rows, %d GETs (0)" % (len(rows), st["requests_get"]))

@@ -123,7 +123,7 @@ gets = int(s.value("SELECT value FROM oq_stats() WHERE name = 'requests_get'"))
 own = s.value(CACHE_CXT)
 s.close()
 c.check(gets == N_SMALL, "with oq_fdw.shared_cache off a session fetches again (%d GETs)" % gets)
-c.check(own == "1", "and keeps the bodies in its own memory (%s task cache context)" % own)
+c.check(int(own) >= 1, "and keeps the bodies in its own memory (%s task cache contexts)" % own)
 
 # parallel workers read it too
 psql("ALTER FOREIGN TABLE shc.tasks OPTIONS (ADD parallel_workers '2')")

@@ -45,6 +45,7 @@
 #include "option.h"
 #include "pushdown.h"
 #include "scan.h"
+#include "sharedcache.h"
 #include "tagindex.h"
 #include "tagmarker.h"
 #include "taskjson.h"
@@ -714,8 +715,9 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 											 (long long) c.index_matched,
 											 (long long) c.index_stale), es);
 			if (c.cache_hits > 0)
-				ExplainPropertyText("Task Cache", psprintf("hits=%lld",
-														   (long long) c.cache_hits), es);
+				ExplainPropertyText("Task Cache",
+									psprintf(oq_shcache_active() ? "hits=%lld (shared)" : "hits=%lld",
+											 (long long) c.cache_hits), es);
 			/* scans whose run-time values the index could not answer */
 			if (c.index_fallbacks > 0)
 				ExplainPropertyInteger("Tag Index Fallbacks", NULL,
@@ -730,6 +732,8 @@ oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			ExplainPropertyInteger("Tag Index Matched", NULL, c.index_matched, es);
 			ExplainPropertyInteger("Tag Index Stale", NULL, c.index_stale, es);
 			ExplainPropertyInteger("Task Cache Hits", NULL, c.cache_hits, es);
+			if (oq_shcache_active())
+				ExplainPropertyBool("Task Cache Shared", true, es);
 			ExplainPropertyInteger("Tag Index Fallbacks", NULL, c.index_fallbacks, es);
 		}
 		if (c.invalid_skipped > 0)
@@ -937,11 +941,25 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("oq_fdw.cache_size",
 							"Memory for this backend's cache of task objects.",
-							"A scan skips the GET of a listed task whose ETag the cache holds. 0 turns the cache off.",
+							"A scan skips the GET of a listed task whose ETag the cache holds. 0 turns caching off, the shared cache's too.",
 							&oq_cache_size_kb,
 							65536, 0, MAX_KILOBYTES,
 							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("oq_fdw.shared_cache_size",
+							"Shared memory for the server-wide cache of task objects.",
+							"Used only with oq_fdw in shared_preload_libraries. 0 turns the shared cache off.",
+							&oq_shared_cache_size_kb,
+							65536, 0, MAX_KILOBYTES,
+							PGC_POSTMASTER, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("oq_fdw.shared_cache",
+							 "Whether this session uses the server-wide cache of task objects.",
+							 "Off: the session keeps its own cache, of oq_fdw.cache_size.",
+							 &oq_shared_cache_on,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("oq_fdw.tag_index_rebuild_grace",
 							"Age below which oq_rebuild_tag_index() keeps an index entry no task holds.",
 							"A writer puts a task's new index entries just before the task, so a young entry may be about to be needed.",
@@ -950,6 +968,9 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("oq_fdw");
+
+	if (process_shared_preload_libraries_in_progress)
+		oq_shcache_install_hooks();
 
 	oq_http_init();
 }

@@ -1028,7 +1028,7 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	Datum		tags = slot_getattr(slot, st->tags_attno, &isnull);
 	OqTagChange change = replace_tags(tags, isnull);
 	char	   *key = oq_task_key(id, st->conn->opts.shard_prefix_len);
-	const char *body;
+	char	   *body;
 	size_t		len = 0;
 	OqTaskWrite *w;
 
@@ -1036,8 +1036,10 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	MemoryContextReset(st->temp_cxt);
 
 	/* the scan put the version it read in the task cache: no GET then */
-	body = oq_cache_get(st->conn->serverid, st->conn->umid, key, etag, &len);
+	body = oq_cache_get(st->conn, key, etag, &len);
 	w = oq_task_tags_begin_guarded(st->batch, id, &change, body, len, etag);
+	if (body)
+		pfree(body);			/* the write took a copy */
 
 	if (!st->returning)
 	{

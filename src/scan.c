@@ -47,6 +47,7 @@
 #include "scan.h"
 #include "stats.h"
 #include "tagmarker.h"
+#include "sharedcache.h"
 #include "taskcache.h"
 
 int			oq_max_scan_objects = 0;
@@ -384,11 +385,9 @@ refill(OqScan *scan)
 	while (scan->queue_head)
 	{
 		OqPendingKey *pk = scan->queue_head;
-		size_t		len;
 		OqRequest  *req;
 
-		if (pk->etag && oq_cache_get(scan->conn->serverid, scan->conn->umid,
-									 pk->key, pk->etag, &len) != NULL)
+		if (pk->etag && oq_cache_contains(scan->conn, pk->key, pk->etag))
 		{
 			pop_key(&scan->queue_head, &scan->queue_tail);
 			scan->nqueued--;
@@ -400,8 +399,8 @@ refill(OqScan *scan)
 
 		pop_key(&scan->queue_head, &scan->queue_tail);
 		scan->nqueued--;
-		if (pk->etag && oq_cache_size_kb > 0)
-			oq_stat_inc(OQ_STAT_CACHE_MISSES);
+		if (pk->etag && oq_cache_enabled())
+			oq_cache_count_miss();
 		if (OQ_TAG_IS_PROBE(pk->tag))
 		{
 			char		id[OQ_UUID_LEN + 1];
@@ -804,7 +803,7 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 		return false;
 	}
 	if (fetched)
-		oq_cache_put(scan->conn->serverid, scan->conn->umid, key, etag, body, len);
+		oq_cache_put(scan->conn, key, etag, body, len);
 
 	/* conditions read their fields: one PostgreSQL cannot hold stops here */
 	if ((field = filter_unreadable_field(scan, &scan->doc, &why)) != NULL)
@@ -895,18 +894,15 @@ static bool
 handle_hit(OqScan *scan, OqPendingKey *pk, bool *match)
 {
 	size_t		len;
-	const char *cached = oq_cache_get(scan->conn->serverid, scan->conn->umid,
-									  pk->key, pk->etag, &len);
-	char	   *body;
 
-	if (cached == NULL)
+	/* a copy: the entry may be evicted while the row is in use */
+	char	   *body = oq_cache_get(scan->conn, pk->key, pk->etag, &len);
+
+	if (body == NULL)
 	{
 		enqueue_key(scan, pk->key, NULL);
 		return false;
 	}
-	/* a copy: the entry may be evicted while the row is in use */
-	body = palloc(len + 1);
-	memcpy(body, cached, len + 1);
 	scan->counters.cache_hits++;
 	oq_stat_inc(OQ_STAT_CACHE_HITS);
 	scan->current_key = pstrdup(pk->key);
@@ -1030,20 +1026,33 @@ remember_task_count(OqScan *scan)
 	entry = hash_search(task_counts, &scan->conn->serverid, HASH_ENTER, NULL);
 	entry->ntasks = (double) (scan->nlisted + scan->invalid_count);
 	entry->listed_at = GetCurrentTimestamp();
+	/* and for the sessions that have not listed it (shared memory only) */
+	oq_shcache_note_task_count(scan->conn->serverid, entry->ntasks,
+							   entry->listed_at);
 }
 
 bool
 oq_known_task_count(Oid serverid, double *ntasks, TimestampTz *listed_at)
 {
-	OqTaskCount *entry;
+	OqTaskCount *entry = NULL;
+	double		shared_ntasks;
+	TimestampTz shared_at;
+	bool		shared;
 
-	if (task_counts == NULL)
+	/* the newer of this backend's listing and any session's */
+	shared = oq_shcache_task_count(serverid, &shared_ntasks, &shared_at);
+	if (task_counts != NULL)
+		entry = hash_search(task_counts, &serverid, HASH_FIND, NULL);
+	if (entry != NULL && (!shared || entry->listed_at >= shared_at))
+	{
+		*ntasks = entry->ntasks;
+		*listed_at = entry->listed_at;
+		return true;
+	}
+	if (!shared)
 		return false;
-	entry = hash_search(task_counts, &serverid, HASH_FIND, NULL);
-	if (entry == NULL)
-		return false;
-	*ntasks = entry->ntasks;
-	*listed_at = entry->listed_at;
+	*ntasks = shared_ntasks;
+	*listed_at = shared_at;
 	return true;
 }
 

@@ -6,7 +6,8 @@
  *
  * Counters are plain process-local integers: they describe what this
  * session did (like pg_stat_get_backend_*), cost nothing on the hot path
- * and need no shared memory.
+ * and need no shared memory.  The shared cache's counters, server-wide,
+ * follow them (sharedcache.h); oq_stats_reset() leaves those alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +19,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "sharedcache.h"
 #include "stats.h"
 
 int64		oq_stats[OQ_NUM_STATS];
@@ -90,6 +92,7 @@ Datum
 oq_stats_fn(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		shared[OQ_SHCACHE_NUM_STATS];
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -100,6 +103,18 @@ oq_stats_fn(PG_FUNCTION_ARGS)
 
 		values[0] = CStringGetTextDatum(oq_stat_names[i]);
 		values[1] = Int64GetDatum(oq_stats[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	/* the server-wide shared cache's, zeros without it */
+	oq_shcache_stats(shared);
+	for (i = 0; i < OQ_SHCACHE_NUM_STATS; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(oq_shcache_stat_names[i]);
+		values[1] = Int64GetDatum(shared[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

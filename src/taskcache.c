@@ -16,15 +16,30 @@
  * bounded by oq_fdw.cache_size; the least recently used entries go
  * first.  It lives for the backend, like the connection cache.
  *
+ * With oq_fdw preloaded, the shared cache (sharedcache.c) takes its place
+ * for the whole server and the backend keeps no bodies.  Its entries are
+ * found by the credentials identity rather than the user mapping: a
+ * digest of what decides what S3 lets a request read (endpoint, bucket,
+ * keys with their secret, the server's environment, the role assumed).
+ * Sessions signing alike share bodies, one with other credentials finds
+ * none, and an altered server or mapping needs no reset: what changed
+ * changes the identity, or does not matter to what a body is.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "common/hashfn.h"
 #include "lib/ilist.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "connection.h"
+#include "s3sign.h"
+#include "sharedcache.h"
+#include "stats.h"
 #include "taskcache.h"
 
 int			oq_cache_size_kb = 65536;
@@ -90,9 +105,9 @@ trim(size_t extra)
 		remove_entry(dlist_container(OqCacheEntry, lru, dlist_tail_node(&lru)));
 }
 
-const char *
-oq_cache_get(Oid serverid, Oid umid, const char *key, const char *etag,
-			 size_t *len)
+static const char *
+local_get(Oid serverid, Oid umid, const char *key, const char *etag,
+		  size_t *len)
 {
 	OqCacheKey	id;
 	OqCacheEntry *entry;
@@ -112,9 +127,9 @@ oq_cache_get(Oid serverid, Oid umid, const char *key, const char *etag,
 	return entry->body;
 }
 
-void
-oq_cache_put(Oid serverid, Oid umid, const char *key, const char *etag,
-			 const char *body, size_t len)
+static void
+local_put(Oid serverid, Oid umid, const char *key, const char *etag,
+		  const char *body, size_t len)
 {
 	size_t		limit = (size_t) oq_cache_size_kb * 1024;
 	OqCacheKey	id;
@@ -162,7 +177,11 @@ oq_cache_count(Oid serverid, Oid umid)
 	OqCacheEntry *entry;
 	int64		n = 0;
 
-	if (cache == NULL || oq_cache_size_kb == 0)
+	if (oq_cache_size_kb == 0)
+		return 0;
+	if (oq_shcache_active())
+		return oq_shcache_server_entries(serverid);
+	if (cache == NULL)
 		return 0;
 	/* at planning time only, and a few entries per kB of cache: a walk is fine */
 	hash_seq_init(&seq, cache);
@@ -181,4 +200,117 @@ oq_cache_reset(void)
 	cache = NULL;
 	dlist_init(&lru);
 	cache_bytes = 0;
+}
+
+/*
+ * The credentials identity of conn, for the shared cache: the first 32 hex
+ * digits of a SHA-256 of every option that decides what S3 lets its
+ * requests read.  The secret goes in, so a mapping with the right key id
+ * and a wrong secret is another identity; only the digest is kept, and
+ * the buffer that held the secret is wiped.  Temporary credentials
+ * (assumed roles, the server's environment) are identified by where they
+ * come from, which stays the same while they are renewed.  False when
+ * the digest could not be computed: no caching then.
+ */
+static bool
+cache_identity(OqConnection *conn, OqShKey *k, const char *key)
+{
+	const OqServerOptions *o = &conn->opts;
+	const OqUserOptions *u = &conn->user_opts;
+	const char *parts[] = {
+		"oq_fdw shared cache identity 1",
+		o->endpoint, o->bucket, o->region, o->path_style ? "path" : "host",
+		u->access_key_id, u->secret_access_key, u->session_token,
+		u->use_server_environment ? "server environment" : "",
+		o->assume_role_arn, o->external_id, o->role_session_name,
+		o->sts_endpoint
+	};
+	StringInfoData buf;
+	char		hex[2 * 32 + 1];
+	size_t		i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < lengthof(parts); i++)
+	{
+		/* each part is absent, or its length and bytes: no ambiguity */
+		if (parts[i] == NULL)
+			appendStringInfoChar(&buf, '-');
+		else
+			appendStringInfo(&buf, "%zu:%s", strlen(parts[i]), parts[i]);
+		appendStringInfoChar(&buf, '\0');
+	}
+	oq_sha256_hex(buf.data, buf.len, hex);
+	explicit_bzero(buf.data, buf.len);
+	pfree(buf.data);
+	if (hex[0] == '\0')
+		return false;
+
+	k->dbid = MyDatabaseId;
+	k->serverid = conn->serverid;
+	memcpy(k->ident, hex, OQ_SHCACHE_IDENT_LEN);
+	k->key = key;
+	return true;
+}
+
+bool
+oq_cache_enabled(void)
+{
+	return oq_cache_size_kb > 0;
+}
+
+bool
+oq_cache_contains(OqConnection *conn, const char *key, const char *etag)
+{
+	OqShKey		k;
+	size_t		len;
+
+	if (!oq_cache_enabled() || etag == NULL)
+		return false;
+	if (oq_shcache_active())
+		return cache_identity(conn, &k, key) && oq_shcache_contains(&k, etag);
+	return local_get(conn->serverid, conn->umid, key, etag, &len) != NULL;
+}
+
+char *
+oq_cache_get(OqConnection *conn, const char *key, const char *etag,
+			 size_t *len)
+{
+	OqShKey		k;
+	const char *cached;
+	char	   *body;
+
+	if (!oq_cache_enabled() || etag == NULL)
+		return NULL;
+	if (oq_shcache_active())
+		return cache_identity(conn, &k, key) ? oq_shcache_get(&k, etag, len) : NULL;
+	cached = local_get(conn->serverid, conn->umid, key, etag, len);
+	if (cached == NULL)
+		return NULL;
+	body = palloc(*len + 1);
+	memcpy(body, cached, *len + 1);
+	return body;
+}
+
+void
+oq_cache_put(OqConnection *conn, const char *key, const char *etag,
+			 const char *body, size_t len)
+{
+	OqShKey		k;
+
+	if (!oq_cache_enabled() || etag == NULL)
+		return;
+	if (oq_shcache_active())
+	{
+		if (cache_identity(conn, &k, key))
+			oq_shcache_put(&k, etag, body, len);
+		return;
+	}
+	local_put(conn->serverid, conn->umid, key, etag, body, len);
+}
+
+void
+oq_cache_count_miss(void)
+{
+	oq_stat_inc(OQ_STAT_CACHE_MISSES);
+	oq_shcache_count_miss();
 }

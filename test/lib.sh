@@ -294,6 +294,14 @@ full_page_writes = off
 max_connections = 40
 lc_messages = 'C'
 log_line_prefix = '%m [%p] %q%u@%d '
+# The shared task cache exists (small, so that test_shared_cache can fill
+# it) but sessions keep their own cache unless they turn it on: the
+# suites count one session's GETs, which other sessions' reads must not
+# change.  test_shared_cache turns it on; the other tests cover the
+# per-backend cache.
+shared_preload_libraries = 'oq_fdw'
+oq_fdw.shared_cache_size = '2MB'
+oq_fdw.shared_cache = off
 EOF
 	if [ "$OQ_VALGRIND" = 1 ]; then
 		# JIT'd code confuses valgrind and is not ours to check

@@ -7,6 +7,7 @@ per-backend cache); the sessions here turn it on.  Proves:
 - a fresh session's full scan of an unchanged bucket makes no GET, and
   returns what a scan that fetched everything returned;
 - EXPLAIN ANALYZE says the hits were shared, oq_stats() counts them;
+- a fresh session plans from the last listing of another session;
 - parallel workers read it (the shared hit counter moves, no miss);
 - a rewritten task is fetched again (new ETag), a deleted one is gone;
 - a body is served only to the same credentials: a role whose keys the
@@ -107,6 +108,17 @@ c.check(st["cache_hits"] == N_SMALL, "the session counted %d cache hits" % st["c
 now = shared()
 c.check(now["shared_cache_hits"] - after["shared_cache_hits"] == N_SMALL,
         "%d shared hits counted" % (now["shared_cache_hits"] - after["shared_cache_hits"]))
+
+# the planner's row estimate of a fresh session comes from the last
+# complete listing any session on the shared cache made (1000 unknown)
+plan, _, _ = scan(None, sql="EXPLAIN SELECT * FROM shc.tasks")
+c.check("rows=%d " % N_SMALL in plan[0][0],
+        "a fresh session estimates the listed %d rows: %s" % (N_SMALL, plan[0][0]))
+s = Session()
+own_plan = s.value("EXPLAIN SELECT * FROM shc.tasks")
+s.close()
+c.check("rows=1000 " in own_plan,
+        "one off the shared cache knows no listing of its own: %s" % own_plan)
 
 plan, _, _ = scan(None, sql="EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM shc.tasks")
 plan = "\n".join(r[0] for r in plan)

@@ -35,7 +35,10 @@
  * Without RETURNING, the writes of many rows are in flight at once; their
  * errors are raised when the statement ends, and rows that a concurrent
  * change took out of the WHERE clause are reported in a NOTICE (they were
- * counted as updated when handed over).
+ * counted as updated when handed over).  With RETURNING, a row must be
+ * written before it is handed back: directmodify.c then runs the whole
+ * UPDATE in the scan's node, many writes in flight, with the functions
+ * below; where it cannot, rows go one at a time here.
  *
  * DELETE is refused: a task object is the queue's own record.
  *
@@ -64,6 +67,7 @@
 #include "utils/uuid.h"
 
 #include "compat.h"
+#include "directmodify.h"
 #include "modify.h"
 #include "option.h"
 #include "submitargs.h"
@@ -99,18 +103,7 @@ static const struct
 	[OQ_INS_ID] = {"id", {UUIDOID}},
 };
 
-/* fdw_private of the ModifyTable, by position */
-enum OqModifyPrivate
-{
-	OQ_MPRIV_ATTNOS,			/* INSERT: IntList, an attno per OqInsertField
-								 * (0: no such column); UPDATE: the tags column */
-	OQ_MPRIV_RETURNING,			/* Boolean: the statement has RETURNING */
-	OQ_MPRIV_RECHECK,			/* UPDATE: Boolean, WHERE and SET re-evaluable */
-	OQ_MPRIV_WHERE,				/* UPDATE: the WHERE clauses (implicit AND) */
-	OQ_MPRIV_SET				/* UPDATE: the expression assigned to tags */
-};
-
-typedef struct OqModifyState
+struct OqModifyState
 {
 	Relation	rel;
 	CmdType		operation;
@@ -143,9 +136,20 @@ typedef struct OqModifyState
 	ExprState  *set_tags;
 	ExprContext *econtext;
 	TupleTableSlot *recheck_slot;
+	AttrNumber	id_attno;		/* direct path: row identity in the scanned row */
+	AttrNumber	etag_attno;
 	List	   *inflight;		/* OqTaskWrite *: pipelined updates */
 	int64		skipped;		/* taken out of the WHERE clause meanwhile */
-} OqModifyState;
+	MemoryContext query_cxt;	/* where writes live until freed */
+};
+
+static void init_update(OqModifyState *st, EState *estate, List *fdw_private);
+static OqTaskWrite *begin_update(OqModifyState *st, const char *id, const char *etag,
+								 Datum tags, bool isnull, const char *body,
+								 size_t len);
+static void store_task_in(OqModifyState *st, TupleTableSlot *slot, MemoryContext cxt,
+						  const char *key, const char *body, size_t len,
+						  const char *etag);
 
 /* ----------------------------------------------------------------
  * Planning
@@ -369,9 +373,20 @@ oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	table_close(rel, NoLock);
 
 	/* decided here: ri_projectReturning is set only after BeginForeignModify */
-	return list_insert_nth(result, OQ_MPRIV_RETURNING,
-						   makeBoolean(plan->returningLists != NIL &&
-									   list_nth(plan->returningLists, subplan_index) != NIL));
+	result = list_insert_nth(result, OQ_MPRIV_RETURNING,
+							 makeBoolean(plan->returningLists != NIL &&
+										 list_nth(plan->returningLists, subplan_index) != NIL));
+
+	/* UPDATE ... RETURNING here: why the direct path could not be taken */
+	if (operation == CMD_UPDATE && boolVal(list_nth(result, OQ_MPRIV_RETURNING)))
+	{
+		const char *why = oq_direct_update_refusal(root, plan, resultRelation,
+												   subplan_index, result, NULL);
+
+		result = lappend(result, makeString(pstrdup(why ? why :
+													"PostgreSQL does not offer a direct update for this statement")));
+	}
+	return result;
 }
 
 int
@@ -444,8 +459,8 @@ create_state(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	OqModifyState *st;
 
 	st = palloc0(sizeof(OqModifyState));
-	rinfo->ri_FdwState = st;
 	st->rel = rel;
+	st->query_cxt = estate->es_query_cxt;
 	st->operation = operation;
 	st->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid, userid);
 	st->max_inflight = st->conn->opts.max_concurrency;
@@ -469,7 +484,6 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	EState	   *estate = mtstate->ps.state;
 	Relation	rel = rinfo->ri_RelationDesc;
 	Oid			userid = oq_modify_user(rinfo, estate);
-	TupleDesc	tupdesc = RelationGetDescr(rel);
 	OqModifyState *st;
 	List	   *attnos;
 
@@ -478,6 +492,7 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 
 	st = create_state(estate, rinfo, mtstate->operation, userid,
 					  boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING)));
+	rinfo->ri_FdwState = st;
 	attnos = (List *) list_nth(fdw_private, OQ_MPRIV_ATTNOS);
 	if (st->operation == CMD_INSERT)
 	{
@@ -495,15 +510,49 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 													 junk_name("oq_etag", column_of_field(rel, "etag")));
 		if (!AttributeNumberIsValid(st->junk_id) || !AttributeNumberIsValid(st->junk_etag))
 			elog(ERROR, "oq_fdw: the row identity columns are missing from the UPDATE's plan");
-		st->can_recheck = boolVal(list_nth(fdw_private, OQ_MPRIV_RECHECK));
-		if (st->can_recheck)
-		{
-			st->where = ExecInitQual((List *) list_nth(fdw_private, OQ_MPRIV_WHERE), NULL);
-			st->set_tags = ExecInitExpr((Expr *) list_nth(fdw_private, OQ_MPRIV_SET), NULL);
-			st->econtext = CreateExprContext(estate);
-			st->recheck_slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
-		}
+		init_update(st, estate, fdw_private);
 	}
+}
+
+/*
+ * UPDATE: the WHERE clause and the SET expression, to evaluate them again
+ * on a version of a task that changed concurrently (and, on the direct
+ * path, on the scanned row in the first place).
+ */
+static void
+init_update(OqModifyState *st, EState *estate, List *fdw_private)
+{
+	st->can_recheck = boolVal(list_nth(fdw_private, OQ_MPRIV_RECHECK));
+	if (st->can_recheck)
+	{
+		st->where = ExecInitQual((List *) list_nth(fdw_private, OQ_MPRIV_WHERE), NULL);
+		st->set_tags = ExecInitExpr((Expr *) list_nth(fdw_private, OQ_MPRIV_SET), NULL);
+		st->econtext = CreateExprContext(estate);
+		st->recheck_slot = MakeSingleTupleTableSlot(RelationGetDescr(st->rel),
+													&TTSOpsVirtual);
+	}
+}
+
+OqModifyState *
+oq_update_state_create(EState *estate, ResultRelInfo *rinfo, Oid userid,
+					   List *fdw_private)
+{
+	OqModifyState *st = create_state(estate, rinfo, CMD_UPDATE, userid, true);
+
+	st->tags_attno = (AttrNumber) linitial_int((List *) list_nth(fdw_private,
+															 OQ_MPRIV_ATTNOS));
+	st->id_attno = column_of_field(st->rel, "id");
+	st->etag_attno = column_of_field(st->rel, "etag");
+	init_update(st, estate, fdw_private);
+	if (!st->can_recheck)
+		elog(ERROR, "oq_fdw: a direct UPDATE needs its WHERE clause and SET expression");
+	return st;
+}
+
+int
+oq_update_max_inflight(OqModifyState *st)
+{
+	return st->max_inflight;
 }
 
 /*
@@ -539,6 +588,7 @@ oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	st = create_state(estate, rinfo, CMD_INSERT, oq_modify_user(rinfo, estate),
 					  rinfo->ri_projectReturning != NULL ||
 					  rinfo->ri_returningList != NIL);
+	rinfo->ri_FdwState = st;
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
@@ -587,9 +637,17 @@ static void
 store_task(OqModifyState *st, TupleTableSlot *slot, const char *key,
 		   const char *body, size_t len, const char *etag)
 {
+	store_task_in(st, slot, st->temp_cxt, key, body, len, etag);
+}
+
+/* The same, its values in 'cxt' */
+static void
+store_task_in(OqModifyState *st, TupleTableSlot *slot, MemoryContext cxt,
+			  const char *key, const char *body, size_t len, const char *etag)
+{
 	OqTaskDoc	doc;
 	char	   *problem;
-	MemoryContext oldcxt = MemoryContextSwitchTo(st->temp_cxt);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 
 	if (!oq_task_decode(body, len, &doc, &problem))
 		ereport(ERROR,
@@ -931,17 +989,56 @@ replace_tags(Datum tags, bool isnull)
 }
 
 /*
+ * Decide on a version of a task, in a slot with every column: if the
+ * UPDATE's WHERE clause holds, evaluate its SET expression and begin the
+ * guarded write of the new tags, else NULL.
+ */
+static OqTaskWrite *
+decide(OqModifyState *st, TupleTableSlot *row, const char *id,
+	   const char *body, size_t len, const char *etag)
+{
+	bool		isnull;
+	Datum		tags;
+
+	st->econtext->ecxt_scantuple = row;
+	if (!ExecQual(st->where, st->econtext))
+		return NULL;
+	tags = ExecEvalExpr(st->set_tags, st->econtext, &isnull);
+	return begin_update(st, id, etag, tags, isnull, body, len);
+}
+
+/*
+ * Begin the guarded write of a row's new tags.  body/len: the version the
+ * row was read from, or NULL to look for it in the task cache (where the
+ * scan put it) and else read it.  The write lives until it is freed.
+ */
+static OqTaskWrite *
+begin_update(OqModifyState *st, const char *id, const char *etag,
+			 Datum tags, bool isnull, const char *body, size_t len)
+{
+	OqTagChange change = replace_tags(tags, isnull);
+	MemoryContext oldcxt;
+	OqTaskWrite *w;
+
+	/* the scan put the version it read in the task cache: no GET then */
+	if (body == NULL)
+		body = oq_cache_get(st->conn->serverid, st->conn->umid,
+							oq_task_key(id, st->conn->opts.shard_prefix_len),
+							etag, &len);
+	oldcxt = MemoryContextSwitchTo(st->query_cxt);
+	w = oq_task_tags_begin_guarded(st->batch, id, &change, body, len, etag);
+	MemoryContextSwitchTo(oldcxt);
+	return w;
+}
+
+/*
  * A guarded write ended.  Returns the write to go on with (the row was
  * changed concurrently and still qualifies), or NULL; *updated says
  * whether the row counts as updated.
  */
-static OqTaskWrite *
-update_finished(OqModifyState *st, OqTaskWrite *w, bool *updated)
+OqTaskWrite *
+oq_update_finished(OqModifyState *st, OqTaskWrite *w, bool *updated)
 {
-	bool		isnull;
-	Datum		tags;
-	OqTagChange change;
-
 	*updated = false;
 	switch (w->outcome)
 	{
@@ -968,13 +1065,62 @@ update_finished(OqModifyState *st, OqTaskWrite *w, bool *updated)
 	/* what PostgreSQL does for a concurrently updated row: evaluate again */
 	store_task(st, st->recheck_slot, w->key, w->current_body, w->current_len,
 			   w->current_etag);
-	st->econtext->ecxt_scantuple = st->recheck_slot;
-	if (!ExecQual(st->where, st->econtext))
-		return NULL;
-	tags = ExecEvalExpr(st->set_tags, st->econtext, &isnull);
-	change = replace_tags(tags, isnull);
-	return oq_task_tags_begin_guarded(st->batch, w->id, &change, w->current_body,
-									  w->current_len, w->current_etag);
+	return decide(st, st->recheck_slot, w->id, w->current_body, w->current_len,
+				  w->current_etag);
+}
+
+/*
+ * Direct path: begin the write of a scanned row (every column), or NULL
+ * when the UPDATE's WHERE clause does not hold for it.
+ */
+OqTaskWrite *
+oq_update_row(OqModifyState *st, TupleTableSlot *row)
+{
+	bool		isnull;
+	Datum		d;
+	char	   *id;
+	char	   *etag;
+	MemoryContext oldcxt;
+	OqTaskWrite *w;
+
+	/* what the previous row's decision needed; the write has its own */
+	ResetExprContext(st->econtext);
+	MemoryContextReset(st->temp_cxt);
+	oldcxt = MemoryContextSwitchTo(st->econtext->ecxt_per_tuple_memory);
+
+	d = slot_getattr(row, st->id_attno, &isnull);
+	if (isnull)
+		elog(ERROR, "oq_fdw: the scanned row has no id");
+	id = DatumGetCString(DirectFunctionCall1(uuid_out, d));
+	d = slot_getattr(row, st->etag_attno, &isnull);
+	if (isnull)
+		elog(ERROR, "oq_fdw: the scanned row has no etag");
+	etag = TextDatumGetCString(d);
+	w = decide(st, row, id, NULL, 0, etag);
+	MemoryContextSwitchTo(oldcxt);
+	return w;
+}
+
+/* Handle the next finished request of the writes; returns its write */
+OqTaskWrite *
+oq_update_wait(OqModifyState *st)
+{
+	OqRequest  *req = oq_batch_next(st->batch);
+	OqTaskWrite *w;
+
+	if (req == NULL)
+		elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
+	w = oq_task_write_of(req);
+	oq_task_write_handle(w, req);
+	return w;
+}
+
+/* The task a write stored (RETURNING), its values in 'cxt' */
+void
+oq_update_store_row(OqModifyState *st, TupleTableSlot *slot, MemoryContext cxt,
+					const OqTaskWrite *w)
+{
+	store_task_in(st, slot, cxt, w->key, w->body, w->body_len, w->etag);
 }
 
 /*
@@ -987,7 +1133,7 @@ settle_update(OqModifyState *st, OqTaskWrite *w)
 	while (w && oq_task_write_done(w))
 	{
 		bool		updated;
-		OqTaskWrite *next = update_finished(st, w, &updated);
+		OqTaskWrite *next = oq_update_finished(st, w, &updated);
 
 		if (!updated && next == NULL)
 			st->skipped++;
@@ -1005,16 +1151,7 @@ static void
 drain_updates(OqModifyState *st, int limit)
 {
 	while (list_length(st->inflight) > limit)
-	{
-		OqRequest  *req = oq_batch_next(st->batch);
-		OqTaskWrite *w;
-
-		if (req == NULL)
-			elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
-		w = oq_task_write_of(req);
-		oq_task_write_handle(w, req);
-		settle_update(st, w);
-	}
+		settle_update(st, oq_update_wait(st));
 }
 
 TupleTableSlot *
@@ -1026,18 +1163,12 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 	char	   *etag = junk_string(planSlot, st->junk_etag, false);
 	bool		isnull;
 	Datum		tags = slot_getattr(slot, st->tags_attno, &isnull);
-	OqTagChange change = replace_tags(tags, isnull);
-	char	   *key = oq_task_key(id, st->conn->opts.shard_prefix_len);
-	const char *body;
-	size_t		len = 0;
 	OqTaskWrite *w;
 
 	/* the previous row's RETURNING values are no longer needed */
 	MemoryContextReset(st->temp_cxt);
 
-	/* the scan put the version it read in the task cache: no GET then */
-	body = oq_cache_get(st->conn->serverid, st->conn->umid, key, etag, &len);
-	w = oq_task_tags_begin_guarded(st->batch, id, &change, body, len, etag);
+	w = begin_update(st, id, etag, tags, isnull, NULL, 0);
 
 	if (!st->returning)
 	{
@@ -1048,20 +1179,18 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 		return slot;
 	}
 
+	/*
+	 * RETURNING on this path (the direct one, directmodify.c, could not be
+	 * taken): one row at a time.
+	 */
 	for (;;)
 	{
 		OqTaskWrite *next;
 		bool		updated;
 
 		while (!oq_task_write_done(w))
-		{
-			OqRequest  *req = oq_batch_next(st->batch);
-
-			if (req == NULL)
-				elog(ERROR, "oq_fdw: task write stalled with no request in flight");
-			oq_task_write_handle(oq_task_write_of(req), req);
-		}
-		next = update_finished(st, w, &updated);
+			(void) oq_update_wait(st);
+		next = oq_update_finished(st, w, &updated);
 		if (next == NULL)
 		{
 			/* the slot's values stay in temp_cxt until the next row */
@@ -1079,8 +1208,8 @@ oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
  * EXPLAIN ANALYZE: the requests the writes made, as a scan shows its own
  * (the scan that feeds an UPDATE shows what it read).
  */
-static void
-explain_requests(OqModifyState *st, ExplainState *es)
+void
+oq_modify_explain_requests(OqModifyState *st, ExplainState *es, bool direct)
 {
 	OqBatch    *batch = st->batch;
 
@@ -1111,18 +1240,21 @@ explain_requests(OqModifyState *st, ExplainState *es)
 		if (batch->precondition_failed > 0)
 			appendStringInfo(&buf, " precondition_failed=%lld",
 							 (long long) batch->precondition_failed);
-		ExplainPropertyText("S3 Requests", buf.data, es);
+		/* the direct path's node shows its scan's requests too */
+		ExplainPropertyText(direct ? "S3 Write Requests" : "S3 Requests", buf.data, es);
 	}
 	else
 	{
-		ExplainPropertyInteger("S3 Get Requests", NULL, batch->requests[OQ_OP_GET], es);
-		ExplainPropertyInteger("S3 Put Requests", NULL, batch->requests[OQ_OP_PUT], es);
-		ExplainPropertyInteger("S3 Delete Requests", NULL, batch->requests[OQ_OP_DELETE], es);
-		ExplainPropertyInteger("S3 Head Requests", NULL, batch->requests[OQ_OP_HEAD], es);
-		ExplainPropertyInteger("S3 List Requests", NULL, batch->requests[OQ_OP_LIST], es);
-		ExplainPropertyInteger("S3 Retries", NULL, batch->retries, es);
-		ExplainPropertyInteger("S3 Precondition Failed", NULL,
+#define WRITE_LABEL(l) (direct ? "S3 Write " l : "S3 " l)
+		ExplainPropertyInteger(WRITE_LABEL("Get Requests"), NULL, batch->requests[OQ_OP_GET], es);
+		ExplainPropertyInteger(WRITE_LABEL("Put Requests"), NULL, batch->requests[OQ_OP_PUT], es);
+		ExplainPropertyInteger(WRITE_LABEL("Delete Requests"), NULL, batch->requests[OQ_OP_DELETE], es);
+		ExplainPropertyInteger(WRITE_LABEL("Head Requests"), NULL, batch->requests[OQ_OP_HEAD], es);
+		ExplainPropertyInteger(WRITE_LABEL("List Requests"), NULL, batch->requests[OQ_OP_LIST], es);
+		ExplainPropertyInteger(WRITE_LABEL("Retries"), NULL, batch->retries, es);
+		ExplainPropertyInteger(WRITE_LABEL("Precondition Failed"), NULL,
 							   batch->precondition_failed, es);
+#undef WRITE_LABEL
 	}
 }
 
@@ -1139,8 +1271,14 @@ oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	ExplainPropertyText("Oq Bucket", opts.bucket, es);
 	if (mtstate->operation == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
+	if (mtstate->operation == CMD_UPDATE &&
+		boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING)))
+		ExplainPropertyText("Oq Returning",
+							psprintf("one row at a time (%s)",
+									 strVal(list_nth(fdw_private, OQ_MPRIV_ROW_BY_ROW))),
+							es);
 	if (es->analyze && st != NULL && st->batch != NULL)
-		explain_requests(st, es);
+		oq_modify_explain_requests(st, es, false);
 }
 
 void
@@ -1148,8 +1286,13 @@ oq_end_modify(EState *estate, ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 
-	if (st == NULL)
-		return;
+	if (st != NULL)
+		oq_modify_state_end(st);
+}
+
+void
+oq_modify_state_end(OqModifyState *st)
+{
 	if (st->operation == CMD_UPDATE)
 	{
 		drain_updates(st, 0);

@@ -84,6 +84,7 @@ typedef struct OqDirectModify
 	TupleTableSlot *result_slot;	/* the row handed back */
 	MemoryContext result_cxt;	/* its values, until the next call */
 	MemoryContext settle_cxt;	/* rechecks, reset after each */
+	MemoryContext scan_cxt;		/* reading a row, reset per row read */
 } OqDirectModify;
 
 /* ----------------------------------------------------------------
@@ -274,6 +275,9 @@ oqBeginDirectModify(ForeignScanState *node, int eflags)
 	dm->settle_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										   "oq_fdw recheck",
 										   ALLOCSET_DEFAULT_SIZES);
+	dm->scan_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										 "oq_fdw scanned row",
+										 ALLOCSET_DEFAULT_SIZES);
 	*oq_scan_direct_state(node) = dm;
 }
 
@@ -352,8 +356,15 @@ oqIterateDirectModify(ForeignScanState *node)
 		/* read ahead while there is room for another write */
 		if (!dm->scan_done && list_length(dm->writes) < dm->max_inflight)
 		{
-			TupleTableSlot *row = oqIterateForeignScan(node);
+			TupleTableSlot *row;
 			OqTaskWrite *w;
+			MemoryContext oldcxt;
+
+			/* per scanned row, as ExecScan resets its context per row */
+			MemoryContextReset(dm->scan_cxt);
+			oldcxt = MemoryContextSwitchTo(dm->scan_cxt);
+			row = oqIterateForeignScan(node);
+			MemoryContextSwitchTo(oldcxt);
 
 			if (TupIsNull(row))
 			{
@@ -363,7 +374,11 @@ oqIterateDirectModify(ForeignScanState *node)
 			w = oq_update_row(dm->ms, row);
 			if (w != NULL)
 			{
+				/* PostgreSQL calls this in a context reset per row */
+				MemoryContext oldcxt = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+
 				dm->writes = lappend(dm->writes, w);
+				MemoryContextSwitchTo(oldcxt);
 				settle(dm, w);	/* it may have ended already */
 			}
 			continue;

@@ -35,7 +35,8 @@
  * UPDATE); no row triggers, WITH CHECK OPTION or generated columns (core
  * checks those too); WHERE and SET refer to the table alone, with no
  * subqueries or executor parameters (what modify.c can evaluate again);
- * no volatile functions (evaluated once per version decided on, not once
+ * no security barrier view (whose conditions must go first); no volatile
+ * functions (evaluated once per version decided on, not once
  * per row as PostgreSQL would); on 18, RETURNING without OLD or NEW.
  * Otherwise the ordinary path runs, one row at a time, and EXPLAIN says
  * why ("Oq Returning").  EXPLAIN shows the direct path as a "Foreign
@@ -54,6 +55,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
 #include "parser/parsetree.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -142,6 +144,7 @@ oq_direct_update_refusal(PlannerInfo *root, ModifyTable *plan, Index rti,
 	bool		generated;
 	int			natts = RelationGetNumberOfAttributes(rel);
 	ForeignScan *fscan;
+	ListCell   *lc;
 
 	triggers = rel->trigdesc &&
 		(rel->trigdesc->trig_update_before_row || rel->trigdesc->trig_update_after_row);
@@ -156,6 +159,15 @@ oq_direct_update_refusal(PlannerInfo *root, ModifyTable *plan, Index rti,
 		return "a view's WITH CHECK OPTION applies";
 	if (!boolVal(list_nth(mpriv, OQ_MPRIV_RECHECK)))
 		return "the UPDATE refers to other tables, subqueries or parameters";
+	foreach(lc, find_base_rel(root, rti)->baserestrictinfo)
+	{
+		/*
+		 * A security barrier view's conditions must be evaluated before the
+		 * user's: PostgreSQL orders them, the WHERE list here is not.
+		 */
+		if (lfirst_node(RestrictInfo, lc)->security_level > 0)
+			return "a security barrier view's conditions apply";
+	}
 	if (contain_volatile_functions((Node *) list_nth(mpriv, OQ_MPRIV_WHERE)) ||
 		contain_volatile_functions((Node *) list_nth(mpriv, OQ_MPRIV_SET)))
 		return "its WHERE clause or SET expression calls a volatile function";
@@ -375,8 +387,7 @@ oqIterateDirectModify(ForeignScanState *node)
 			if (w != NULL)
 			{
 				/* PostgreSQL calls this in a context reset per row */
-				MemoryContext oldcxt = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
-
+				oldcxt = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
 				dm->writes = lappend(dm->writes, w);
 				MemoryContextSwitchTo(oldcxt);
 				settle(dm, w);	/* it may have ended already */

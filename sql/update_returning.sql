@@ -96,6 +96,12 @@ EXPLAIN (COSTS OFF)
 UPDATE rt.tasks SET tags = tags || '{"t": "1"}' WHERE tags->>'n' = '9' RETURNING id;
 UPDATE rt.tasks SET tags = tags || '{"t": "1"}' WHERE tags->>'n' = '9' RETURNING tags->>'t' AS t;
 DROP TRIGGER noop ON rt.tasks;
+-- a security barrier view: its condition must be evaluated first
+CREATE VIEW rt.ret_only WITH (security_barrier) AS
+  SELECT * FROM rt.tasks WHERE task_type = 'ret';
+EXPLAIN (COSTS OFF)
+UPDATE rt.ret_only SET tags = tags || '{"v": "1"}' WHERE tags->>'n' = '10' RETURNING id;
+UPDATE rt.ret_only SET tags = tags || '{"v": "1"}' WHERE tags->>'n' = '10' RETURNING tags->>'v' AS v;
 -- without RETURNING: the ordinary path, writes in flight
 EXPLAIN (COSTS OFF) UPDATE rt.tasks SET tags = tags || '{"u": "1"}' WHERE task_type = 'ret';
 

@@ -14,6 +14,8 @@
 
 #include "taskwrite.h"
 
+struct ExplainState;
+
 /* fdw_private of the ModifyTable, by position */
 enum OqModifyPrivate
 {

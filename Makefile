@@ -11,7 +11,7 @@ DATA = oq_fdw--1.0.sql
 # against the throwaway cluster and moto it starts).
 REGRESS = setup options s3_objects s3_auth read_fixtures read_tables read_invalid \
 	pushdown task_cache submit tag_rules tag_update tag_index tag_index_marker write_fixtures \
-	modify explain_analyze plan_estimates history security read_robust \
+	modify update_returning explain_analyze plan_estimates history security read_robust \
 	write_limits write_routes tag_edges
 
 # The suites need the cluster, the S3 server and the environment test/run

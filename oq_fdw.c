@@ -38,6 +38,7 @@
 #include "utils/ruleutils.h"
 
 #include "compat.h"
+#include "directmodify.h"
 #include "filter.h"
 #include "http.h"
 #include "modify.h"
@@ -84,17 +85,6 @@ typedef struct OqRelInfo
 	bool		index_kept;		/* ... and found */
 } OqRelInfo;
 
-/* fdw_private of a ForeignScan, by position */
-enum OqPlanPrivate
-{
-	OQ_PRIV_ACCESS,				/* Integer: OqAccessKind */
-	OQ_PRIV_QUALS,				/* serialized pushed-down quals */
-	OQ_PRIV_ATTRS,				/* IntList of the attributes to fill */
-	OQ_PRIV_DESCRIPTION,		/* String: the access path, for EXPLAIN */
-	OQ_PRIV_INDEX_NOT_KEPT		/* Boolean: full listing for want of a kept
-								 * tag index */
-};
-
 /* EXPLAIN's reason for a full listing where the index could have served */
 #define OQ_NO_INDEX_REASON \
 	"bucket has no tag index; oq_rebuild_tag_index() builds one"
@@ -112,6 +102,7 @@ typedef struct OqScanState
 	bool		started;		/* values evaluated, requests under way */
 	bool		index_gone;		/* planned on the index, whose marker was
 								 * gone at execution: a full listing */
+	void	   *direct;			/* a direct UPDATE's state (directmodify.c) */
 } OqScanState;
 
 /*
@@ -518,7 +509,7 @@ build_filter(ForeignScanState *node, OqScanState *state)
 	return filter;
 }
 
-static void
+void
 oqBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
@@ -576,7 +567,7 @@ oqBeginForeignScan(ForeignScanState *node, int eflags)
 	state->scan->rb = &state->rb;
 }
 
-static TupleTableSlot *
+TupleTableSlot *
 oqIterateForeignScan(ForeignScanState *node)
 {
 	OqScanState *state = (OqScanState *) node->fdw_state;
@@ -604,6 +595,14 @@ oqIterateForeignScan(ForeignScanState *node)
 	return ExecStoreVirtualTuple(slot);
 }
 
+void	  **
+oq_scan_direct_state(ForeignScanState *node)
+{
+	OqScanState *state = (OqScanState *) node->fdw_state;
+
+	return state ? &state->direct : NULL;
+}
+
 static void
 oqReScanForeignScan(ForeignScanState *node)
 {
@@ -614,7 +613,7 @@ oqReScanForeignScan(ForeignScanState *node)
 	state->started = false;
 }
 
-static void
+void
 oqEndForeignScan(ForeignScanState *node)
 {
 	OqScanState *state = (OqScanState *) node->fdw_state;
@@ -655,7 +654,7 @@ column_first(List *quals)
 	return result;
 }
 
-static void
+void
 oqExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
@@ -925,6 +924,11 @@ oq_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignInsert = oq_end_foreign_insert;
 	routine->ExplainForeignModify = oq_explain_modify;
 	routine->IsForeignRelUpdatable = oq_is_relation_updatable;
+	routine->PlanDirectModify = oqPlanDirectModify;
+	routine->BeginDirectModify = oqBeginDirectModify;
+	routine->IterateDirectModify = oqIterateDirectModify;
+	routine->EndDirectModify = oqEndDirectModify;
+	routine->ExplainDirectModify = oqExplainDirectModify;
 
 	PG_RETURN_POINTER(routine);
 }

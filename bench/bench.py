@@ -11,6 +11,9 @@ same moto, it measures:
   oq_fdw    through psql: full scan count(*) (fresh session, cache off), the
             1% tag query with the tag index and with tag_index 'off', an id
             lookup, and a full scan repeated in one session (cache on)
+  writes    (--writes) rows per second of UPDATE ... RETURNING against the
+            same UPDATE without RETURNING, and the ordinary one-row-at-a-time
+            path for reference, on a bucket of their own
 
 and prints a table and writes JSON.  Measurements of oq_fdw are taken inside
 the backend, in the same session as the query: wall time from
@@ -223,6 +226,8 @@ class Bench:
         a = self.args
         servers = [("bench", a.bucket, "idx", ""), ("bench_noindex", a.bucket, "noidx", ", tag_index 'off'")]
         servers += [("bench_mem_%d" % n, b, "mem%d" % n, "") for n, b in a.memory]
+        if a.writes:
+            servers.append(("bench_writes", a.writes[1], "wr", ""))
         sql = ["CREATE EXTENSION IF NOT EXISTS oq_fdw;",
                "\\getenv endpoint OQ_TEST_ENDPOINT", "\\getenv region OQ_TEST_REGION",
                "\\getenv key OQ_TEST_ACCESS_KEY_ID", "\\getenv secret OQ_TEST_SECRET_ACCESS_KEY"]
@@ -456,6 +461,95 @@ class Bench:
                     requests_get=r["requests_get"], correct=r["result"][0][0] == str(n)))
         if not self.cache:
             self.note("memory: cache on not measured (no oq_fdw.cache_size in this build)")
+
+
+    # ---- writes
+
+    WRITE_LINES = [
+        ("update_plain", "UPDATE, no RETURNING (writes in flight)"),
+        ("update_returning", "UPDATE ... RETURNING (direct update)"),
+        ("update_returning_rowwise", "UPDATE ... RETURNING, one row at a time"),
+    ]
+
+    def writes(self):
+        """UPDATE of every pending task of the writes bucket (a new tag
+        value each time, so every row is written), each statement in a
+        fresh session: without RETURNING, with RETURNING (the direct path),
+        and with RETURNING on the ordinary path (a volatile SET expression
+        keeps it off the direct one), --repeat rounds; the fastest kept."""
+        n, bucket = self.args.writes
+        pending = sum(1 for t in gen_tasks.generate_tasks(n, seed=n) if t["status"] == "pending")
+        self.writes_pending = pending
+        stmts = {
+            "update_plain": "UPDATE wr.tasks SET tags = tags || jsonb_build_object('bench', '%s') "
+                            "WHERE status = 'pending'",
+            "update_returning": "WITH u AS (UPDATE wr.tasks SET tags = tags || jsonb_build_object('bench', '%s') "
+                                "WHERE status = 'pending' RETURNING id, tags) SELECT count(*) FROM u "
+                                "WHERE tags->>'bench' IS NOT NULL",
+            # random() makes the SET volatile: the ordinary path, one row at a time
+            "update_returning_rowwise": "WITH u AS (UPDATE wr.tasks SET tags = tags || jsonb_build_object("
+                                        "'bench', '%s' || left(random()::text, 0)) WHERE status = 'pending' "
+                                        "RETURNING id, tags) SELECT count(*) FROM u "
+                                        "WHERE tags->>'bench' IS NOT NULL",
+        }
+        best, runs, wrong = {}, {}, []
+        # not measured: every measured statement then replaces a value of
+        # the tag (one index entry written, one deleted), the first too
+        self.log("writes: a first value of the tag on every pending task (not measured)")
+        psql(stmts["update_plain"] % "r-init")
+        for rnd in range(self.args.repeat):
+            for key, _title in self.WRITE_LINES:
+                if key == "update_returning_rowwise" and rnd > 0:
+                    continue    # slow, and only a reference: once
+                value = "r%d-%s" % (rnd, key)
+                self.log("writes: %s (%d pending of %d tasks)" % (key, pending, n))
+                plan = psql("EXPLAIN (COSTS OFF) " + stmts[key] % value)
+                direct = any("Foreign Update" in r[0] for r in plan)
+                m = session([(key, stmts[key] % value)], [], self.moto_pid)[key]
+                written = m["stats"].get("tag_updates", 0)
+                m["rows"] = int(m["result"][0][0]) if m["result"] else written
+                m["direct"] = direct
+                m["correct"] = (written == pending and m["rows"] == pending and
+                                direct == (key == "update_returning"))
+                m["rows_per_s"] = m["rows"] / m["wall_s"] if m["wall_s"] > 0 else None
+                for k in ("requests_put", "requests_delete", "precondition_failed", "tag_updates"):
+                    m[k] = m["stats"].get(k, 0)
+                del m["result"]
+                if not m["correct"]:
+                    wrong.append(key)
+                runs.setdefault(key, []).append(m["wall_s"])
+                if key not in best or m["wall_s"] < best[key]["wall_s"]:
+                    best[key] = m
+        for key, m in best.items():
+            m["runs_wall_s"] = runs[key]
+        plain, ret = best["update_plain"], best["update_returning"]
+        best["ratio"] = dict(
+            returning_vs_plain=ret["rows_per_s"] / plain["rows_per_s"],
+            rowwise_vs_plain=best["update_returning_rowwise"]["rows_per_s"] / plain["rows_per_s"])
+        self.results["writes"] = best
+        if wrong:
+            self.results.setdefault("wrong_answers", []).extend(wrong)
+
+    def writes_table(self):
+        w = self.results["writes"]
+        n = self.args.writes[0]
+        out = ["", "writes: UPDATE ... SET tags = tags || ... WHERE status = 'pending' on %d tasks (%d pending), "
+                   "fresh session each, %s" % (n, self.writes_pending,
+                                               "best of %d" % self.args.repeat if self.args.repeat > 1 else "one run")]
+        hdr = "%-44s %8s %6s %8s %5s %6s %6s %6s %5s %9s %6s" % (
+            "statement", "wall s", "rows", "rows/s", "LIST", "GET", "PUT", "DELETE", "412", "vs plain", "answer")
+        out.append(hdr)
+        out.append("-" * len(hdr))
+        for key, title in self.WRITE_LINES:
+            m = w[key]
+            out.append("%-44s %8.3f %6d %8.1f %5d %6d %6d %6d %5d %8.2fx %6s" % (
+                title, m["wall_s"], m["rows"], m["rows_per_s"], m["requests_list"], m["requests_get"],
+                m["requests_put"], m["requests_delete"], m["precondition_failed"],
+                m["rows_per_s"] / w["update_plain"]["rows_per_s"], "ok" if m["correct"] else "WRONG"))
+        r = w["ratio"]["returning_vs_plain"]
+        out.append("%-58s %10.2f %10s %5s" % ("target: RETURNING rows/s / without RETURNING's", r, ">= 0.67",
+                                              "yes" if r >= 1 / 1.5 else "no"))
+        return out
 
     # ---- profile
 
@@ -782,15 +876,30 @@ def main():
     ap.add_argument("--memory", action="append", default=[], type=parse_memory, metavar="N=BUCKET")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--cache-size")
+    ap.add_argument("--writes", type=parse_memory, metavar="N=BUCKET",
+                    help="also measure UPDATE with and without RETURNING on this bucket of N tasks")
+    ap.add_argument("--writes-only", action="store_true", help="with --writes: only that")
     args = ap.parse_args()
 
     b = Bench(args)
     b.setup()
     b.results["machine"] = b.machine()
-    b.run()
+    if not args.writes_only:
+        b.run()
+    if args.writes:
+        b.writes()
     b.results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-    b.derive()
-    text = b.table()
+    if args.writes_only:
+        mach = b.results["machine"]
+        text = "\n".join(["oq_fdw benchmark (writes only), %s; %s; oq_fdw %s; load average at start: %s, at end: %s"
+                          % (mach["date"], mach["postgres"].split(" on ")[0], mach["oq_fdw_commit"],
+                             " ".join(mach["loadavg_start"]), " ".join(mach["loadavg_end"]))]
+                         + b.writes_table())
+    else:
+        b.derive()
+        text = b.table()
+        if args.writes:
+            text += "\n" + "\n".join(b.writes_table())
     print()
     print(text)
     doc = dict(config=dict(tasks=args.tasks, seed=args.seed, bucket=args.bucket, tag=args.tag,

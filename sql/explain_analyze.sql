@@ -33,7 +33,8 @@ SELECT 'e', jsonb_build_object('k', n::text, 'grp', 'g') FROM generate_series(1,
 -- still in flight when the rows are done are counted too)
 SELECT explain_analyze($q$UPDATE ew.tasks SET tags = tags || '{"extra": "x"}' WHERE task_type = 'e'$q$);
 
--- remove it again, with RETURNING: 3 x task PUT, 3 DELETEs of entries
+-- remove it again, with RETURNING (the direct path: one "Foreign Update"
+-- node reads and writes): 3 x task PUT, 3 DELETEs of entries
 SELECT explain_analyze($q$UPDATE ew.tasks SET tags = tags - 'extra' WHERE task_type = 'e' RETURNING tags->>'k'$q$);
 
 -- a change that changes nothing writes nothing

@@ -25,17 +25,14 @@
  * UPDATE.  Only tags may be assigned.  The table may be a partition or an
  * inheritance child of the UPDATE's target: the target list is translated
  * to its columns (as postgres_fdw does).  Each row's change is written with
- * If-Match on the ETag the scan read, through a guarded write
- * (taskwrite.h): if the task changed since the scan read it, the new
- * version is read, the UPDATE's WHERE clause is evaluated on it again and,
- * if it still holds, its SET expression too -- what PostgreSQL does for a
- * row updated concurrently under READ COMMITTED.  When the statement's
- * WHERE or SET refers to other tables (UPDATE ... FROM), that cannot be
- * done here, and a concurrent change is a serialization failure (40001).
- * Without RETURNING, the writes of many rows are in flight at once; their
+ * If-Match on the ETag the scan read, and evaluated again on a task
+ * changed concurrently (updaterow.c).  Without RETURNING, the writes of many rows are in flight at once; their
  * errors are raised when the statement ends, and rows that a concurrent
  * change took out of the WHERE clause are reported in a NOTICE (they were
- * counted as updated when handed over).
+ * counted as updated when handed over).  With RETURNING, a row must be
+ * written before it is handed back: directmodify.c then runs the whole
+ * UPDATE in the scan's node, many writes in flight, with the same
+ * functions (updaterow.c); where it cannot, rows go one at a time here.
  *
  * DELETE is refused: a task object is the queue's own record.
  *
@@ -64,26 +61,15 @@
 #include "utils/uuid.h"
 
 #include "compat.h"
+#include "directmodify.h"
 #include "modify.h"
+#include "modifystate.h"
 #include "option.h"
 #include "submitargs.h"
 #include "tagsql.h"
 #include "taskcache.h"
 #include "taskrow.h"
 #include "taskwrite.h"
-
-/* The fields an INSERT may give, in the order of the attnos in fdw_private */
-typedef enum OqInsertField
-{
-	OQ_INS_TASK_TYPE,
-	OQ_INS_INPUT,
-	OQ_INS_TAGS,
-	OQ_INS_AVAILABLE_AT,
-	OQ_INS_MAX_RETRIES,
-	OQ_INS_TIMEOUT_SECONDS,
-	OQ_INS_ID,
-	OQ_NUM_INSERT_FIELDS
-} OqInsertField;
 
 static const struct
 {
@@ -99,61 +85,13 @@ static const struct
 	[OQ_INS_ID] = {"id", {UUIDOID}},
 };
 
-/* fdw_private of the ModifyTable, by position */
-enum OqModifyPrivate
-{
-	OQ_MPRIV_ATTNOS,			/* INSERT: IntList, an attno per OqInsertField
-								 * (0: no such column); UPDATE: the tags column */
-	OQ_MPRIV_RETURNING,			/* Boolean: the statement has RETURNING */
-	OQ_MPRIV_RECHECK,			/* UPDATE: Boolean, WHERE and SET re-evaluable */
-	OQ_MPRIV_WHERE,				/* UPDATE: the WHERE clauses (implicit AND) */
-	OQ_MPRIV_SET				/* UPDATE: the expression assigned to tags */
-};
-
-typedef struct OqModifyState
-{
-	Relation	rel;
-	CmdType		operation;
-	OqConnection *conn;
-	OqBatch    *batch;
-	int			max_inflight;
-	bool		returning;
-	OqRowBuilder rb;			/* every column, for RETURNING and rechecks */
-	Datum	   *values;
-	bool	   *nulls;
-	MemoryContext temp_cxt;		/* reset per row; a slot handed back for
-								 * RETURNING points into it until the next */
-
-	/* INSERT */
-	AttrNumber	attnos[OQ_NUM_INSERT_FIELDS];
-	List	   *null_attnos;	/* routed or copied rows: must be NULL there */
-	int			batch_size;
-	struct OqInsertProgress *progress;	/* what the statement stored */
-	List	   *batch_writes;	/* OqTaskWrite *: the batch being written */
-	OqSubmitSpec *buffered;		/* COPY: rows checked, not yet written */
-	int			nbuffered;
-	MemoryContext buffer_cxt;	/* their memory */
-
-	/* UPDATE */
-	AttrNumber	tags_attno;
-	AttrNumber	junk_id;
-	AttrNumber	junk_etag;
-	bool		can_recheck;
-	ExprState  *where;
-	ExprState  *set_tags;
-	ExprContext *econtext;
-	TupleTableSlot *recheck_slot;
-	List	   *inflight;		/* OqTaskWrite *: pipelined updates */
-	int64		skipped;		/* taken out of the WHERE clause meanwhile */
-} OqModifyState;
-
 /* ----------------------------------------------------------------
  * Planning
  * ----------------------------------------------------------------
  */
 
-static AttrNumber
-column_of_field(Relation rel, const char *field)
+AttrNumber
+oq_column_of_field(Relation rel, const char *field)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 
@@ -189,8 +127,8 @@ void
 oq_add_update_targets(PlannerInfo *root, Index rtindex, RangeTblEntry *target_rte,
 					  Relation target_relation)
 {
-	AttrNumber	id = column_of_field(target_relation, "id");
-	AttrNumber	etag = column_of_field(target_relation, "etag");
+	AttrNumber	id = oq_column_of_field(target_relation, "id");
+	AttrNumber	etag = oq_column_of_field(target_relation, "etag");
 
 	if (root->parse->commandType == CMD_DELETE)
 		refuse_delete(target_relation);
@@ -254,7 +192,7 @@ plan_insert(PlannerInfo *root, Relation rel, RangeTblEntry *rte)
 
 	for (int f = 0; f < OQ_NUM_INSERT_FIELDS; f++)
 	{
-		AttrNumber	attno = column_of_field(rel, insert_fields[f].field);
+		AttrNumber	attno = oq_column_of_field(rel, insert_fields[f].field);
 
 		/* only columns the INSERT gives: the others read as the defaults */
 		if (attno != InvalidAttrNumber &&
@@ -282,7 +220,7 @@ recheckable(Node *expr, Index resultRelation, PlannerInfo *root)
 static List *
 plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRelation)
 {
-	AttrNumber	tags = column_of_field(rel, "tags");
+	AttrNumber	tags = oq_column_of_field(rel, "tags");
 	RelOptInfo *baserel = find_base_rel(root, resultRelation);
 	List	   *where;
 	Expr	   *set = NULL;
@@ -369,9 +307,20 @@ oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	table_close(rel, NoLock);
 
 	/* decided here: ri_projectReturning is set only after BeginForeignModify */
-	return list_insert_nth(result, OQ_MPRIV_RETURNING,
-						   makeBoolean(plan->returningLists != NIL &&
-									   list_nth(plan->returningLists, subplan_index) != NIL));
+	result = list_insert_nth(result, OQ_MPRIV_RETURNING,
+							 makeBoolean(plan->returningLists != NIL &&
+										 list_nth(plan->returningLists, subplan_index) != NIL));
+
+	/* UPDATE ... RETURNING here: why the direct path could not be taken */
+	if (operation == CMD_UPDATE && boolVal(list_nth(result, OQ_MPRIV_RETURNING)))
+	{
+		const char *why = oq_direct_update_refusal(root, plan, resultRelation,
+												   subplan_index, result, NULL);
+
+		result = lappend(result, makeString(pstrdup(why ? why :
+													"PostgreSQL does not offer a direct update for this statement")));
+	}
+	return result;
 }
 
 int
@@ -435,17 +384,17 @@ modify_batch_size(Relation rel, OqConnection *conn)
 	return topts.batch_size > 0 ? topts.batch_size : conn->opts.batch_size;
 }
 
-static OqModifyState *
-create_state(EState *estate, ResultRelInfo *rinfo, CmdType operation,
-			 Oid userid, bool returning)
+OqModifyState *
+oq_modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
+					   Oid userid, bool returning)
 {
 	Relation	rel = rinfo->ri_RelationDesc;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	OqModifyState *st;
 
 	st = palloc0(sizeof(OqModifyState));
-	rinfo->ri_FdwState = st;
 	st->rel = rel;
+	st->query_cxt = estate->es_query_cxt;
 	st->operation = operation;
 	st->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid, userid);
 	st->max_inflight = st->conn->opts.max_concurrency;
@@ -469,15 +418,15 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	EState	   *estate = mtstate->ps.state;
 	Relation	rel = rinfo->ri_RelationDesc;
 	Oid			userid = oq_modify_user(rinfo, estate);
-	TupleDesc	tupdesc = RelationGetDescr(rel);
 	OqModifyState *st;
 	List	   *attnos;
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
-	st = create_state(estate, rinfo, mtstate->operation, userid,
+	st = oq_modify_state_create(estate, rinfo, mtstate->operation, userid,
 					  boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING)));
+	rinfo->ri_FdwState = st;
 	attnos = (List *) list_nth(fdw_private, OQ_MPRIV_ATTNOS);
 	if (st->operation == CMD_INSERT)
 	{
@@ -490,19 +439,12 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 
 		st->tags_attno = (AttrNumber) linitial_int(attnos);
 		st->junk_id = ExecFindJunkAttributeInTlist(subplan->targetlist,
-												   junk_name("oq_id", column_of_field(rel, "id")));
+												   junk_name("oq_id", oq_column_of_field(rel, "id")));
 		st->junk_etag = ExecFindJunkAttributeInTlist(subplan->targetlist,
-													 junk_name("oq_etag", column_of_field(rel, "etag")));
+													 junk_name("oq_etag", oq_column_of_field(rel, "etag")));
 		if (!AttributeNumberIsValid(st->junk_id) || !AttributeNumberIsValid(st->junk_etag))
 			elog(ERROR, "oq_fdw: the row identity columns are missing from the UPDATE's plan");
-		st->can_recheck = boolVal(list_nth(fdw_private, OQ_MPRIV_RECHECK));
-		if (st->can_recheck)
-		{
-			st->where = ExecInitQual((List *) list_nth(fdw_private, OQ_MPRIV_WHERE), NULL);
-			st->set_tags = ExecInitExpr((Expr *) list_nth(fdw_private, OQ_MPRIV_SET), NULL);
-			st->econtext = CreateExprContext(estate);
-			st->recheck_slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
-		}
+		oq_update_init(st, estate, fdw_private);
 	}
 }
 
@@ -536,9 +478,10 @@ oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 		elog(ERROR, "oq_fdw: foreign table \"%s\" already has a modify state",
 			 RelationGetRelationName(rel));
 
-	st = create_state(estate, rinfo, CMD_INSERT, oq_modify_user(rinfo, estate),
+	st = oq_modify_state_create(estate, rinfo, CMD_INSERT, oq_modify_user(rinfo, estate),
 					  rinfo->ri_projectReturning != NULL ||
 					  rinfo->ri_returningList != NIL);
+	rinfo->ri_FdwState = st;
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
@@ -582,14 +525,14 @@ oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 #endif
 }
 
-/* Put a stored task object into a slot (RETURNING, rechecks) */
-static void
-store_task(OqModifyState *st, TupleTableSlot *slot, const char *key,
-		   const char *body, size_t len, const char *etag)
+/* Put a stored task object into a slot (RETURNING, rechecks), its values in 'cxt' */
+void
+oq_modify_store_task(OqModifyState *st, TupleTableSlot *slot, MemoryContext cxt,
+					 const char *key, const char *body, size_t len, const char *etag)
 {
 	OqTaskDoc	doc;
 	char	   *problem;
-	MemoryContext oldcxt = MemoryContextSwitchTo(st->temp_cxt);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 
 	if (!oq_task_decode(body, len, &doc, &problem))
 		ereport(ERROR,
@@ -848,7 +791,7 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 	{
 		OqTaskWrite *w = (OqTaskWrite *) linitial(writes);
 
-		store_task(st, slots[0], w->key, w->body, w->body_len, w->etag);
+		oq_modify_store_task(st, slots[0], st->temp_cxt, w->key, w->body, w->body_len, w->etag);
 	}
 	free_writes(writes);
 	return slots;
@@ -901,188 +844,12 @@ oq_modify_batch_size(ResultRelInfo *rinfo)
 	return st->batch_size;
 }
 
-/* ---- UPDATE ---- */
-
-static char *
-junk_string(TupleTableSlot *planSlot, AttrNumber attno, bool uuid)
-{
-	bool		isnull;
-	Datum		d = ExecGetJunkAttribute(planSlot, attno, &isnull);
-
-	if (isnull)
-		elog(ERROR, "oq_fdw: the scanned row has no %s", uuid ? "id" : "etag");
-	return uuid ? DatumGetCString(DirectFunctionCall1(uuid_out, d)) : TextDatumGetCString(d);
-}
-
-static OqTagChange
-replace_tags(Datum tags, bool isnull)
-{
-	OqTagChange change;
-
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("tags cannot be set to NULL"),
-				 errhint("Set them to '{}' to remove every tag.")));
-	memset(&change, 0, sizeof(change));
-	change.set = oq_tags_from_jsonb(DatumGetJsonbP(tags), &change.nset);
-	change.replace = true;
-	return change;
-}
-
-/*
- * A guarded write ended.  Returns the write to go on with (the row was
- * changed concurrently and still qualifies), or NULL; *updated says
- * whether the row counts as updated.
- */
-static OqTaskWrite *
-update_finished(OqModifyState *st, OqTaskWrite *w, bool *updated)
-{
-	bool		isnull;
-	Datum		tags;
-	OqTagChange change;
-
-	*updated = false;
-	switch (w->outcome)
-	{
-		case OQ_WRITE_OK:
-			*updated = true;
-			return NULL;
-		case OQ_WRITE_NOT_FOUND:
-			/* deleted since the scan read it: like a concurrently deleted row */
-			return NULL;
-		case OQ_WRITE_CHANGED:
-			break;
-		default:
-			oq_task_write_report(w);
-			return NULL;
-	}
-
-	if (!st->can_recheck)
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not update task %s: it changed since it was read", w->id),
-				 errdetail("The UPDATE refers to other tables, so its conditions cannot be evaluated again on the new version."),
-				 errhint("Retry the transaction.")));
-
-	/* what PostgreSQL does for a concurrently updated row: evaluate again */
-	store_task(st, st->recheck_slot, w->key, w->current_body, w->current_len,
-			   w->current_etag);
-	st->econtext->ecxt_scantuple = st->recheck_slot;
-	if (!ExecQual(st->where, st->econtext))
-		return NULL;
-	tags = ExecEvalExpr(st->set_tags, st->econtext, &isnull);
-	change = replace_tags(tags, isnull);
-	return oq_task_tags_begin_guarded(st->batch, w->id, &change, w->current_body,
-									  w->current_len, w->current_etag);
-}
-
-/*
- * A pipelined write is done: settle it (and whatever it leads to when the
- * row changed concurrently) as far as can be done without waiting.
- */
-static void
-settle_update(OqModifyState *st, OqTaskWrite *w)
-{
-	while (w && oq_task_write_done(w))
-	{
-		bool		updated;
-		OqTaskWrite *next = update_finished(st, w, &updated);
-
-		if (!updated && next == NULL)
-			st->skipped++;
-		st->inflight = list_delete_ptr(st->inflight, w);
-		oq_task_write_free(w);
-		if (next)
-			st->inflight = lappend(st->inflight, next);
-		w = next;
-	}
-	MemoryContextReset(st->temp_cxt);
-}
-
-/* Handle finished requests until at most 'limit' pipelined writes remain */
-static void
-drain_updates(OqModifyState *st, int limit)
-{
-	while (list_length(st->inflight) > limit)
-	{
-		OqRequest  *req = oq_batch_next(st->batch);
-		OqTaskWrite *w;
-
-		if (req == NULL)
-			elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
-		w = oq_task_write_of(req);
-		oq_task_write_handle(w, req);
-		settle_update(st, w);
-	}
-}
-
-TupleTableSlot *
-oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
-			   TupleTableSlot *planSlot)
-{
-	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
-	char	   *id = junk_string(planSlot, st->junk_id, true);
-	char	   *etag = junk_string(planSlot, st->junk_etag, false);
-	bool		isnull;
-	Datum		tags = slot_getattr(slot, st->tags_attno, &isnull);
-	OqTagChange change = replace_tags(tags, isnull);
-	char	   *key = oq_task_key(id, st->conn->opts.shard_prefix_len);
-	char	   *body;
-	size_t		len = 0;
-	OqTaskWrite *w;
-
-	/* the previous row's RETURNING values are no longer needed */
-	MemoryContextReset(st->temp_cxt);
-
-	/* the scan put the version it read in the task cache: no GET then */
-	body = oq_cache_get(st->conn, key, etag, &len);
-	w = oq_task_tags_begin_guarded(st->batch, id, &change, body, len, etag);
-	if (body)
-		pfree(body);			/* the write took a copy */
-
-	if (!st->returning)
-	{
-		/* many rows' writes in flight; errors surface when the statement ends */
-		st->inflight = lappend(st->inflight, w);
-		settle_update(st, w);	/* it may be decided already (from the cache) */
-		drain_updates(st, st->max_inflight - 1);
-		return slot;
-	}
-
-	for (;;)
-	{
-		OqTaskWrite *next;
-		bool		updated;
-
-		while (!oq_task_write_done(w))
-		{
-			OqRequest  *req = oq_batch_next(st->batch);
-
-			if (req == NULL)
-				elog(ERROR, "oq_fdw: task write stalled with no request in flight");
-			oq_task_write_handle(oq_task_write_of(req), req);
-		}
-		next = update_finished(st, w, &updated);
-		if (next == NULL)
-		{
-			/* the slot's values stay in temp_cxt until the next row */
-			if (updated)
-				store_task(st, slot, w->key, w->body, w->body_len, w->etag);
-			oq_task_write_free(w);
-			return updated ? slot : NULL;
-		}
-		oq_task_write_free(w);
-		w = next;
-	}
-}
-
 /*
  * EXPLAIN ANALYZE: the requests the writes made, as a scan shows its own
  * (the scan that feeds an UPDATE shows what it read).
  */
-static void
-explain_requests(OqModifyState *st, ExplainState *es)
+void
+oq_modify_explain_requests(OqModifyState *st, ExplainState *es, bool direct)
 {
 	OqBatch    *batch = st->batch;
 
@@ -1092,7 +859,7 @@ explain_requests(OqModifyState *st, ExplainState *es)
 	 * what is shown is all the statement did.
 	 */
 	if (st->operation == CMD_UPDATE)
-		drain_updates(st, 0);
+		oq_update_drain(st, 0);
 
 	if (es->format == EXPLAIN_FORMAT_TEXT)
 	{
@@ -1113,18 +880,21 @@ explain_requests(OqModifyState *st, ExplainState *es)
 		if (batch->precondition_failed > 0)
 			appendStringInfo(&buf, " precondition_failed=%lld",
 							 (long long) batch->precondition_failed);
-		ExplainPropertyText("S3 Requests", buf.data, es);
+		/* the direct path's node shows its scan's requests too */
+		ExplainPropertyText(direct ? "S3 Write Requests" : "S3 Requests", buf.data, es);
 	}
 	else
 	{
-		ExplainPropertyInteger("S3 Get Requests", NULL, batch->requests[OQ_OP_GET], es);
-		ExplainPropertyInteger("S3 Put Requests", NULL, batch->requests[OQ_OP_PUT], es);
-		ExplainPropertyInteger("S3 Delete Requests", NULL, batch->requests[OQ_OP_DELETE], es);
-		ExplainPropertyInteger("S3 Head Requests", NULL, batch->requests[OQ_OP_HEAD], es);
-		ExplainPropertyInteger("S3 List Requests", NULL, batch->requests[OQ_OP_LIST], es);
-		ExplainPropertyInteger("S3 Retries", NULL, batch->retries, es);
-		ExplainPropertyInteger("S3 Precondition Failed", NULL,
+#define WRITE_LABEL(l) (direct ? "S3 Write " l : "S3 " l)
+		ExplainPropertyInteger(WRITE_LABEL("Get Requests"), NULL, batch->requests[OQ_OP_GET], es);
+		ExplainPropertyInteger(WRITE_LABEL("Put Requests"), NULL, batch->requests[OQ_OP_PUT], es);
+		ExplainPropertyInteger(WRITE_LABEL("Delete Requests"), NULL, batch->requests[OQ_OP_DELETE], es);
+		ExplainPropertyInteger(WRITE_LABEL("Head Requests"), NULL, batch->requests[OQ_OP_HEAD], es);
+		ExplainPropertyInteger(WRITE_LABEL("List Requests"), NULL, batch->requests[OQ_OP_LIST], es);
+		ExplainPropertyInteger(WRITE_LABEL("Retries"), NULL, batch->retries, es);
+		ExplainPropertyInteger(WRITE_LABEL("Precondition Failed"), NULL,
 							   batch->precondition_failed, es);
+#undef WRITE_LABEL
 	}
 }
 
@@ -1141,8 +911,14 @@ oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	ExplainPropertyText("Oq Bucket", opts.bucket, es);
 	if (mtstate->operation == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
+	if (mtstate->operation == CMD_UPDATE &&
+		boolVal(list_nth(fdw_private, OQ_MPRIV_RETURNING)))
+		ExplainPropertyText("Oq Returning",
+							psprintf("one row at a time (%s)",
+									 strVal(list_nth(fdw_private, OQ_MPRIV_ROW_BY_ROW))),
+							es);
 	if (es->analyze && st != NULL && st->batch != NULL)
-		explain_requests(st, es);
+		oq_modify_explain_requests(st, es, false);
 }
 
 void
@@ -1150,11 +926,16 @@ oq_end_modify(EState *estate, ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 
-	if (st == NULL)
-		return;
+	if (st != NULL)
+		oq_modify_state_end(st);
+}
+
+void
+oq_modify_state_end(OqModifyState *st)
+{
 	if (st->operation == CMD_UPDATE)
 	{
-		drain_updates(st, 0);
+		oq_update_drain(st, 0);
 		if (st->skipped > 0)
 			ereport(NOTICE,
 					(errmsg("%lld task%s changed concurrently and no longer matched; left unchanged",

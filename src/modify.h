@@ -12,6 +12,26 @@
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 
+#include "taskwrite.h"
+
+struct ExplainState;
+
+/* fdw_private of the ModifyTable, by position */
+enum OqModifyPrivate
+{
+	OQ_MPRIV_ATTNOS,			/* INSERT: IntList, an attno per OqInsertField
+								 * (0: no such column); UPDATE: the tags column */
+	OQ_MPRIV_RETURNING,			/* Boolean: the statement has RETURNING */
+	OQ_MPRIV_RECHECK,			/* UPDATE: Boolean, WHERE and SET re-evaluable */
+	OQ_MPRIV_WHERE,				/* UPDATE: the WHERE clauses (implicit AND) */
+	OQ_MPRIV_SET,				/* UPDATE: the expression assigned to tags */
+	OQ_MPRIV_ROW_BY_ROW			/* UPDATE ... RETURNING: String, why not the
+								 * direct path (directmodify.c) */
+};
+
+/* The state of an INSERT or UPDATE's writes */
+typedef struct OqModifyState OqModifyState;
+
 extern void oq_add_update_targets(PlannerInfo *root, Index rtindex,
 								  RangeTblEntry *target_rte,
 								  Relation target_relation);
@@ -38,5 +58,23 @@ extern void oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							  List *fdw_private, int subplan_index,
 							  struct ExplainState *es);
 extern void oq_end_modify(EState *estate, ResultRelInfo *rinfo);
+
+/*
+ * For the direct UPDATE (directmodify.c), which scans, decides and writes
+ * in one node: the same decisions, writes and rechecks as the ordinary
+ * path's.
+ */
+extern OqModifyState *oq_update_state_create(EState *estate, ResultRelInfo *rinfo,
+											 Oid userid, List *fdw_private);
+extern int	oq_update_max_inflight(OqModifyState *st);
+extern OqTaskWrite *oq_update_row(OqModifyState *st, TupleTableSlot *row);
+extern OqTaskWrite *oq_update_wait(OqModifyState *st);
+extern OqTaskWrite *oq_update_finished(OqModifyState *st, OqTaskWrite *w,
+									   bool *updated);
+extern void oq_update_store_row(OqModifyState *st, TupleTableSlot *slot,
+								MemoryContext cxt, const OqTaskWrite *w);
+extern void oq_modify_explain_requests(OqModifyState *st, struct ExplainState *es,
+									   bool direct);
+extern void oq_modify_state_end(OqModifyState *st);
 
 #endif							/* OQ_MODIFY_H */

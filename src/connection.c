@@ -41,7 +41,7 @@
 #include "utils/timestamp.h"
 
 #include "connection.h"
-#include "credentials.h"
+#include "cred.h"
 #include "oq_fdw.h"
 #include "taskcache.h"
 
@@ -90,7 +90,7 @@ oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 		/*
 		 * The user's role changed (it may have lost superuser): a
 		 * connection that uses the server's identity is rebuilt, and so
-		 * checked again.  Every use checks too (credentials.c), since a
+		 * checked again.  Every use checks too (cred.c), since a
 		 * held connection is not rebuilt.
 		 */
 		if (cacheid == AUTHOID && entry->user_opts.use_server_environment &&

@@ -12,7 +12,7 @@
 
 #include <curl/curl.h>
 
-#include "awscreds.h"
+#include "credtypes.h"
 #include "option.h"
 #include "s3sign.h"
 
@@ -27,7 +27,7 @@ typedef struct OqConnection
 	char	   *server_name;
 	OqServerOptions opts;
 	OqUserOptions user_opts;
-	OqCredentials creds;		/* what requests sign with (credentials.c) */
+	OqCredentials creds;		/* what requests sign with (cred.c) */
 	MemoryContext creds_cxt;	/* holds creds' strings; replaced on refresh */
 
 	/* where requests go */

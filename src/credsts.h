@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * sts.h
+ * credsts.h
  *		AWS STS: AssumeRole (signed with base credentials) and
  *		AssumeRoleWithWebIdentity (a web identity token, unsigned), over the
  *		request driver.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef OQ_STS_H
-#define OQ_STS_H
+#ifndef OQ_CREDSTS_H
+#define OQ_CREDSTS_H
 
 #include "connection.h"
 
@@ -34,4 +34,4 @@ typedef struct OqStsRequest
 extern void oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts,
 							   OqCredentials *out);
 
-#endif							/* OQ_STS_H */
+#endif							/* OQ_CREDSTS_H */

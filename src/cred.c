@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * credentials.c
+ * cred.c
  *		Resolution of the credentials a connection signs with: which source,
  *		in which order, who may use it, how long it is cached.
  *
@@ -57,10 +57,10 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
-#include "credentials.h"
-#include "imds.h"
+#include "cred.h"
+#include "credimds.h"
 #include "rfc3339.h"
-#include "sts.h"
+#include "credsts.h"
 
 /* Refresh temporary credentials this long before they expire, at most */
 #define OQ_REFRESH_MARGIN_US		(5 * 60 * INT64CONST(1000000))

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * credentials.h
+ * cred.h
  *		Where a connection's S3 credentials come from: the user mapping's
  *		keys, or (superusers' mappings only) the server's own identity by
  *		the AWS credential chain; optionally a role assumed on top.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef OQ_CREDENTIALS_H
-#define OQ_CREDENTIALS_H
+#ifndef OQ_CRED_H
+#define OQ_CRED_H
 
 #include "connection.h"
 
@@ -44,4 +44,4 @@ extern void oq_credentials_refresh(OqConnection *conn);
 /* Wipe and forget conn's credentials (the connection is going away) */
 extern void oq_credentials_release(OqConnection *conn);
 
-#endif							/* OQ_CREDENTIALS_H */
+#endif							/* OQ_CRED_H */

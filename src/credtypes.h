@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * awscreds.h
+ * credtypes.h
  *		A set of AWS credentials, as a credential source hands it out and a
  *		connection signs with it.
  *
@@ -10,8 +10,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef OQ_AWSCREDS_H
-#define OQ_AWSCREDS_H
+#ifndef OQ_CREDTYPES_H
+#define OQ_CREDTYPES_H
 
 typedef struct OqCredentials
 {
@@ -41,4 +41,4 @@ oq_credential_string_ok(const char *s)
 	return true;
 }
 
-#endif							/* OQ_AWSCREDS_H */
+#endif							/* OQ_CREDTYPES_H */

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * imds.h
+ * credimds.h
  *		The two credential services of the host the server runs on: the EC2
  *		instance metadata service (IMDSv2) and the container credentials
  *		endpoint (ECS, EKS Pod Identity), over the request driver.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef OQ_IMDS_H
-#define OQ_IMDS_H
+#ifndef OQ_CREDIMDS_H
+#define OQ_CREDIMDS_H
 
 #include "connection.h"
 
@@ -38,4 +38,4 @@ extern void oq_container_fetch(OqConnection *conn, const char *url,
 							   const char *auth_token,
 							   const OqMetadataOptions *mo, OqCredentials *out);
 
-#endif							/* OQ_IMDS_H */
+#endif							/* OQ_CREDIMDS_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * sts.c
+ * credsts.c
  *		AWS STS AssumeRole and AssumeRoleWithWebIdentity.
  *
  * Both are query-API calls: a form-encoded POST to the endpoint's root
@@ -10,7 +10,7 @@
  * clock's (STS is not the S3 server whose clock connection.c tracks).
  * AssumeRoleWithWebIdentity is unsigned: the web identity token in the
  * body is the credential, so it goes only where the server's environment
- * points (see credentials.c), never where a server option could.
+ * points (see cred.c), never where a server option could.
  *
  * The requests run on a batch of their own on the connection's multi
  * handle, which does not refresh the connection's credentials (these
@@ -26,7 +26,7 @@
 #include "http.h"
 #include "s3sign.h"
 #include "s3xml.h"
-#include "sts.h"
+#include "credsts.h"
 
 #define OQ_STS_VERSION			"2011-06-15"
 #define OQ_STS_CONTENT_TYPE		"application/x-www-form-urlencoded; charset=utf-8"

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * imds.c
+ * credimds.c
  *		Credentials from the EC2 instance metadata service (IMDSv2) and the
  *		container credentials endpoint.
  *
@@ -19,7 +19,7 @@
  * Both services live on the host or link-local addresses: requests never
  * go through a proxy, and use the short timeouts and few attempts of the
  * AWS SDKs (AWS_METADATA_SERVICE_TIMEOUT and _NUM_ATTEMPTS, read by
- * credentials.c), so a server that is not on EC2 finds out quickly.  The
+ * cred.c), so a server that is not on EC2 finds out quickly.  The
  * session token, the authorization token and the replies are secrets:
  * they are wiped after use and never put into a message.
  *
@@ -31,7 +31,7 @@
 
 #include "http.h"
 #include "credjson.h"
-#include "imds.h"
+#include "credimds.h"
 
 /* Lifetime we ask for the IMDS session token: the SDKs' six hours */
 #define OQ_IMDS_TOKEN_TTL_SECONDS	21600

@@ -57,10 +57,11 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
+#include "clock.h"
 #include "cred.h"
 #include "credimds.h"
-#include "rfc3339.h"
 #include "credsts.h"
+#include "rfc3339.h"
 
 /* Refresh temporary credentials this long before they expire, at most */
 #define OQ_REFRESH_MARGIN_US		(5 * 60 * INT64CONST(1000000))
@@ -118,6 +119,14 @@ getenv_true(const char *name)
 	char	   *value = getenv_nonempty(name);
 
 	return value != NULL && pg_strcasecmp(value, "true") == 0;
+}
+
+/* Whether creds must be (re)resolved before signing at time now_us */
+static bool
+need_refresh(const OqCredentials *creds, int64 now_us)
+{
+	return !creds->resolved ||
+		(creds->refresh_at_us != 0 && now_us >= creds->refresh_at_us);
 }
 
 static void
@@ -330,7 +339,7 @@ identity_from_environment_keys(const char *key_id, const char *secret,
 }
 
 static void
-identity_from_web_identity(OqConnection *conn, const char *token_file,
+identity_from_web_identity(OqCredChain *chain, const char *token_file,
 						   OqCredentials *out)
 {
 	const char *role_arn = getenv_nonempty("AWS_ROLE_ARN");
@@ -360,7 +369,7 @@ identity_from_web_identity(OqConnection *conn, const char *token_file,
 	sts.web_identity_token = token;
 	PG_TRY();
 	{
-		oq_sts_assume_role(conn, &sts, out);
+		oq_sts_assume_role(&chain->http, &sts, out);
 	}
 	PG_FINALLY();
 	{
@@ -462,12 +471,12 @@ container_authorization_token(void)
 
 /* oq_container_fetch, wiping the token whatever happens */
 static pg_noinline void
-container_fetch(OqConnection *conn, const char *url, char *token,
+container_fetch(OqCredChain *chain, const char *url, char *token,
 				const OqMetadataOptions *mo, OqCredentials *out)
 {
 	PG_TRY();
 	{
-		oq_container_fetch(conn, url, token, mo, out);
+		oq_container_fetch(&chain->http, url, token, mo, out);
 	}
 	PG_FINALLY();
 	{
@@ -478,7 +487,7 @@ container_fetch(OqConnection *conn, const char *url, char *token,
 }
 
 static void
-identity_from_container(OqConnection *conn, const char *relative_uri,
+identity_from_container(OqCredChain *chain, const char *relative_uri,
 						const char *full_uri, OqCredentials *out)
 {
 	char	   *token;
@@ -512,14 +521,14 @@ identity_from_container(OqConnection *conn, const char *relative_uri,
 
 	metadata_options(&mo);
 	token = container_authorization_token();
-	container_fetch(conn, url, token, &mo, out);
+	container_fetch(chain, url, token, &mo, out);
 	if (token)
 		pfree(token);
 	set_refresh_time(out, oq_local_now_us());
 }
 
 static void
-identity_from_imds(OqConnection *conn, OqCredentials *out)
+identity_from_imds(OqCredChain *chain, OqCredentials *out)
 {
 	char	   *endpoint = env_endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	char	   *mode = getenv_nonempty("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
@@ -529,13 +538,13 @@ identity_from_imds(OqConnection *conn, OqCredentials *out)
 		endpoint = (mode && pg_strcasecmp(mode, "IPv6") == 0) ?
 			DEFAULT_IMDS_ENDPOINT_IPV6 : DEFAULT_IMDS_ENDPOINT;
 	metadata_options(&mo);
-	oq_imds_fetch(conn, endpoint, &mo, out);
+	oq_imds_fetch(&chain->http, endpoint, &mo, out);
 	set_refresh_time(out, oq_local_now_us());
 }
 
 /* The chain, in the SDKs' order; the first source configured is used */
 static void
-fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
+fetch_server_identity(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 {
 	const char *key_id = getenv_nonempty("AWS_ACCESS_KEY_ID");
 	const char *secret = getenv_nonempty("AWS_SECRET_ACCESS_KEY");
@@ -551,14 +560,14 @@ fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out
 	else if (token_file)
 	{
 		rc->step = "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)";
-		identity_from_web_identity(conn, token_file, out);
+		identity_from_web_identity(chain, token_file, out);
 	}
 	else if (relative_uri || full_uri)
 	{
 		rc->step = relative_uri ?
 			"the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)" :
 			"the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)";
-		identity_from_container(conn, relative_uri, full_uri, out);
+		identity_from_container(chain, relative_uri, full_uri, out);
 	}
 	else if (getenv_true("AWS_EC2_METADATA_DISABLED"))
 		ereport(ERROR,
@@ -568,7 +577,7 @@ fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out
 	else
 	{
 		rc->step = "the EC2 instance metadata service, the last source of the chain (no AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE or AWS_CONTAINER_CREDENTIALS_* is set)";
-		identity_from_imds(conn, out);
+		identity_from_imds(chain, out);
 	}
 	rc->step = NULL;
 }
@@ -579,13 +588,13 @@ fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out
  * next call.
  */
 static const OqCredentials *
-server_identity(OqConnection *conn, ResolveContext *rc)
+server_identity(OqCredChain *chain, ResolveContext *rc)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	MemoryContext cxt;
 	OqCredentials fresh;
 
-	if (!oq_credentials_need_refresh(&identity, oq_local_now_us()))
+	if (!need_refresh(&identity, oq_local_now_us()))
 		return &identity;
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw server identity",
@@ -594,7 +603,7 @@ server_identity(OqConnection *conn, ResolveContext *rc)
 	PG_TRY();
 	{
 		MemoryContextSwitchTo(cxt);
-		fetch_server_identity(conn, rc, &fresh);
+		fetch_server_identity(chain, rc, &fresh);
 		fresh.source = pstrdup(fresh.source);
 		fresh.resolved = true;
 		MemoryContextSwitchTo(oldcxt);
@@ -625,16 +634,16 @@ server_identity(OqConnection *conn, ResolveContext *rc)
 /* ---------- per connection ---------- */
 
 static void
-check_may_use_server_identity(OqConnection *conn)
+check_may_use_server_identity(OqCredChain *chain)
 {
-	if (!superuser_arg(conn->userid))
+	if (!superuser_arg(chain->userid))
 	{
-		char	   *role = GetUserNameFromId(conn->userid, true);
+		char	   *role = GetUserNameFromId(chain->userid, true);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("user mapping for server \"%s\" may not use the server's environment",
-						conn->server_name),
+						chain->server_name),
 				 errdetail("Role \"%s\" is not a superuser, and only superusers may use the database server's own identity.",
 						   role ? role : "?"),
 				 errhint("Give this role a user mapping of its own with \"access_key_id\" and \"secret_access_key\".")));
@@ -642,19 +651,19 @@ check_may_use_server_identity(OqConnection *conn)
 }
 
 void
-oq_credentials_check_use(OqConnection *conn)
+oq_cred_check_use(OqCredChain *chain)
 {
-	OqUserOptions *uo = &conn->user_opts;
+	const OqUserOptions *uo = chain->user_opts;
 
 	if (uo->access_key_id == NULL && uo->use_server_environment)
-		check_may_use_server_identity(conn);
+		check_may_use_server_identity(chain);
 }
 
 /* The STS endpoint and signing region for a server's assume_role_arn */
 static void
-assume_role_endpoint(OqConnection *conn, OqStsRequest *sts)
+assume_role_endpoint(OqCredChain *chain, OqStsRequest *sts)
 {
-	OqServerOptions *o = &conn->opts;
+	const OqServerOptions *o = chain->opts;
 
 	sts->region = o->region;
 	if (o->sts_endpoint)
@@ -663,12 +672,12 @@ assume_role_endpoint(OqConnection *conn, OqStsRequest *sts)
 		sts->endpoint = aws_sts_endpoint(o->region, &sts->region);
 }
 
-/* Resolve what conn signs with into 'out', in CurrentMemoryContext */
+/* Resolve what chain signs with into 'out', in CurrentMemoryContext */
 static void
-resolve(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
+resolve(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 {
-	OqUserOptions *uo = &conn->user_opts;
-	OqServerOptions *o = &conn->opts;
+	const OqUserOptions *uo = chain->user_opts;
+	const OqServerOptions *o = chain->opts;
 	OqCredentials mapping_keys;
 	const OqCredentials *base;
 
@@ -684,8 +693,8 @@ resolve(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
 	else
 	{
 		Assert(uo->use_server_environment);
-		check_may_use_server_identity(conn);
-		base = server_identity(conn, rc);
+		check_may_use_server_identity(chain);
+		base = server_identity(chain, rc);
 	}
 
 	if (o->assume_role_arn)
@@ -693,14 +702,14 @@ resolve(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
 		OqStsRequest sts;
 
 		memset(&sts, 0, sizeof(sts));
-		assume_role_endpoint(conn, &sts);
+		assume_role_endpoint(chain, &sts);
 		sts.role_arn = o->assume_role_arn;
 		sts.session_name = o->role_session_name ? o->role_session_name : "oq_fdw";
 		sts.external_id = o->external_id;
 		sts.base = base;
 		rc->step = psprintf("assuming role \"%s\" with credentials from %s",
 							o->assume_role_arn, base->source);
-		oq_sts_assume_role(conn, &sts, out);
+		oq_sts_assume_role(&chain->http, &sts, out);
 		set_refresh_time(out, oq_local_now_us());
 		rc->step = NULL;
 	}
@@ -709,16 +718,38 @@ resolve(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
 }
 
 void
-oq_credentials_init(OqConnection *conn)
+oq_cred_init(OqCredChain *chain, const char *server_name, Oid userid, Oid umid,
+			 const OqServerOptions *opts, const OqUserOptions *user_opts,
+			 MemoryContext cxt)
 {
-	OqUserOptions *uo = &conn->user_opts;
-	OqServerOptions *o = &conn->opts;
-	OqCredentials *creds = &conn->creds;
+	const OqUserOptions *uo = user_opts;
+	const OqServerOptions *o = opts;
+	OqCredentials *creds = &chain->creds;
+	OqHttpSettings http;
 	MemoryContext oldcxt;
 
-	memset(creds, 0, sizeof(*creds));
-	conn->creds_cxt = AllocSetContextCreate(conn->cxt, "oq_fdw credentials",
-											ALLOCSET_SMALL_SIZES);
+	memset(chain, 0, sizeof(*chain));
+	chain->server_name = server_name;
+	chain->userid = userid;
+	chain->umid = umid;
+	chain->opts = opts;
+	chain->user_opts = user_opts;
+	chain->cxt = cxt;
+	chain->creds_cxt = AllocSetContextCreate(cxt, "oq_fdw credentials",
+											 ALLOCSET_SMALL_SIZES);
+
+	/*
+	 * The credential services' requests go through a pool of their own: a
+	 * refresh may then run whenever S3 requests wait to start, whatever the
+	 * S3 pool's multi handle is doing.  Timeouts and retries are the
+	 * server's, as for S3 (the metadata services override them).
+	 */
+	http.connect_timeout_ms = o->connect_timeout_ms;
+	http.request_timeout_ms = o->request_timeout_ms;
+	http.request_deadline_ms = o->request_deadline_ms;
+	http.max_retries = o->max_retries;
+	http.ca_file = o->ca_file;
+	oq_http_pool_init(&chain->http, &http, 1, 0, cxt);
 
 	if (uo->access_key_id || uo->secret_access_key)
 	{
@@ -726,23 +757,23 @@ oq_credentials_init(OqConnection *conn)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("user mapping for server \"%s\" needs both \"access_key_id\" and \"secret_access_key\"",
-							conn->server_name),
+							chain->server_name),
 					 errhint("Add the missing option with ALTER USER MAPPING.")));
 	}
 	else if (uo->use_server_environment)
-		check_may_use_server_identity(conn);
-	else if (o->assume_role_arn && !OidIsValid(conn->umid))
+		check_may_use_server_identity(chain);
+	else if (o->assume_role_arn && !OidIsValid(chain->umid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" assumes role \"%s\", but there is no user mapping with credentials to ask AWS STS with",
-						conn->server_name, o->assume_role_arn),
+						chain->server_name, o->assume_role_arn),
 				 errhint("Create a user mapping for server \"%s\" with \"access_key_id\" and \"secret_access_key\".",
-						 conn->server_name)));
+						 chain->server_name)));
 	else if (o->assume_role_arn)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" assumes role \"%s\", but the user mapping has no credentials to ask AWS STS with",
-						conn->server_name, o->assume_role_arn),
+						chain->server_name, o->assume_role_arn),
 				 errhint("Give the user mapping \"access_key_id\" and \"secret_access_key\" (or, for a superuser, \"use_server_environment\" 'true').")));
 	else
 	{
@@ -754,7 +785,7 @@ oq_credentials_init(OqConnection *conn)
 	/* a user mapping's own keys are ready now; everything else is fetched */
 	if (uo->access_key_id && !o->assume_role_arn)
 	{
-		oldcxt = MemoryContextSwitchTo(conn->creds_cxt);
+		oldcxt = MemoryContextSwitchTo(chain->creds_cxt);
 		creds->access_key_id = pstrdup(uo->access_key_id);
 		creds->secret_access_key = pstrdup(uo->secret_access_key);
 		if (uo->session_token)
@@ -765,15 +796,18 @@ oq_credentials_init(OqConnection *conn)
 	}
 }
 
-bool
-oq_credentials_need_refresh(const OqCredentials *creds, int64 now_us)
+const OqCredentials *
+oq_cred_current(OqCredChain *chain)
 {
-	return !creds->resolved ||
-		(creds->refresh_at_us != 0 && now_us >= creds->refresh_at_us);
+	/* every use of the server's identity is checked, not only the first */
+	oq_cred_check_use(chain);
+	if (need_refresh(&chain->creds, oq_local_now_us()))
+		oq_cred_refresh(chain);
+	return &chain->creds;
 }
 
 void
-oq_credentials_refresh(OqConnection *conn)
+oq_cred_refresh(OqCredChain *chain)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	MemoryContext cxt;
@@ -781,9 +815,9 @@ oq_credentials_refresh(OqConnection *conn)
 	ResolveContext rc;
 	ErrorContextCallback errcallback;
 
-	cxt = AllocSetContextCreate(conn->cxt, "oq_fdw credentials", ALLOCSET_SMALL_SIZES);
+	cxt = AllocSetContextCreate(chain->cxt, "oq_fdw credentials", ALLOCSET_SMALL_SIZES);
 	memset(&fresh, 0, sizeof(fresh));
-	rc.server_name = conn->server_name;
+	rc.server_name = chain->server_name;
 	rc.step = NULL;
 	errcallback.callback = resolve_error_context;
 	errcallback.arg = &rc;
@@ -792,7 +826,7 @@ oq_credentials_refresh(OqConnection *conn)
 	PG_TRY();
 	{
 		MemoryContextSwitchTo(cxt);
-		resolve(conn, &rc, &fresh);
+		resolve(chain, &rc, &fresh);
 		fresh.source = pstrdup(fresh.source);
 		fresh.resolved = true;
 		MemoryContextSwitchTo(oldcxt);
@@ -808,27 +842,28 @@ oq_credentials_refresh(OqConnection *conn)
 	error_context_stack = errcallback.previous;
 
 	/* the old credentials are replaced: wipe them */
-	wipe_credentials(&conn->creds);
-	if (conn->creds_cxt)
-		MemoryContextDelete(conn->creds_cxt);
-	conn->creds = fresh;
-	conn->creds_cxt = cxt;
+	wipe_credentials(&chain->creds);
+	if (chain->creds_cxt)
+		MemoryContextDelete(chain->creds_cxt);
+	chain->creds = fresh;
+	chain->creds_cxt = cxt;
 
 	if (fresh.expires_at_us)
 		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s, expire at %s, refresh at %s",
-			 conn->server_name, fresh.source, format_time(fresh.expires_at_us),
+			 chain->server_name, fresh.source, format_time(fresh.expires_at_us),
 			 format_time(fresh.refresh_at_us));
 	else
 		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s",
-			 conn->server_name, fresh.source);
+			 chain->server_name, fresh.source);
 }
 
 void
-oq_credentials_release(OqConnection *conn)
+oq_cred_release(OqCredChain *chain)
 {
-	wipe_credentials(&conn->creds);
-	memset(&conn->creds, 0, sizeof(conn->creds));
-	if (conn->creds_cxt)
-		MemoryContextDelete(conn->creds_cxt);
-	conn->creds_cxt = NULL;
+	wipe_credentials(&chain->creds);
+	memset(&chain->creds, 0, sizeof(chain->creds));
+	if (chain->creds_cxt)
+		MemoryContextDelete(chain->creds_cxt);
+	chain->creds_cxt = NULL;
+	oq_http_pool_release(&chain->http);
 }

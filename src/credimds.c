@@ -150,14 +150,13 @@ parse_credentials(OqRequest *req, const char *source, OqCredentials *out)
 }
 
 void
-oq_imds_fetch(OqConnection *conn, const char *endpoint,
+oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 			  const OqMetadataOptions *mo, OqCredentials *out)
 {
 	char	   *source = psprintf("the EC2 instance metadata service at %s", endpoint);
 	OqBatch    *batch;
 
-	batch = oq_batch_create(conn, 1);
-	batch->refresh_credentials = false;
+	batch = oq_batch_create(pool, 1, NULL, NULL);
 	PG_TRY();
 	{
 		OqRequest  *req;
@@ -229,15 +228,14 @@ oq_imds_fetch(OqConnection *conn, const char *endpoint,
 }
 
 void
-oq_container_fetch(OqConnection *conn, const char *url, const char *auth_token,
+oq_container_fetch(OqHttpPool *pool, const char *url, const char *auth_token,
 				   const OqMetadataOptions *mo, OqCredentials *out)
 {
 	char	   *source = psprintf("the container credentials endpoint at %s",
 								  url_origin(url));
 	OqBatch    *batch;
 
-	batch = oq_batch_create(conn, 1);
-	batch->refresh_credentials = false;
+	batch = oq_batch_create(pool, 1, NULL, NULL);
 	PG_TRY();
 	{
 		OqRequest  *req;

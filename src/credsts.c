@@ -7,15 +7,14 @@
  * with Action and Version, answered in XML (parsed by s3xml.c).  AssumeRole
  * is signed with SigV4 for service "sts" with the base credentials, once
  * per attempt so that a retry carries a fresh date; the date is the local
- * clock's (STS is not the S3 server whose clock connection.c tracks).
+ * clock's (STS is not the S3 server whose clock the S3 client tracks).
  * AssumeRoleWithWebIdentity is unsigned: the web identity token in the
  * body is the credential, so it goes only where the server's environment
  * points (see cred.c), never where a server option could.
  *
- * The requests run on a batch of their own on the connection's multi
- * handle, which does not refresh the connection's credentials (these
- * requests are that refresh).  Nothing here logs; errors carry STS's code
- * and message with any credential scrubbed, never a token or key.
+ * The requests run on a batch of their own on the credential chain's
+ * pool.  Nothing here logs; errors carry STS's code and message with any
+ * credential scrubbed, never a token or key.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +22,7 @@
 
 #include "lib/stringinfo.h"
 
+#include "clock.h"
 #include "http.h"
 #include "s3sign.h"
 #include "s3xml.h"
@@ -212,7 +212,7 @@ report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
 }
 
 void
-oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *out)
+oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts, OqCredentials *out)
 {
 	bool		web = sts->web_identity_token != NULL;
 
@@ -231,8 +231,7 @@ oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *o
 	source = psprintf("AWS STS at %s (%s of role \"%s\")", sts->endpoint, action,
 					  sts->role_arn);
 
-	batch = oq_batch_create(conn, 1);
-	batch->refresh_credentials = false;
+	batch = oq_batch_create(pool, 1, NULL, NULL);
 	PG_TRY();
 	{
 		req = oq_request_create(batch, OQ_OP_CREDENTIALS, "POST");

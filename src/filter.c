@@ -25,23 +25,6 @@
 #include "keys.h"
 #include "tags.h"
 
-List *
-oq_text_array_strings(ArrayType *array)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	int			i;
-	List	   *result = NIL;
-
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &nelems);
-	for (i = 0; i < nelems; i++)
-		if (!nulls[i])
-			result = lappend(result, TextDatumGetCString(elems[i]));
-	return result;
-}
-
 static char *
 uuid_string(Datum d)
 {
@@ -63,38 +46,6 @@ uuid_array_strings(ArrayType *array)
 		if (!nulls[i])
 			result = lappend(result, uuid_string(elems[i]));
 	return result;
-}
-
-bool
-oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	bool		ok = true;
-	char	   *key = NULL;
-
-	*keys = *values = NIL;
-	if (!JB_ROOT_IS_OBJECT(jb))
-		return false;
-
-	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (tok == WJB_VALUE)
-		{
-			if (v.type != jbvString)
-				ok = false;
-			else
-			{
-				*keys = lappend(*keys, key);
-				*values = lappend(*values, pnstrdup(v.val.string.val, v.val.string.len));
-			}
-		}
-	}
-	return ok;
 }
 
 /*

@@ -23,6 +23,7 @@
 #include "utils/uuid.h"
 
 #include "keys.h"
+#include "oq_fdw.h"
 #include "rfc3339.h"
 #include "s3client.h"
 #include "tagsql.h"
@@ -219,7 +220,7 @@ oq_task_history(PG_FUNCTION_ARGS)
 	Oid			serverid = oq_server_oid_checked(NameStr(*PG_GETARG_NAME(0)));
 	char	   *id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(1)));
 	OqConnection *conn = oq_get_connection(serverid, GetUserId());
-	OqBatch    *batch = oq_batch_create(conn, conn->opts.max_concurrency);
+	OqBatch    *batch = oq_s3_batch_create(conn, conn->opts.max_concurrency);
 	char	   *key = oq_task_key(id, conn->opts.shard_prefix_len);
 	List	   *versions;
 	ListCell   *lc;

@@ -20,6 +20,8 @@
 #include "s3client.h"
 #include "s3sign.h"
 
+#define s3conn(batch) oq_s3_batch_connection(batch)
+
 /* What each attempt of a request needs to sign itself */
 typedef struct OqS3Signing
 {
@@ -42,26 +44,89 @@ static const char *const op_names[OQ_NUM_OPS] = {
 };
 
 /*
+ * The request driver's questions about S3 batches (http.h), answered for
+ * the connection a batch serves.
+ */
+
+/* Requests sign with the connection's credentials: refresh them first */
+static void
+s3_before_start(void *arg)
+{
+	OqConnection *conn = (OqConnection *) arg;
+
+	(void) oq_cred_current(&conn->cred);
+}
+
+/* S3 answers 400 RequestTimeout for a stalled upload: worth another try */
+static bool
+s3_retryable(const OqRequest *req, void *arg)
+{
+	OqS3Error	err;
+
+	return req->status == 400 &&
+		oq_s3xml_parse_error(req->response, req->response_len, &err) &&
+		err.code && strcmp(err.code, "RequestTimeout") == 0;
+}
+
+/* Every Date header of S3's answers tells the S3 server's clock */
+static void
+s3_date_seen(void *arg, int64 date_unix_s, int64 local_us)
+{
+	OqConnection *conn = (OqConnection *) arg;
+
+	oq_clock_sample(&conn->clock, date_unix_s, local_us);
+}
+
+static void
+s3_release(void *arg)
+{
+	oq_connection_unpin((OqConnection *) arg);
+}
+
+static const OqBatchHooks s3_hooks = {
+	.before_start = s3_before_start,
+	.retryable = s3_retryable,
+	.date_seen = s3_date_seen,
+	.release = s3_release,
+};
+
+OqBatch *
+oq_s3_batch_create(OqConnection *conn, int max_inflight)
+{
+	OqBatch    *batch = oq_batch_create(&conn->http, max_inflight, &s3_hooks, conn);
+
+	/* held until the batch goes (s3_release) */
+	oq_connection_pin(conn);
+	return batch;
+}
+
+OqConnection *
+oq_s3_batch_connection(const OqBatch *batch)
+{
+	Assert(batch->hooks == &s3_hooks);
+	return (OqConnection *) batch->hooks_arg;
+}
+
+/*
  * Build the headers of one attempt.  Signing happens per attempt so a
  * retry carries a fresh x-amz-date; the date follows the server's clock
  * when it is known, which keeps a skewed database host inside S3's
  * fifteen-minute window.
  *
- * The credentials are the connection's as they are: the request driver
- * refreshed them before it started this attempt (a refresh makes requests
- * of its own, which must not happen while this one is half-started).
+ * The credentials are the connection's as they are: the batch's
+ * before_start hook refreshed them before the driver started this attempt.
  */
 static void
 s3_prepare(OqRequest *req)
 {
 	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
-	OqConnection *conn = req->batch->conn;
-	const OqCredentials *creds = &conn->creds;
+	OqConnection *conn = s3conn(req->batch);
+	const OqCredentials *creds = &conn->cred.creds;
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
 	char		amz_date[17];
 	int64		now_us;
 
-	if (!oq_server_now_us(conn, &now_us))
+	if (!oq_clock_now_us(&conn->clock, &now_us))
 		now_us = oq_local_now_us();
 	oq_format_amz_date(now_us / 1000000, amz_date);
 
@@ -124,7 +189,7 @@ static OqRequest *
 s3_request(OqBatch *batch, OqOp op, const char *method, const char *key,
 		   const OqQueryParam *query, int nquery)
 {
-	OqConnection *conn = batch->conn;
+	OqConnection *conn = s3conn(batch);
 	OqRequest  *req = oq_request_create(batch, op, method);
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
 	OqS3Signing *sig = palloc0(sizeof(OqS3Signing));
@@ -457,12 +522,12 @@ check_listing_advances(const OqRequest *req, bool same)
 			(errcode(ERRCODE_FDW_ERROR),
 			 list_prefix(req) ?
 			 errmsg("S3 listing of prefix \"%s\" in bucket \"%s\" does not advance",
-					list_prefix(req), req->batch->conn->opts.bucket) :
+					list_prefix(req), s3conn(req->batch)->opts.bucket) :
 			 errmsg("S3 listing of bucket \"%s\" does not advance",
-					req->batch->conn->opts.bucket),
+					s3conn(req->batch)->opts.bucket),
 			 errdetail("The reply says there is more, and that the next page starts where this one did."),
-			 errcontext("server \"%s\" at %s", req->batch->conn->server_name,
-						req->batch->conn->opts.endpoint)));
+			 errcontext("server \"%s\" at %s", s3conn(req->batch)->server_name,
+						s3conn(req->batch)->opts.endpoint)));
 }
 
 /*
@@ -481,7 +546,7 @@ report_detail(const OqRequest *req, StringInfo detail)
 		return errdetail_plural("%s%s%d attempt was made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
 								"%s%s%d attempts were made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
 								req->attempts, detail->data, sep, req->attempts,
-								seconds, req->batch->conn->opts.request_deadline_ms);
+								seconds, s3conn(req->batch)->opts.request_deadline_ms);
 	if (req->curl_code != 0 || req->attempts > 1)
 		return errdetail_plural("%s%s%d attempt was made in %.1f s.",
 								"%s%s%d attempts were made in %.1f s.",
@@ -509,7 +574,7 @@ tls_hint(const OqRequest *req)
 void
 oq_s3_report(const OqRequest *req, int elevel)
 {
-	OqConnection *conn = req->batch->conn;
+	OqConnection *conn = s3conn(req->batch);
 	const char *bucket = conn->opts.bucket;
 	const char *what = op_names[req->op];
 	OqS3Error	err;
@@ -562,28 +627,28 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
 				 report_detail(req, &detail),
-				 conn->creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
+				 conn->cred.creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
 				 errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
 						 conn->server_name) :
-				 conn->creds.access_key_id == NULL ?
+				 conn->cred.creds.access_key_id == NULL ?
 				 errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
 						 conn->server_name) :
 				 err.code && strcmp(err.code, "AccessDenied") == 0 ?
 				 errhint("Allow the credentials from %s to use bucket \"%s\" (in the IAM or bucket policy).",
-						 conn->creds.source, bucket) :
+						 conn->cred.creds.source, bucket) :
 				 err.code && strcmp(err.code, "InvalidAccessKeyId") == 0 &&
-				 strcmp(conn->creds.source, "the user mapping") == 0 ?
+				 strcmp(conn->cred.creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id for server \"%s\".",
 						 conn->server_name) :
 				 err.code && strcmp(err.code, "SignatureDoesNotMatch") == 0 &&
-				 strcmp(conn->creds.source, "the user mapping") == 0 ?
+				 strcmp(conn->cred.creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's secret_access_key for server \"%s\".",
 						 conn->server_name) :
-				 strcmp(conn->creds.source, "the user mapping") == 0 ?
+				 strcmp(conn->cred.creds.source, "the user mapping") == 0 ?
 				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
 						 conn->server_name) :
 				 errhint("The credentials for server \"%s\" came from %s.",
-						 conn->server_name, conn->creds.source),
+						 conn->server_name, conn->cred.creds.source),
 				 errcontext("S3 %s%s%s at %s", what, req->key ? " of key " : "",
 							req->key ? req->key : "", conn->opts.endpoint)));
 	else if (req->key)
@@ -640,9 +705,9 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 				(errcode(ERRCODE_FDW_ERROR),
 				 list_prefix(req) ?
 				 errmsg("could not parse the S3 listing of prefix \"%s\" in bucket \"%s\": %s",
-						list_prefix(req), req->batch->conn->opts.bucket, problem) :
+						list_prefix(req), s3conn(req->batch)->opts.bucket, problem) :
 				 errmsg("could not parse the S3 listing of bucket \"%s\": %s",
-						req->batch->conn->opts.bucket, problem)));
+						s3conn(req->batch)->opts.bucket, problem)));
 	check_listing_advances(req, page->is_truncated &&
 						   same_marker(page->next_continuation_token,
 									   list_param(req, "continuation-token")));
@@ -658,9 +723,9 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 				(errcode(ERRCODE_FDW_ERROR),
 				 list_prefix(req) ?
 				 errmsg("could not parse the S3 version listing of prefix \"%s\" in bucket \"%s\": %s",
-						list_prefix(req), req->batch->conn->opts.bucket, problem) :
+						list_prefix(req), s3conn(req->batch)->opts.bucket, problem) :
 				 errmsg("could not parse the S3 version listing of bucket \"%s\": %s",
-						req->batch->conn->opts.bucket, problem)));
+						s3conn(req->batch)->opts.bucket, problem)));
 	check_listing_advances(req, page->is_truncated &&
 						   same_marker(page->next_key_marker, list_param(req, "key-marker")) &&
 						   (same_marker(page->next_version_id_marker,
@@ -681,7 +746,7 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 	int64		now;
 	OqRequest  *req;
 
-	if (oq_server_now_us(batch->conn, &now))
+	if (oq_clock_now_us(&s3conn(batch)->clock, &now))
 		return now;
 
 	if (probe_key)
@@ -695,7 +760,7 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 		req = oq_s3_run(batch, oq_s3_head(batch, probe_key));
 		if (req->curl_code != 0 ||
 			(req->status != 200 && req->status != 403 && req->status != 404) ||
-			(!oq_s3_ok(req) && !oq_server_now_us(batch->conn, &now)))
+			(!oq_s3_ok(req) && !oq_clock_now_us(&s3conn(batch)->clock, &now)))
 			oq_s3_report_head(req, ERROR);
 	}
 	else
@@ -705,10 +770,10 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 			oq_s3_report_head(req, ERROR);
 	}
 	oq_request_free(req);
-	if (!oq_server_now_us(batch->conn, &now))
+	if (!oq_clock_now_us(&s3conn(batch)->clock, &now))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("S3 endpoint %s sent no Date header", batch->conn->opts.endpoint),
+				 errmsg("S3 endpoint %s sent no Date header", s3conn(batch)->opts.endpoint),
 				 errdetail("oq_fdw takes task timestamps from the S3 server's clock.")));
 	return now;
 }

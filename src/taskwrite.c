@@ -50,7 +50,6 @@
 #include "common/pg_prng.h"
 #include "utils/memutils.h"
 
-#include "oq_fdw.h"
 #include "rfc3339.h"
 #include "s3client.h"
 #include "s3sign.h"
@@ -183,8 +182,8 @@ succeeded(OqTaskWrite *w, const char *etag)
 		char	   *ready;
 
 		oq_stat_inc(OQ_STAT_TASKS_SUBMITTED);
-		oq_task_count_add(w->batch->conn->serverid, 1);
-		ready = oq_ready_key(w->id, w->batch->conn->opts.shard_prefix_len,
+		oq_task_count_add(oq_s3_batch_connection(w->batch)->serverid, 1);
+		ready = oq_ready_key(w->id, oq_s3_batch_connection(w->batch)->opts.shard_prefix_len,
 							 oq_unix_floor_seconds(w->available_at_us));
 		track(w, oq_s3_put(w->batch, ready, "", 0, NULL, NULL, false));
 	}
@@ -447,7 +446,7 @@ read_other_length(OqTaskWrite *w)
 	/* the next length to try; none left: name the server's key in errors */
 	oldcxt = MemoryContextSwitchTo(w->cxt);
 	w->key = oq_task_key(w->id, len <= OQ_MAX_SHARD_PREFIX_LEN ? len :
-						 w->batch->conn->opts.shard_prefix_len);
+						 oq_s3_batch_connection(w->batch)->opts.shard_prefix_len);
 	MemoryContextSwitchTo(oldcxt);
 	if (len > OQ_MAX_SHARD_PREFIX_LEN)
 		return false;
@@ -471,7 +470,7 @@ on_read(OqTaskWrite *w, OqRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("S3 sent no ETag for key \"%s\" in bucket \"%s\"",
-						w->key, w->batch->conn->opts.bucket),
+						w->key, oq_s3_batch_connection(w->batch)->opts.bucket),
 				 errdetail("Tags are changed with a conditional write (If-Match), which needs the ETag.")));
 	else
 		consider(w, req->response, req->response_len, req->etag);
@@ -684,7 +683,7 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 {
 	OqTaskWrite *w = write_create(batch, OQ_WRITE_SUBMIT);
 	MemoryContext oldcxt = MemoryContextSwitchTo(w->cxt);
-	int			prefix_len = batch->conn->opts.shard_prefix_len;
+	int			prefix_len = oq_s3_batch_connection(batch)->opts.shard_prefix_len;
 	char		shard[OQ_MAX_SHARD_PREFIX_LEN + 1];
 	OqNewTask	nt;
 	int64		now;
@@ -749,7 +748,7 @@ tags_begin(OqBatch *batch, const char *task_id, const OqTagChange *change,
 	if (!oq_uuid_is_canonical(task_id, strlen(task_id)))
 		elog(ERROR, "oq_fdw: task id \"%s\" is not a canonical UUID", task_id);
 	strlcpy(w->id, task_id, sizeof(w->id));
-	w->key = oq_task_key(w->id, batch->conn->opts.shard_prefix_len);
+	w->key = oq_task_key(w->id, oq_s3_batch_connection(batch)->opts.shard_prefix_len);
 
 	w->change.set = copy_tags(change->set, change->nset);
 	w->change.nset = change->nset;
@@ -853,7 +852,7 @@ oq_task_write_run(OqTaskWrite *w)
 void
 oq_task_write_report(OqTaskWrite *w)
 {
-	const char *bucket = w->batch->conn->opts.bucket;
+	const char *bucket = oq_s3_batch_connection(w->batch)->opts.bucket;
 
 	Assert(oq_task_write_done(w));
 	switch (w->outcome)

@@ -150,6 +150,24 @@ copy_credentials(OqCredentials *dst, const OqCredentials *src)
 		dst->session_token = pstrdup(src->session_token);
 }
 
+/* Where creds came from, for messages */
+static char *
+source_text(const OqCredentials *creds)
+{
+	return oq_cred_source_text(creds->source, creds->source_url,
+							   creds->source_role);
+}
+
+/* Copy the strings that say where creds came from into the current context */
+static void
+own_source(OqCredentials *creds)
+{
+	if (creds->source_url)
+		creds->source_url = pstrdup(creds->source_url);
+	if (creds->source_role)
+		creds->source_role = pstrdup(creds->source_role);
+}
+
 static char *
 format_time(int64 unix_us)
 {
@@ -173,7 +191,7 @@ set_refresh_time(OqCredentials *creds, int64 now_us)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not get AWS credentials from %s: they expired at %s, before they arrived",
-						creds->source, format_time(creds->expires_at_us)),
+						source_text(creds), format_time(creds->expires_at_us)),
 				 errhint("Check the database server's clock.")));
 	creds->refresh_at_us = creds->expires_at_us - Min(OQ_REFRESH_MARGIN_US, lifetime / 2);
 }
@@ -335,7 +353,7 @@ identity_from_environment_keys(const char *key_id, const char *secret,
 	out->session_token = token ? pstrdup(token) : NULL;
 	out->expires_at_us = 0;
 	out->refresh_at_us = 0;
-	out->source = "the database server's environment variables (AWS_ACCESS_KEY_ID)";
+	out->source = OQ_CRED_ENVIRONMENT;
 }
 
 static void
@@ -604,7 +622,7 @@ server_identity(OqCredChain *chain, ResolveContext *rc)
 	{
 		MemoryContextSwitchTo(cxt);
 		fetch_server_identity(chain, rc, &fresh);
-		fresh.source = pstrdup(fresh.source);
+		own_source(&fresh);
 		fresh.resolved = true;
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -624,10 +642,10 @@ server_identity(OqCredChain *chain, ResolveContext *rc)
 
 	if (identity.expires_at_us)
 		elog(DEBUG1, "oq_fdw: server identity from %s, expires at %s, refresh at %s",
-			 identity.source, format_time(identity.expires_at_us),
+			 source_text(&identity), format_time(identity.expires_at_us),
 			 format_time(identity.refresh_at_us));
 	else
-		elog(DEBUG1, "oq_fdw: server identity from %s", identity.source);
+		elog(DEBUG1, "oq_fdw: server identity from %s", source_text(&identity));
 	return &identity;
 }
 
@@ -687,7 +705,7 @@ resolve(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 		mapping_keys.access_key_id = uo->access_key_id;
 		mapping_keys.secret_access_key = uo->secret_access_key;
 		mapping_keys.session_token = uo->session_token;
-		mapping_keys.source = "the user mapping";
+		mapping_keys.source = OQ_CRED_USER_MAPPING;
 		base = &mapping_keys;
 	}
 	else
@@ -708,7 +726,7 @@ resolve(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 		sts.external_id = o->external_id;
 		sts.base = base;
 		rc->step = psprintf("assuming role \"%s\" with credentials from %s",
-							o->assume_role_arn, base->source);
+							o->assume_role_arn, source_text(base));
 		oq_sts_assume_role(&chain->http, &sts, out);
 		set_refresh_time(out, oq_local_now_us());
 		rc->step = NULL;
@@ -777,7 +795,7 @@ oq_cred_init(OqCredChain *chain, const char *server_name, Oid userid, Oid umid,
 				 errhint("Give the user mapping \"access_key_id\" and \"secret_access_key\" (or, for a superuser, \"use_server_environment\" 'true').")));
 	else
 	{
-		creds->source = "none (unsigned requests)";
+		creds->source = OQ_CRED_UNSIGNED;
 		creds->resolved = true;
 		return;
 	}
@@ -791,7 +809,7 @@ oq_cred_init(OqCredChain *chain, const char *server_name, Oid userid, Oid umid,
 		if (uo->session_token)
 			creds->session_token = pstrdup(uo->session_token);
 		MemoryContextSwitchTo(oldcxt);
-		creds->source = "the user mapping";
+		creds->source = OQ_CRED_USER_MAPPING;
 		creds->resolved = true;
 	}
 }
@@ -827,7 +845,7 @@ oq_cred_refresh(OqCredChain *chain)
 	{
 		MemoryContextSwitchTo(cxt);
 		resolve(chain, &rc, &fresh);
-		fresh.source = pstrdup(fresh.source);
+		own_source(&fresh);
 		fresh.resolved = true;
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -850,11 +868,11 @@ oq_cred_refresh(OqCredChain *chain)
 
 	if (fresh.expires_at_us)
 		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s, expire at %s, refresh at %s",
-			 chain->server_name, fresh.source, format_time(fresh.expires_at_us),
+			 chain->server_name, source_text(&fresh), format_time(fresh.expires_at_us),
 			 format_time(fresh.refresh_at_us));
 	else
 		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s",
-			 chain->server_name, fresh.source);
+			 chain->server_name, source_text(&fresh));
 }
 
 void

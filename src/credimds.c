@@ -153,7 +153,7 @@ void
 oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 			  const OqMetadataOptions *mo, OqCredentials *out)
 {
-	char	   *source = psprintf("the EC2 instance metadata service at %s", endpoint);
+	char	   *source = oq_cred_source_text(OQ_CRED_IMDS, endpoint, NULL);
 	OqBatch    *batch;
 
 	batch = oq_batch_create(pool, 1, NULL, NULL);
@@ -224,15 +224,17 @@ oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 		oq_batch_destroy(batch);
 	}
 	PG_END_TRY();
-	out->source = source;
+	out->source = OQ_CRED_IMDS;
+	out->source_url = pstrdup(endpoint);
+	out->source_role = NULL;
 }
 
 void
 oq_container_fetch(OqHttpPool *pool, const char *url, const char *auth_token,
 				   const OqMetadataOptions *mo, OqCredentials *out)
 {
-	char	   *source = psprintf("the container credentials endpoint at %s",
-								  url_origin(url));
+	char	   *origin = url_origin(url);
+	char	   *source = oq_cred_source_text(OQ_CRED_CONTAINER, origin, NULL);
 	OqBatch    *batch;
 
 	batch = oq_batch_create(pool, 1, NULL, NULL);
@@ -262,5 +264,7 @@ oq_container_fetch(OqHttpPool *pool, const char *url, const char *auth_token,
 		oq_batch_destroy(batch);
 	}
 	PG_END_TRY();
-	out->source = source;
+	out->source = OQ_CRED_CONTAINER;
+	out->source_url = origin;
+	out->source_role = NULL;
 }

@@ -228,8 +228,8 @@ oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts, OqCredentials *out
 	char	   *problem;
 
 	Assert(web || (sts->base && sts->base->access_key_id));
-	source = psprintf("AWS STS at %s (%s of role \"%s\")", sts->endpoint, action,
-					  sts->role_arn);
+	source = oq_cred_source_text(web ? OQ_CRED_STS_WEB_IDENTITY : OQ_CRED_STS_ASSUME_ROLE,
+								 sts->endpoint, sts->role_arn);
 
 	batch = oq_batch_create(pool, 1, NULL, NULL);
 	PG_TRY();
@@ -290,5 +290,7 @@ oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts, OqCredentials *out
 		oq_batch_destroy(batch);
 	}
 	PG_END_TRY();
-	out->source = source;
+	out->source = web ? OQ_CRED_STS_WEB_IDENTITY : OQ_CRED_STS_ASSUME_ROLE;
+	out->source_url = pstrdup(sts->endpoint);
+	out->source_role = pstrdup(sts->role_arn);
 }

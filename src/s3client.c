@@ -571,6 +571,42 @@ tls_hint(const OqRequest *req)
 	return errhint("If the endpoint's certificate is signed by a private CA, set the server option ca_file to that CA's bundle.");
 }
 
+/*
+ * errhint() for a refused request: what to check, by where the credentials
+ * came from and what S3 said of them
+ */
+static int
+access_hint(const OqConnection *conn, const OqS3Error *err)
+{
+	const OqCredentials *creds = &conn->cred.creds;
+	bool		mapping = creds->source == OQ_CRED_USER_MAPPING;
+
+	if (creds->access_key_id == NULL && !OidIsValid(conn->umid))
+		return errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
+					   conn->server_name);
+	if (creds->access_key_id == NULL)
+		return errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
+					   conn->server_name);
+	if (err->code && strcmp(err->code, "AccessDenied") == 0)
+		return errhint("Allow the credentials from %s to use bucket \"%s\" (in the IAM or bucket policy).",
+					   oq_cred_source_text(creds->source, creds->source_url,
+										   creds->source_role),
+					   conn->opts.bucket);
+	if (mapping && err->code && strcmp(err->code, "InvalidAccessKeyId") == 0)
+		return errhint("Check the user mapping's access_key_id for server \"%s\".",
+					   conn->server_name);
+	if (mapping && err->code && strcmp(err->code, "SignatureDoesNotMatch") == 0)
+		return errhint("Check the user mapping's secret_access_key for server \"%s\".",
+					   conn->server_name);
+	if (mapping)
+		return errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
+					   conn->server_name);
+	return errhint("The credentials for server \"%s\" came from %s.",
+				   conn->server_name,
+				   oq_cred_source_text(creds->source, creds->source_url,
+									   creds->source_role));
+}
+
 void
 oq_s3_report(const OqRequest *req, int elevel)
 {
@@ -627,30 +663,11 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
 				 report_detail(req, &detail),
-				 conn->cred.creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
-				 errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
-						 conn->server_name) :
-				 conn->cred.creds.access_key_id == NULL ?
-				 errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
-						 conn->server_name) :
-				 err.code && strcmp(err.code, "AccessDenied") == 0 ?
-				 errhint("Allow the credentials from %s to use bucket \"%s\" (in the IAM or bucket policy).",
-						 conn->cred.creds.source, bucket) :
-				 err.code && strcmp(err.code, "InvalidAccessKeyId") == 0 &&
-				 strcmp(conn->cred.creds.source, "the user mapping") == 0 ?
-				 errhint("Check the user mapping's access_key_id for server \"%s\".",
-						 conn->server_name) :
-				 err.code && strcmp(err.code, "SignatureDoesNotMatch") == 0 &&
-				 strcmp(conn->cred.creds.source, "the user mapping") == 0 ?
-				 errhint("Check the user mapping's secret_access_key for server \"%s\".",
-						 conn->server_name) :
-				 strcmp(conn->cred.creds.source, "the user mapping") == 0 ?
-				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
-						 conn->server_name) :
-				 errhint("The credentials for server \"%s\" came from %s.",
-						 conn->server_name, conn->cred.creds.source),
-				 errcontext("S3 %s%s%s at %s", what, req->key ? " of key " : "",
-							req->key ? req->key : "", conn->opts.endpoint)));
+				 access_hint(conn, &err),
+				 req->key ?
+				 errcontext("S3 %s of key \"%s\" at %s", what, req->key,
+							conn->opts.endpoint) :
+				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
 	else if (req->key)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),

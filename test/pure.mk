@@ -9,7 +9,7 @@ PGPKGLIB := $(shell $(PG_CONFIG) --pkglibdir)
 DEPS := libcurl openssl jansson libxml-2.0
 
 SRC := ../../src
-PURE := s3sign s3xml tags rfc3339 keys taskjson credjson
+PURE := s3sign s3xml tags rfc3339 keys taskjson credjson credtypes
 PURE_SRCS := $(wildcard $(addprefix $(SRC)/,$(addsuffix .c,$(PURE))))
 
 PURE_CPPFLAGS := -DFRONTEND -I$(SRC) -I$(PGINC) $(shell pkg-config --cflags $(DEPS))

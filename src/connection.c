@@ -193,16 +193,18 @@ connection_build(OqConnection *entry, Oid userid)
 
 	MemoryContextSwitchTo(oldcxt);
 
-	/*
-	 * Keep enough idle connections for every request a scan has in flight,
-	 * plus those of a second batch (a nested loop's inner scan), so that
-	 * connections are reused instead of reopened.
-	 */
+	/* S3's requests, and the credential services', follow the options */
 	http.connect_timeout_ms = o->connect_timeout_ms;
 	http.request_timeout_ms = o->request_timeout_ms;
 	http.request_deadline_ms = o->request_deadline_ms;
 	http.max_retries = o->max_retries;
 	http.ca_file = o->ca_file;
+
+	/*
+	 * Keep enough idle connections for every request a scan has in flight,
+	 * plus those of a second batch (a nested loop's inner scan), so that
+	 * connections are reused instead of reopened.
+	 */
 	oq_http_pool_init(&entry->http, &http, Max(o->max_concurrency, 4),
 					  (long) (2 * o->max_concurrency), entry->cxt);
 
@@ -215,7 +217,7 @@ connection_build(OqConnection *entry, Oid userid)
 
 	/* the rules and static keys now; anything fetched on first use */
 	oq_cred_init(&entry->cred, entry->server_name, entry->userid, entry->umid,
-				 &entry->opts, &entry->user_opts, entry->cxt);
+				 &entry->opts, &entry->user_opts, &http, entry->cxt);
 }
 
 static void

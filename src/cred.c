@@ -130,15 +130,6 @@ need_refresh(const OqCredentials *creds, int64 now_us)
 }
 
 static void
-wipe_credentials(OqCredentials *creds)
-{
-	if (creds->secret_access_key)
-		explicit_bzero(creds->secret_access_key, strlen(creds->secret_access_key));
-	if (creds->session_token)
-		explicit_bzero(creds->session_token, strlen(creds->session_token));
-}
-
-static void
 copy_credentials(OqCredentials *dst, const OqCredentials *src)
 {
 	*dst = *src;
@@ -634,7 +625,7 @@ server_identity(OqCredChain *chain, ResolveContext *rc)
 	}
 	PG_END_TRY();
 
-	wipe_credentials(&identity);
+	oq_cred_wipe(&identity);
 	if (identity_cxt)
 		MemoryContextDelete(identity_cxt);
 	identity = fresh;
@@ -738,12 +729,11 @@ resolve(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 void
 oq_cred_init(OqCredChain *chain, const char *server_name, Oid userid, Oid umid,
 			 const OqServerOptions *opts, const OqUserOptions *user_opts,
-			 MemoryContext cxt)
+			 const OqHttpSettings *http, MemoryContext cxt)
 {
 	const OqUserOptions *uo = user_opts;
 	const OqServerOptions *o = opts;
 	OqCredentials *creds = &chain->creds;
-	OqHttpSettings http;
 	MemoryContext oldcxt;
 
 	memset(chain, 0, sizeof(*chain));
@@ -759,15 +749,9 @@ oq_cred_init(OqCredChain *chain, const char *server_name, Oid userid, Oid umid,
 	/*
 	 * The credential services' requests go through a pool of their own: a
 	 * refresh may then run whenever S3 requests wait to start, whatever the
-	 * S3 pool's multi handle is doing.  Timeouts and retries are the
-	 * server's, as for S3 (the metadata services override them).
+	 * S3 pool's multi handle is doing.
 	 */
-	http.connect_timeout_ms = o->connect_timeout_ms;
-	http.request_timeout_ms = o->request_timeout_ms;
-	http.request_deadline_ms = o->request_deadline_ms;
-	http.max_retries = o->max_retries;
-	http.ca_file = o->ca_file;
-	oq_http_pool_init(&chain->http, &http, 1, 0, cxt);
+	oq_http_pool_init(&chain->http, http, 1, 0, cxt);
 
 	if (uo->access_key_id || uo->secret_access_key)
 	{
@@ -860,7 +844,7 @@ oq_cred_refresh(OqCredChain *chain)
 	error_context_stack = errcallback.previous;
 
 	/* the old credentials are replaced: wipe them */
-	wipe_credentials(&chain->creds);
+	oq_cred_wipe(&chain->creds);
 	if (chain->creds_cxt)
 		MemoryContextDelete(chain->creds_cxt);
 	chain->creds = fresh;
@@ -878,7 +862,7 @@ oq_cred_refresh(OqCredChain *chain)
 void
 oq_cred_release(OqCredChain *chain)
 {
-	wipe_credentials(&chain->creds);
+	oq_cred_wipe(&chain->creds);
 	memset(&chain->creds, 0, sizeof(chain->creds));
 	if (chain->creds_cxt)
 		MemoryContextDelete(chain->creds_cxt);

@@ -39,11 +39,13 @@ typedef struct OqCredChain
  * credentials to call STS with) and set up chain.  Static keys and
  * unsigned access are ready at once; anything to fetch is fetched by the
  * first oq_cred_current().  No network access.  The strings and options
- * passed, and cxt, must outlive the chain.
+ * passed, and cxt, must outlive the chain; its requests are sent with the
+ * timeouts and retries of http (the metadata services override them).
  */
 extern void oq_cred_init(OqCredChain *chain, const char *server_name,
 						 Oid userid, Oid umid, const OqServerOptions *opts,
-						 const OqUserOptions *user_opts, MemoryContext cxt);
+						 const OqUserOptions *user_opts,
+						 const OqHttpSettings *http, MemoryContext cxt);
 
 /*
  * Refuse (42501) when the chain would sign with the server's own identity

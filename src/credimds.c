@@ -60,25 +60,14 @@ metadata_request(OqBatch *batch, const char *method, const char *url,
 	req->url = MemoryContextStrdup(req->cxt, url);
 	req->prepare = header_prepare;
 	req->prepare_arg = header ? MemoryContextStrdup(req->cxt, header) : NULL;
+	/* the header may carry a token, the reply carries credentials */
+	oq_request_secret(req, (char *) req->prepare_arg);
 	req->max_response = OQ_METADATA_MAX_RESPONSE;
 	req->connect_timeout_ms = mo->timeout_ms;
 	req->timeout_ms = mo->timeout_ms;
 	req->max_retries = Max(mo->attempts, 1) - 1;
 	req->no_proxy = true;
 	return req;
-}
-
-/* Free a request, wiping the header it sent and the reply it got */
-static void
-free_request(OqRequest *req)
-{
-	char	   *header = (char *) req->prepare_arg;
-
-	if (header)
-		explicit_bzero(header, strlen(header));
-	if (req->response_len > 0)
-		explicit_bzero(req->response, req->response_len);
-	oq_request_free(req);
 }
 
 /* scheme://host[:port] of a URL, for messages */
@@ -98,7 +87,7 @@ fail(OqRequest *req, const char *source, const char *why, const char *hint)
 {
 	int			attempts = req->attempts;
 
-	free_request(req);
+	oq_request_free(req);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 			 errmsg("could not get AWS credentials from %s: %s", source, why),
@@ -178,7 +167,7 @@ oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 		token = reply_token(req);
 		if (token == NULL)
 			fail(req, source, "the session token it sent is not valid", NULL);
-		free_request(req);
+		oq_request_free(req);
 		header = psprintf("X-aws-ec2-metadata-token: %s", token);
 		explicit_bzero(token, strlen(token));
 
@@ -205,7 +194,7 @@ oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 			fail(req, source, "the role name it sent is not valid", NULL);
 		}
 		role = pnstrdup(req->response, rlen);
-		free_request(req);
+		oq_request_free(req);
 
 		/* its credentials */
 		req = metadata_request(batch, "GET",
@@ -217,7 +206,7 @@ oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 			fail(req, source, psprintf("%s (asking for the credentials of role \"%s\")",
 									   oq_request_failure(req), role), NULL);
 		parse_credentials(req, source, out);
-		free_request(req);
+		oq_request_free(req);
 	}
 	PG_FINALLY();
 	{
@@ -257,7 +246,7 @@ oq_container_fetch(OqHttpPool *pool, const char *url, const char *auth_token,
 				  "The endpoint may want an authorization token: set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN.") :
 				 NULL);
 		parse_credentials(req, source, out);
-		free_request(req);
+		oq_request_free(req);
 	}
 	PG_FINALLY();
 	{

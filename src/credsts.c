@@ -150,23 +150,6 @@ scrub(char *s, const char *const *secrets, int nsecrets)
 	return s;
 }
 
-/* Free a request, wiping what held secrets: the body, the reply, the keys */
-static void
-free_request(OqRequest *req)
-{
-	StsSigning *sig = (StsSigning *) req->prepare_arg;
-
-	if (req->body)
-		explicit_bzero(req->body, req->body_len);
-	if (req->response_len > 0)
-		explicit_bzero(req->response, req->response_len);
-	if (sig && sig->secret_access_key)
-		explicit_bzero(sig->secret_access_key, strlen(sig->secret_access_key));
-	if (sig && sig->session_token)
-		explicit_bzero(sig->session_token, strlen(sig->session_token));
-	oq_request_free(req);
-}
-
 /* Report a failed STS request, then free it */
 static void
 report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
@@ -203,7 +186,7 @@ report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
 	if (req->attempts > 1)
 		appendStringInfo(&detail, "%s%d attempts were made.", detail.len ? " " : "",
 						 req->attempts);
-	free_request(req);
+	oq_request_free(req);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
@@ -258,7 +241,11 @@ oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts, OqCredentials *out
 			sig->secret_access_key = pstrdup(sts->base->secret_access_key);
 			if (sts->base->session_token)
 				sig->session_token = pstrdup(sts->base->session_token);
+			oq_request_secret(req, sig->secret_access_key);
+			oq_request_secret(req, sig->session_token);
 		}
+		/* the body may hold the web identity token, the reply credentials */
+		oq_request_secret(req, NULL);
 		req->body = body.data;
 		req->body_len = body.len;
 		oq_sha256_hex(body.data, body.len, sig->payload_hash);
@@ -275,13 +262,13 @@ oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts, OqCredentials *out
 		if (!oq_s3xml_parse_sts_credentials(req->response, req->response_len, out,
 											&problem))
 		{
-			free_request(req);
+			oq_request_free(req);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 					 errmsg("could not get AWS credentials from %s: %s", source,
 							problem)));
 		}
-		free_request(req);
+		oq_request_free(req);
 	}
 	PG_FINALLY();
 	{

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * credtypes.c
- *		What messages call each source of credentials: the one place that
- *		turns an OqCredSource into words.
+ *		What every holder of a set of credentials needs: wiping it, and
+ *		naming where it came from (the one place that turns an
+ *		OqCredSource into words).
  *
  * Pure: usable in the backend and in the frontend unit tests.
  *
@@ -15,6 +16,15 @@
 #endif
 
 #include "credtypes.h"
+
+void
+oq_cred_wipe(OqCredentials *creds)
+{
+	if (creds->secret_access_key)
+		explicit_bzero(creds->secret_access_key, strlen(creds->secret_access_key));
+	if (creds->session_token)
+		explicit_bzero(creds->session_token, strlen(creds->session_token));
+}
 
 char *
 oq_cred_source_text(OqCredSource source, const char *url, const char *role)

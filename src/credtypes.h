@@ -38,6 +38,9 @@ typedef struct OqCredentials
 	bool		resolved;		/* false until first resolved */
 } OqCredentials;
 
+/* Zero the secret and the session token where they lie (before a free) */
+extern void oq_cred_wipe(OqCredentials *creds);
+
 /*
  * Where credentials came from, as messages say it: "the user mapping",
  * "the EC2 instance metadata service at URL", ... (palloc'd).  url and

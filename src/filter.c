@@ -23,6 +23,7 @@
 
 #include "filter.h"
 #include "keys.h"
+#include "strlist.h"
 #include "tags.h"
 
 static char *
@@ -178,19 +179,6 @@ oq_filter_build(List *quals, const Datum *args, const bool *argnulls)
 	return filter;
 }
 
-static bool
-string_in_list(const char *s, List *list)
-{
-	ListCell   *lc;
-
-	if (s == NULL)
-		return false;
-	foreach(lc, list)
-		if (strcmp(s, (const char *) lfirst(lc)) == 0)
-			return true;
-	return false;
-}
-
 static const char *
 string_field(const OqTaskDoc *doc, OqField field)
 {
@@ -231,7 +219,7 @@ oq_filter_match(const OqFilter *filter, const OqTaskDoc *doc)
 					return false;
 				break;
 			case OQ_QUAL_TAG_IN:
-				if (!string_in_list(tag_text(doc, t->key), t->values))
+				if (!oq_string_list_member(t->values, tag_text(doc, t->key)))
 					return false;
 				break;
 			case OQ_QUAL_TAG_EXISTS:
@@ -310,7 +298,7 @@ oq_filter_match_id(const OqFilter *filter, const char *id)
 
 		if (t->kind == OQ_QUAL_ID_EQ && strcmp(id, t->value) != 0)
 			return false;
-		if (t->kind == OQ_QUAL_ID_IN && !string_in_list(id, t->values))
+		if (t->kind == OQ_QUAL_ID_IN && !oq_string_list_member(t->values, id))
 			return false;
 	}
 	return true;
@@ -340,7 +328,7 @@ oq_filter_ids(const OqFilter *filter)
 	{
 		char	   *id = (char *) lfirst(lc);
 
-		if (oq_filter_match_id(filter, id) && !string_in_list(id, result))
+		if (oq_filter_match_id(filter, id) && !oq_string_list_member(result, id))
 			result = lappend(result, id);
 	}
 	return result;

@@ -62,21 +62,6 @@ same_field(const OqTaskDoc *a, const OqTaskDoc *b, OqField f)
 	return ma->raw_len == mb->raw_len && memcmp(ma->raw, mb->raw, ma->raw_len) == 0;
 }
 
-static bool
-same_tags(const OqTaskDoc *a, const OqTaskDoc *b)
-{
-	if (a->ntags != b->ntags)
-		return false;
-	for (int i = 0; i < a->ntags; i++)
-	{
-		const OqTag *t = oq_task_tag_find(b, a->tags[i].key);
-
-		if (t == NULL || !oq_tag_same_value(t, &a->tags[i]))
-			return false;
-	}
-	return true;
-}
-
 /* {customer: acme-corp, priority: critical}, as the seed writes tags */
 static void
 append_tags(StringInfo buf, const OqTaskDoc *doc)
@@ -159,7 +144,7 @@ describe(const OqTaskDoc *prev, const OqTaskDoc *cur)
 		else
 			appendStringInfoString(&buf, status);	/* completed, expired, ... */
 	}
-	if (!same_tags(prev, cur))
+	if (!oq_tags_equal(prev->tags, prev->ntags, cur->tags, cur->ntags))
 	{
 		appendStringInfo(&buf, "%stags updated: ", buf.len ? "; " : "");
 		append_tags(&buf, cur);

@@ -214,6 +214,27 @@ release_transfer(OqRequest *req)
 }
 
 void
+oq_request_secret(OqRequest *req, char *s)
+{
+	req->wipe = true;
+	if (s == NULL)
+		return;
+	Assert(req->nsecrets < lengthof(req->secrets));
+	req->secrets[req->nsecrets++] = s;
+}
+
+static void
+wipe_request(OqRequest *req)
+{
+	if (req->body)
+		explicit_bzero(req->body, req->body_len);
+	if (req->response_cap > 0)
+		explicit_bzero(req->response, req->response_cap);
+	for (int i = 0; i < req->nsecrets; i++)
+		explicit_bzero(req->secrets[i], strlen(req->secrets[i]));
+}
+
+void
 oq_request_free(OqRequest *req)
 {
 	OqBatch    *batch = req->batch;
@@ -239,6 +260,8 @@ oq_request_free(OqRequest *req)
 		case OQ_REQ_NEW:
 			break;
 	}
+	if (req->wipe)
+		wipe_request(req);
 	MemoryContextDelete(req->cxt);
 }
 
@@ -407,7 +430,11 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 			return 0;
 		memcpy(grown, req->response, req->response_len);
 		if (req->response_cap > 0)
+		{
+			if (req->wipe)
+				explicit_bzero(req->response, req->response_len);
 			pfree(req->response);
+		}
 		req->response = grown;
 		req->response_cap = cap;
 	}
@@ -504,7 +531,11 @@ start_attempt(OqRequest *req)
 
 	/* Forget what an earlier attempt received */
 	if (req->response_cap > 0)
+	{
+		if (req->wipe)
+			explicit_bzero(req->response, req->response_len);
 		pfree(req->response);
+	}
 	req->response = "";
 	req->response_len = req->response_cap = 0;
 	req->status = 0;

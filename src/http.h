@@ -141,6 +141,9 @@ typedef struct OqRequest
 	int			timeout_ms;
 	int			max_retries;
 	bool		no_proxy;		/* never through a proxy (link-local services) */
+	bool		wipe;			/* body, response and secrets[] hold secrets */
+	char	   *secrets[4];		/* strings to wipe when the request is freed */
+	int			nsecrets;
 
 	/* the caller's */
 	void	   *arg;
@@ -209,6 +212,14 @@ extern void oq_batch_destroy(OqBatch *batch);
 /* A new request in its own memory context; the caller fills "what to send" */
 extern OqRequest *oq_request_create(OqBatch *batch, OqOp op, const char *method);
 extern void oq_request_free(OqRequest *req);
+
+/*
+ * The request carries secrets (a token, a key, credentials in the answer):
+ * when it is freed, however (an error destroying its batch too), wipe its
+ * body, its response and the string s (NULL: none; at most four), which
+ * must live in the request's memory context.
+ */
+extern void oq_request_secret(OqRequest *req, char *s);
 
 /* Queue a request; it starts as soon as a slot is free */
 extern void oq_batch_submit(OqBatch *batch, OqRequest *req);

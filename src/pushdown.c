@@ -38,24 +38,8 @@
 
 #include "option.h"
 #include "pushdown.h"
+#include "strlist.h"
 #include "tags.h"
-
-List *
-oq_text_array_strings(ArrayType *array)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	int			i;
-	List	   *result = NIL;
-
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &nelems);
-	for (i = 0; i < nelems; i++)
-		if (!nulls[i])
-			result = lappend(result, TextDatumGetCString(elems[i]));
-	return result;
-}
 
 bool
 oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)

@@ -10,7 +10,6 @@
 #define OQ_PUSHDOWN_H
 
 #include "nodes/pathnodes.h"
-#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/relcache.h"
 
@@ -107,9 +106,7 @@ typedef struct OqQualDesc
 
 extern List *oq_quals_deserialize(List *serialized);
 
-/* Helpers shared with run-time code (filter.c) */
-extern List *oq_text_array_strings(ArrayType *array);
-
+/* Shared with run-time code (filter.c) */
 /*
  * The top-level pairs of a jsonb object whose values are strings (keys and
  * values aligned); returns false when jb is not an object or some value is

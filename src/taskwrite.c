@@ -55,6 +55,7 @@
 #include "s3sign.h"
 #include "scan.h"
 #include "stats.h"
+#include "strlist.h"
 #include "tagindex.h"
 #include "taskjson.h"
 #include "taskwrite.h"
@@ -237,22 +238,6 @@ apply_change(const OqTag *current, int ncurrent, const OqTagChange *change,
 	return result;
 }
 
-/* The same key-value pairs, in whatever order (keys are distinct) */
-static bool
-same_tags(const OqTag *a, int na, const OqTag *b, int nb)
-{
-	if (na != nb)
-		return false;
-	for (int i = 0; i < na; i++)
-	{
-		int			at = oq_tag_find(b, nb, a[i].key);
-
-		if (at < 0 || !oq_tag_same_value(&a[i], &b[at]))
-			return false;
-	}
-	return true;
-}
-
 static OqTag *
 copy_tags(const OqTag *tags, int ntags)
 {
@@ -265,19 +250,6 @@ copy_tags(const OqTag *tags, int ntags)
 		copy[i].json = tags[i].json ? pstrdup(tags[i].json) : NULL;
 	}
 	return copy;
-}
-
-static bool
-string_in_list(const char *s, List *list)
-{
-	ListCell   *lc;
-
-	foreach(lc, list)
-	{
-		if (strcmp(s, (const char *) lfirst(lc)) == 0)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -332,7 +304,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	}
 
 	result = apply_change(doc.tags, doc.ntags, &w->change, &nresult);
-	if (same_tags(doc.tags, doc.ntags, result, nresult))
+	if (oq_tags_equal(doc.tags, doc.ntags, result, nresult))
 	{
 		/* nothing to change: no PUT, no new version, updated_at stays */
 		w->tags = copy_tags(doc.tags, doc.ntags);
@@ -380,7 +352,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 					  &wanted, &remove);
 	foreach(lc, wanted)
 	{
-		if (!string_in_list(lfirst(lc), w->written))
+		if (!oq_string_list_member(w->written, lfirst(lc)))
 			add = lappend(add, lfirst(lc));
 	}
 	w->to_delete = remove;

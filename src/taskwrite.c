@@ -15,7 +15,7 @@
  *
  * Tag change.  Read the task and its ETag, refuse unless it is pending,
  * work out the new tags, splice them and a new updated_at into the body
- * (taskjson.c: every other byte stays), write the index entries of added
+ * (taskbuild.c: every other byte stays), write the index entries of added
  * tags, and PUT with If-Match.  A 412 (or 409 ConditionalRequestConflict,
  * or a 404 when the task vanished) means another writer came first: read
  * again, after a short random pause, and decide again from what is stored

@@ -1,5 +1,6 @@
 /*
- * test_taskjson.c - task objects: decode, rewrite, build (src/taskjson.c).
+ * test_taskjson.c - task objects: decode, rewrite, build (src/taskjson.c,
+ * src/taskbuild.c, src/jsontext.c, src/taskfields.c).
  *
  * The fixtures of test/fixtures/tasks are decoded with exact expected
  * values; the rest of the cases are written inline.

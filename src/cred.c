@@ -85,11 +85,24 @@
 static OqCredentials identity;
 static MemoryContext identity_cxt = NULL;
 
-/* What an error context line says while the server's identity is resolved */
+/* The step of a resolution an error context line names */
+typedef enum ResolveStep
+{
+	STEP_NONE,
+	STEP_ENVIRONMENT,
+	STEP_WEB_IDENTITY,
+	STEP_CONTAINER_RELATIVE,
+	STEP_CONTAINER_FULL,
+	STEP_IMDS,
+	STEP_ASSUME_ROLE
+} ResolveStep;
+
 typedef struct ResolveContext
 {
 	const char *server_name;
-	const char *step;			/* NULL: no step in particular */
+	ResolveStep step;
+	const char *role;			/* STEP_ASSUME_ROLE: the role */
+	const OqCredentials *base;	/* STEP_ASSUME_ROLE: what asks STS */
 } ResolveContext;
 
 static void
@@ -97,10 +110,38 @@ resolve_error_context(void *arg)
 {
 	ResolveContext *rc = (ResolveContext *) arg;
 
-	if (rc->step)
-		errcontext("credentials for server \"%s\": %s", rc->server_name, rc->step);
-	else
-		errcontext("credentials for server \"%s\"", rc->server_name);
+	switch (rc->step)
+	{
+		case STEP_NONE:
+			errcontext("credentials for server \"%s\"", rc->server_name);
+			break;
+		case STEP_ENVIRONMENT:
+			errcontext("credentials for server \"%s\": the database server's environment variables",
+					   rc->server_name);
+			break;
+		case STEP_WEB_IDENTITY:
+			errcontext("credentials for server \"%s\": web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)",
+					   rc->server_name);
+			break;
+		case STEP_CONTAINER_RELATIVE:
+			errcontext("credentials for server \"%s\": the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)",
+					   rc->server_name);
+			break;
+		case STEP_CONTAINER_FULL:
+			errcontext("credentials for server \"%s\": the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)",
+					   rc->server_name);
+			break;
+		case STEP_IMDS:
+			errcontext("credentials for server \"%s\": the EC2 instance metadata service, the last source of the chain (no AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE or AWS_CONTAINER_CREDENTIALS_* is set)",
+					   rc->server_name);
+			break;
+		case STEP_ASSUME_ROLE:
+			errcontext("credentials for server \"%s\": assuming role \"%s\" with credentials from %s",
+					   rc->server_name, rc->role,
+					   oq_cred_source_text(rc->base->source, rc->base->source_url,
+										   rc->base->source_role));
+			break;
+	}
 }
 
 /* ---------- small helpers ---------- */
@@ -563,19 +604,17 @@ fetch_server_identity(OqCredChain *chain, ResolveContext *rc, OqCredentials *out
 
 	if (key_id || secret)
 	{
-		rc->step = "the database server's environment variables";
+		rc->step = STEP_ENVIRONMENT;
 		identity_from_environment_keys(key_id, secret, out);
 	}
 	else if (token_file)
 	{
-		rc->step = "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)";
+		rc->step = STEP_WEB_IDENTITY;
 		identity_from_web_identity(chain, token_file, out);
 	}
 	else if (relative_uri || full_uri)
 	{
-		rc->step = relative_uri ?
-			"the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)" :
-			"the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)";
+		rc->step = relative_uri ? STEP_CONTAINER_RELATIVE : STEP_CONTAINER_FULL;
 		identity_from_container(chain, relative_uri, full_uri, out);
 	}
 	else if (getenv_true("AWS_EC2_METADATA_DISABLED"))
@@ -585,10 +624,10 @@ fetch_server_identity(OqCredChain *chain, ResolveContext *rc, OqCredentials *out
 				 errdetail("None of AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI is set, and AWS_EC2_METADATA_DISABLED turns the EC2 instance metadata service off.")));
 	else
 	{
-		rc->step = "the EC2 instance metadata service, the last source of the chain (no AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE or AWS_CONTAINER_CREDENTIALS_* is set)";
+		rc->step = STEP_IMDS;
 		identity_from_imds(chain, out);
 	}
-	rc->step = NULL;
+	rc->step = STEP_NONE;
 }
 
 /*
@@ -632,11 +671,11 @@ server_identity(OqCredChain *chain, ResolveContext *rc)
 	identity_cxt = cxt;
 
 	if (identity.expires_at_us)
-		elog(DEBUG1, "oq_fdw: server identity from %s, expires at %s, refresh at %s",
+		elog(DEBUG1, "server identity from %s, expires at %s, refresh at %s",
 			 source_text(&identity), format_time(identity.expires_at_us),
 			 format_time(identity.refresh_at_us));
 	else
-		elog(DEBUG1, "oq_fdw: server identity from %s", source_text(&identity));
+		elog(DEBUG1, "server identity from %s", source_text(&identity));
 	return &identity;
 }
 
@@ -716,11 +755,12 @@ resolve(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 		sts.session_name = o->role_session_name ? o->role_session_name : "oq_fdw";
 		sts.external_id = o->external_id;
 		sts.base = base;
-		rc->step = psprintf("assuming role \"%s\" with credentials from %s",
-							o->assume_role_arn, source_text(base));
+		rc->step = STEP_ASSUME_ROLE;
+		rc->role = o->assume_role_arn;
+		rc->base = base;
 		oq_sts_assume_role(&chain->http, &sts, out);
 		set_refresh_time(out, oq_local_now_us());
-		rc->step = NULL;
+		rc->step = STEP_NONE;
 	}
 	else
 		copy_credentials(out, base);
@@ -819,8 +859,8 @@ oq_cred_refresh(OqCredChain *chain)
 
 	cxt = AllocSetContextCreate(chain->cxt, "oq_fdw credentials", ALLOCSET_SMALL_SIZES);
 	memset(&fresh, 0, sizeof(fresh));
+	memset(&rc, 0, sizeof(rc));
 	rc.server_name = chain->server_name;
-	rc.step = NULL;
 	errcallback.callback = resolve_error_context;
 	errcallback.arg = &rc;
 	errcallback.previous = error_context_stack;
@@ -851,11 +891,11 @@ oq_cred_refresh(OqCredChain *chain)
 	chain->creds_cxt = cxt;
 
 	if (fresh.expires_at_us)
-		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s, expire at %s, refresh at %s",
+		elog(DEBUG1, "credentials for server \"%s\" from %s, expire at %s, refresh at %s",
 			 chain->server_name, source_text(&fresh), format_time(fresh.expires_at_us),
 			 format_time(fresh.refresh_at_us));
 	else
-		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s",
+		elog(DEBUG1, "credentials for server \"%s\" from %s",
 			 chain->server_name, source_text(&fresh));
 }
 

@@ -158,6 +158,7 @@ report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
 	OqS3Error	err;
 	StringInfoData detail;
 	char	   *why = oq_request_failure(req);
+	int			attempts;
 
 	secrets[0] = sts->web_identity_token;
 	secrets[1] = sts->base ? sts->base->secret_access_key : NULL;
@@ -183,14 +184,18 @@ report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
 	}
 	else if (req->curl_code != 0 && req->curl_error)
 		appendStringInfo(&detail, "%s.", req->curl_error);
-	if (req->attempts > 1)
-		appendStringInfo(&detail, "%s%d attempts were made.", detail.len ? " " : "",
-						 req->attempts);
+	attempts = req->attempts;
 	oq_request_free(req);
 
+	/* the detail: what STS or the network said (not ours to translate) */
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 			 errmsg("could not get AWS credentials from %s: %s", source, why),
+			 attempts > 1 ?
+			 errdetail_plural("%s%s%d attempt was made.",
+							  "%s%s%d attempts were made.",
+							  attempts, detail.data, detail.len ? " " : "",
+							  attempts) :
 			 detail.len ? errdetail_internal("%s", detail.data) : 0));
 }
 

@@ -374,9 +374,9 @@ oq_request_add_header(OqRequest *req, const char *fmt,...)
 		pfree(buf.data);
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("could not send a request: the value of header \"%s\" holds a control character",
-						name),
-				 req->key ? errdetail("The request is for object \"%s\".", req->key) : 0));
+				 errmsg("could not send a request with header \"%s\"", name),
+				 errdetail("The header's value holds a control character."),
+				 req->key ? errcontext("request for object \"%s\"", req->key) : 0));
 	}
 	/* the line may carry a secret (a token, a signature): wipe our copy */
 	explicit_bzero(buf.data, buf.len);

@@ -20,8 +20,6 @@
 #include "s3client.h"
 #include "s3sign.h"
 
-#define s3conn(batch) oq_s3_batch_connection(batch)
-
 /* What each attempt of a request needs to sign itself */
 typedef struct OqS3Signing
 {
@@ -120,7 +118,7 @@ static void
 s3_prepare(OqRequest *req)
 {
 	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
-	OqConnection *conn = s3conn(req->batch);
+	OqConnection *conn = oq_s3_batch_connection(req->batch);
 	const OqCredentials *creds = &conn->cred.creds;
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
 	char		amz_date[17];
@@ -189,7 +187,7 @@ static OqRequest *
 s3_request(OqBatch *batch, OqOp op, const char *method, const char *key,
 		   const OqQueryParam *query, int nquery)
 {
-	OqConnection *conn = s3conn(batch);
+	OqConnection *conn = oq_s3_batch_connection(batch);
 	OqRequest  *req = oq_request_create(batch, op, method);
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
 	OqS3Signing *sig = palloc0(sizeof(OqS3Signing));
@@ -516,44 +514,57 @@ same_marker(const char *a, const char *b)
 static void
 check_listing_advances(const OqRequest *req, bool same)
 {
+	OqConnection *conn = oq_s3_batch_connection(req->batch);
+
 	if (!same)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 list_prefix(req) ?
 			 errmsg("S3 listing of prefix \"%s\" in bucket \"%s\" does not advance",
-					list_prefix(req), s3conn(req->batch)->opts.bucket) :
+					list_prefix(req), conn->opts.bucket) :
 			 errmsg("S3 listing of bucket \"%s\" does not advance",
-					s3conn(req->batch)->opts.bucket),
+					conn->opts.bucket),
 			 errdetail("The reply says there is more, and that the next page starts where this one did."),
-			 errcontext("server \"%s\" at %s", s3conn(req->batch)->server_name,
-						s3conn(req->batch)->opts.endpoint)));
+			 errcontext("server \"%s\" at %s", conn->server_name,
+						conn->opts.endpoint)));
 }
 
 /*
- * errdetail(): what varies (the network error, or S3's message and request
- * id), then, when S3 did not answer or was asked again, how many attempts
- * were made and how long they took in all: what a DBA needs to tell a
- * hung server from a slow one.
+ * errdetail(): what varies (the network error, or S3's message, and S3's
+ * request id), then, when S3 did not answer or was asked again, how many
+ * attempts were made and how long they took in all: what a DBA needs to
+ * tell a hung server from a slow one.  said is what libcurl or S3 said, a
+ * sentence of theirs ("" if nothing); request_id may be NULL.
  */
 static int
-report_detail(const OqRequest *req, StringInfo detail)
+report_detail(const OqRequest *req, const char *said, const char *request_id)
 {
-	const char *sep = detail->len ? " " : "";
+	const char *sep = said[0] ? " " : "";
+	int			n = req->attempts;
 	double		seconds = req->elapsed_us / 1000000.0;
+	int			deadline_ms = oq_s3_batch_connection(req->batch)->opts.request_deadline_ms;
 
+	if (req->deadline_reached && request_id)
+		return errdetail_plural("%s%sRequest id %s. %d attempt was made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
+								"%s%sRequest id %s. %d attempts were made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
+								n, said, sep, request_id, n, seconds, deadline_ms);
 	if (req->deadline_reached)
 		return errdetail_plural("%s%s%d attempt was made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
 								"%s%s%d attempts were made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
-								req->attempts, detail->data, sep, req->attempts,
-								seconds, s3conn(req->batch)->opts.request_deadline_ms);
-	if (req->curl_code != 0 || req->attempts > 1)
+								n, said, sep, n, seconds, deadline_ms);
+	if ((req->curl_code != 0 || n > 1) && request_id)
+		return errdetail_plural("%s%sRequest id %s. %d attempt was made in %.1f s.",
+								"%s%sRequest id %s. %d attempts were made in %.1f s.",
+								n, said, sep, request_id, n, seconds);
+	if (req->curl_code != 0 || n > 1)
 		return errdetail_plural("%s%s%d attempt was made in %.1f s.",
 								"%s%s%d attempts were made in %.1f s.",
-								req->attempts, detail->data, sep, req->attempts,
-								seconds);
-	if (detail->len)
-		return errdetail_internal("%s", detail->data);
+								n, said, sep, n, seconds);
+	if (request_id)
+		return errdetail("%s%sRequest id %s.", said, sep, request_id);
+	if (said[0])
+		return errdetail_internal("%s", said);
 	return 0;
 }
 
@@ -610,11 +621,12 @@ access_hint(const OqConnection *conn, const OqS3Error *err)
 void
 oq_s3_report(const OqRequest *req, int elevel)
 {
-	OqConnection *conn = s3conn(req->batch);
+	OqConnection *conn = oq_s3_batch_connection(req->batch);
 	const char *bucket = conn->opts.bucket;
 	const char *what = op_names[req->op];
 	OqS3Error	err;
-	StringInfoData detail;
+	const char *said = "";
+	const char *request_id = NULL;
 	char	   *summary;
 
 	memset(&err, 0, sizeof(err));
@@ -622,29 +634,24 @@ oq_s3_report(const OqRequest *req, int elevel)
 		(void) oq_s3xml_parse_error(req->response, req->response_len, &err);
 	summary = failure_summary(req, &err);
 
-	/* the detail has what varies: S3's message, the request id, attempts */
-	initStringInfo(&detail);
+	/* what libcurl or S3 said, as a sentence; S3's request id */
 	if (req->curl_code != 0 && req->curl_error)
-		appendStringInfo(&detail, "%s.", req->curl_error);
-	else if (req->curl_code == 0)
+		said = psprintf("%s.", req->curl_error);
+	else if (req->curl_code == 0 && err.message)
 	{
-		if (err.message)
-		{
-			size_t		mlen = strlen(err.message);
+		size_t		mlen = strlen(err.message);
 
-			appendStringInfo(&detail, "%s%s", err.message,
-							 mlen > 0 && err.message[mlen - 1] == '.' ? "" : ".");
-		}
-		if (err.request_id || req->request_id)
-			appendStringInfo(&detail, "%sRequest id %s.", detail.len ? " " : "",
-							 err.request_id ? err.request_id : req->request_id);
+		said = psprintf("%s%s", err.message,
+						mlen > 0 && err.message[mlen - 1] == '.' ? "" : ".");
 	}
+	if (req->curl_code == 0)
+		request_id = err.request_id ? err.request_id : req->request_id;
 
 	if (is_no_such_bucket(req, &err))
 		ereport(elevel,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("bucket \"%s\" does not exist", bucket),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 errhint("Check the option bucket of server \"%s\".",
 						 conn->server_name),
 				 errcontext("S3 %s at %s (server \"%s\")", what,
@@ -654,7 +661,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 says bucket \"%s\" is not in region \"%s\": %s",
 						bucket, conn->opts.region, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 errhint("Set the option region of server \"%s\" to the bucket's region.",
 						 conn->server_name),
 				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
@@ -662,7 +669,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 access_hint(conn, &err),
 				 req->key ?
 				 errcontext("S3 %s of key \"%s\" at %s", what, req->key,
@@ -673,7 +680,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed: %s", what,
 						req->key, bucket, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
@@ -682,7 +689,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 %s of prefix \"%s\" in bucket \"%s\" failed: %s", what,
 						list_prefix(req), bucket, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
@@ -690,7 +697,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 %s of bucket \"%s\" failed: %s", what, bucket, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
@@ -715,6 +722,7 @@ oq_s3_report_head(const OqRequest *req, int elevel)
 void
 oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 {
+	const char *bucket = oq_s3_batch_connection(req->batch)->opts.bucket;
 	char	   *problem;
 
 	if (!oq_s3xml_parse_list(req->response, req->response_len, true, page, &problem))
@@ -722,9 +730,9 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 				(errcode(ERRCODE_FDW_ERROR),
 				 list_prefix(req) ?
 				 errmsg("could not parse the S3 listing of prefix \"%s\" in bucket \"%s\": %s",
-						list_prefix(req), s3conn(req->batch)->opts.bucket, problem) :
+						list_prefix(req), bucket, problem) :
 				 errmsg("could not parse the S3 listing of bucket \"%s\": %s",
-						s3conn(req->batch)->opts.bucket, problem)));
+						bucket, problem)));
 	check_listing_advances(req, page->is_truncated &&
 						   same_marker(page->next_continuation_token,
 									   list_param(req, "continuation-token")));
@@ -733,6 +741,7 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 void
 oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 {
+	const char *bucket = oq_s3_batch_connection(req->batch)->opts.bucket;
 	char	   *problem;
 
 	if (!oq_s3xml_parse_versions(req->response, req->response_len, true, page, &problem))
@@ -740,9 +749,9 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 				(errcode(ERRCODE_FDW_ERROR),
 				 list_prefix(req) ?
 				 errmsg("could not parse the S3 version listing of prefix \"%s\" in bucket \"%s\": %s",
-						list_prefix(req), s3conn(req->batch)->opts.bucket, problem) :
+						list_prefix(req), bucket, problem) :
 				 errmsg("could not parse the S3 version listing of bucket \"%s\": %s",
-						s3conn(req->batch)->opts.bucket, problem)));
+						bucket, problem)));
 	check_listing_advances(req, page->is_truncated &&
 						   same_marker(page->next_key_marker, list_param(req, "key-marker")) &&
 						   (same_marker(page->next_version_id_marker,
@@ -760,10 +769,11 @@ oq_s3_server_now(OqBatch *batch)
 int64
 oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 {
+	OqConnection *conn = oq_s3_batch_connection(batch);
 	int64		now;
 	OqRequest  *req;
 
-	if (oq_clock_now_us(&s3conn(batch)->clock, &now))
+	if (oq_clock_now_us(&conn->clock, &now))
 		return now;
 
 	if (probe_key)
@@ -777,7 +787,7 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 		req = oq_s3_run(batch, oq_s3_head(batch, probe_key));
 		if (req->curl_code != 0 ||
 			(req->status != 200 && req->status != 403 && req->status != 404) ||
-			(!oq_s3_ok(req) && !oq_clock_now_us(&s3conn(batch)->clock, &now)))
+			(!oq_s3_ok(req) && !oq_clock_now_us(&conn->clock, &now)))
 			oq_s3_report_head(req, ERROR);
 	}
 	else
@@ -787,10 +797,10 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 			oq_s3_report_head(req, ERROR);
 	}
 	oq_request_free(req);
-	if (!oq_clock_now_us(&s3conn(batch)->clock, &now))
+	if (!oq_clock_now_us(&conn->clock, &now))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("S3 endpoint %s sent no Date header", s3conn(batch)->opts.endpoint),
+				 errmsg("S3 endpoint %s sent no Date header", conn->opts.endpoint),
 				 errdetail("oq_fdw takes task timestamps from the S3 server's clock.")));
 	return now;
 }

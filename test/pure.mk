@@ -1,8 +1,8 @@
 # test/pure.mk - how to compile the pure modules (the src/*.c files that
 # need no backend: signing, XML, tags, timestamps, keys, task JSON,
-# credential documents) as
-# frontend code (-DFRONTEND) against libpgcommon/libpgport.  Included by
-# test/unit/Makefile and test/fuzz/Makefile, from two levels below the root.
+# credential documents) as frontend code (-DFRONTEND) against
+# libpgcommon/libpgport.  Included by test/unit/Makefile and
+# test/fuzz/Makefile, from two levels below the root.
 
 PG_CONFIG ?= pg_config
 PGINC := $(shell $(PG_CONFIG) --includedir-server)

@@ -4,13 +4,15 @@
 A module is a .c file and its .h (src/http.c and src/http.h are "http";
 oq_fdw.c and oq_fdw.h at the root are "oq_fdw").  Module A depends on
 module B when a file of A includes a header of B with #include "b.h".
-A module calls into another only through that one's header, so a graph
-without a cycle means every include and every call points one way, down
-the layers doc/internals.md draws.
+A module calls into another only through that one's header (this script
+also refuses an "extern" declaration in a .c file, which would call past
+the headers), so a graph without a cycle means every include and every
+call points one way, down the layers doc/internals.md draws.
 
     test/unit/layers.py [ROOT]       prints "ok   layers (...)" or the cycle
+    test/unit/layers.py --self-test  checks that a cycle and an extern are caught
 
-Exits 1 on a cycle (or a header that no longer exists), 0 otherwise.
+Exits 1 on a cycle or an extern declaration in a .c file, 0 otherwise.
 """
 
 import os
@@ -18,6 +20,7 @@ import re
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+EXTERN = re.compile(r'^\s*extern\b', re.M)
 
 
 def modules(root):
@@ -46,6 +49,20 @@ def graph(mods):
                 if target in headers and target != m:
                     edges[m].add(target)
     return edges
+
+
+def externs_in_c(mods):
+    """[(file, line number)] of extern declarations in .c files"""
+    found = []
+    for files in mods.values():
+        for f in files:
+            if not f.endswith(".c"):
+                continue
+            with open(f, encoding="utf-8") as fh:
+                text = fh.read()
+            for m in EXTERN.finditer(text):
+                found.append((f, text.count("\n", 0, m.start()) + 1))
+    return found
 
 
 def find_cycle(edges):
@@ -90,9 +107,42 @@ def layers(edges):
     return level
 
 
+def self_test():
+    """The checks catch what they are for: a made-up tree with a cycle, one with an extern"""
+    import tempfile
+    with tempfile.TemporaryDirectory() as root:
+        os.mkdir(os.path.join(root, "src"))
+
+        def write(name, text):
+            with open(os.path.join(root, "src", name), "w", encoding="utf-8") as f:
+                f.write(text)
+        write("low.h", "int low(void);\n")
+        write("low.c", '#include "low.h"\n')
+        write("high.h", '#include "low.h"\n')
+        write("high.c", '#include "high.h"\n')
+        ok = find_cycle(graph(modules(root))) is None
+        write("low.c", '#include "low.h"\n#include "high.h"\n')
+        cycle = find_cycle(graph(modules(root)))
+        ok = ok and cycle is not None and set(cycle) == {"low", "high"}
+        write("low.c", '#include "low.h"\nextern int high(void);\n')
+        ok = ok and find_cycle(graph(modules(root))) is None and \
+            externs_in_c(modules(root)) == [(os.path.join(root, "src", "low.c"), 2)]
+    print("%s layers-self-test (a cycle and an extern are caught)" % ("ok  " if ok else "FAIL"))
+    return 0 if ok else 1
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
-    edges = graph(modules(root))
+    mods = modules(root)
+    externs = externs_in_c(mods)
+    if externs:
+        for f, line in externs:
+            print("# %s:%d declares an extern: call through the other module's header" % (f, line))
+        print("FAIL layers (%d extern declarations in .c files)" % len(externs))
+        return 1
+    edges = graph(mods)
     cycle = find_cycle(edges)
     if cycle:
         print("# the modules include each other in a cycle: " + " -> ".join(cycle))

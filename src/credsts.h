@@ -26,11 +26,11 @@ typedef struct OqStsRequest
 } OqStsRequest;
 
 /*
- * Call STS over pool and fill access_key_id,
- * secret_access_key, session_token, expires_at_us and source of 'out'
- * (palloc'd in CurrentMemoryContext).  Errors (SQLSTATE HV00N) name STS,
- * the endpoint, the action and the role, with STS's error code and
- * message, never a credential or token.
+ * Call STS over pool and fill access_key_id, secret_access_key,
+ * session_token, expires_at_us and the source fields of 'out' (palloc'd in
+ * CurrentMemoryContext).  Errors (SQLSTATE HV00N) name STS, the endpoint,
+ * the action and the role, with STS's error code and message, never a
+ * credential or token.
  */
 extern void oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts,
 							   OqCredentials *out);

@@ -41,7 +41,8 @@ typedef struct OqHttpPool
 {
 	OqHttpSettings settings;
 	CURLM	   *multi;			/* NULL until the first batch */
-	long		max_connections;	/* kept alive by the multi handle */
+	long		max_connections;	/* kept alive by the multi handle; 0:
+									 * libcurl's default */
 	CURL	  **idle_easy;
 	int			nidle;
 	int			maxidle;

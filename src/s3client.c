@@ -678,7 +678,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 	else if (req->key)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed: %s", what,
+				 errmsg("could not %s key \"%s\" in bucket \"%s\": %s", what,
 						req->key, bucket, summary),
 				 report_detail(req, said, request_id),
 				 tls_hint(req),
@@ -687,7 +687,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 	else if (list_prefix(req))
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of prefix \"%s\" in bucket \"%s\" failed: %s", what,
+				 errmsg("could not %s prefix \"%s\" in bucket \"%s\": %s", what,
 						list_prefix(req), bucket, summary),
 				 report_detail(req, said, request_id),
 				 tls_hint(req),
@@ -696,7 +696,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 	else
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of bucket \"%s\" failed: %s", what, bucket, summary),
+				 errmsg("could not %s bucket \"%s\": %s", what, bucket, summary),
 				 report_detail(req, said, request_id),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,

@@ -40,7 +40,6 @@
 
 #include "connection.h"
 #include "cred.h"
-#include "taskcache.h"
 
 typedef struct OqConnectionKey
 {
@@ -62,9 +61,6 @@ oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	HASH_SEQ_STATUS scan;
 	OqConnectionEntry *e;
-
-	/* cached tasks were read with what just changed: forget them */
-	oq_cache_reset();
 
 	hash_seq_init(&scan, connection_hash);
 	while ((e = (OqConnectionEntry *) hash_seq_search(&scan)))

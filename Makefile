@@ -37,9 +37,13 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: unit-check test demo
+.PHONY: unit-check check-layers test demo
 unit-check:
 	$(MAKE) -C test/unit check
+
+# The modules' includes point one way (test/unit/layers.py; unit-check runs it)
+check-layers:
+	python3 test/unit/layers.py .
 
 test:
 	test/run

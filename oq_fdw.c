@@ -24,12 +24,14 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "access/parallel.h"
+#include "catalog/pg_foreign_server.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parsetree.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -977,4 +979,34 @@ _PG_init(void)
 		oq_shcache_install_hooks();
 
 	oq_http_init();
+}
+
+Oid
+oq_server_oid_checked(const char *servername)
+{
+	ForeignServer *server = GetForeignServerByName(servername, false);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+	FmgrInfo	handler;
+	AclResult	aclresult;
+
+	if (!OidIsValid(fdw->fdwhandler))
+		handler.fn_addr = NULL;
+	else
+		fmgr_info(fdw->fdwhandler, &handler);
+	if (handler.fn_addr != oq_fdw_handler)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("server \"%s\" does not belong to the oq_fdw foreign-data wrapper",
+						servername)));
+
+#if PG_VERSION_NUM >= 160000
+	aclresult = object_aclcheck(ForeignServerRelationId, server->serverid,
+								GetUserId(), ACL_USAGE);
+#else
+	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+#endif
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, servername);
+
+	return server->serverid;
 }

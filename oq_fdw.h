@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * oq_fdw.h
- *		Declarations shared by oq_fdw's modules.
+ *		The handler, the layout of a foreign scan's fdw_private, and the
+ *		server lookup of the SQL functions.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,9 +23,12 @@ enum OqPlanPrivate
 	OQ_PRIV_DIRECT				/* a direct UPDATE only: see directmodify.c */
 };
 
-/* Largest response body we accept for a task object or a listing page */
-#define OQ_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
-
 extern Datum oq_fdw_handler(PG_FUNCTION_ARGS);
+
+/*
+ * An oq_fdw server by name, checking USAGE for the current user: here,
+ * beside the handler that tells oq_fdw's servers from others.
+ */
+extern Oid	oq_server_oid_checked(const char *servername);
 
 #endif							/* OQ_FDW_H */

@@ -2,9 +2,9 @@
  *
  * connection.c
  *		Per-backend cache of S3 "connections": one entry per server and user
- *		mapping, holding the parsed options, the credentials and the libcurl
- *		multi handle whose pool keeps TCP/TLS connections alive across
- *		requests and statements.
+ *		mapping, holding the parsed options, the credentials and the HTTP
+ *		pool (http.h) that keeps TCP/TLS connections alive across requests
+ *		and statements.
  *
  * The pattern is postgres_fdw's connection cache: entries are found by
  * server and user mapping, and a syscache callback marks them stale when
@@ -33,17 +33,13 @@
 #include "foreign/foreign.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
-#include "utils/timestamp.h"
 
 #include "connection.h"
-#include "credentials.h"
-#include "oq_fdw.h"
-#include "taskcache.h"
+#include "cred.h"
 
 typedef struct OqConnectionKey
 {
@@ -60,20 +56,11 @@ typedef struct OqConnectionEntry
 
 static HTAB *connection_hash = NULL;
 
-/* A Date sample older than this is not trusted to tell "now" */
-#define OQ_CLOCK_SAMPLE_MAX_AGE_US	(300 * INT64CONST(1000000))
-/* Offsets are the maximum over windows of this length (see below) */
-#define OQ_CLOCK_WINDOW_US			(60 * INT64CONST(1000000))
-#define USECS_PER_SEC_64			INT64CONST(1000000)
-
 static void
 oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	HASH_SEQ_STATUS scan;
 	OqConnectionEntry *e;
-
-	/* cached tasks were read with what just changed: forget them */
-	oq_cache_reset();
 
 	hash_seq_init(&scan, connection_hash);
 	while ((e = (OqConnectionEntry *) hash_seq_search(&scan)))
@@ -90,7 +77,7 @@ oq_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 		/*
 		 * The user's role changed (it may have lost superuser): a
 		 * connection that uses the server's identity is rebuilt, and so
-		 * checked again.  Every use checks too (credentials.c), since a
+		 * checked again.  Every use checks too (cred.c), since a
 		 * held connection is not rebuilt.
 		 */
 		if (cacheid == AUTHOID && entry->user_opts.use_server_environment &&
@@ -103,11 +90,6 @@ static void
 oq_connection_init(void)
 {
 	HASHCTL		ctl;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("could not initialize libcurl")));
 
 	ctl.keysize = sizeof(OqConnectionKey);
 	ctl.entrysize = sizeof(OqConnectionEntry);
@@ -146,16 +128,9 @@ oq_find_user_mapping(Oid userid, Oid serverid)
 static void
 connection_release_resources(OqConnection *entry)
 {
-	int			i;
-
-	for (i = 0; i < entry->nidle; i++)
-		curl_easy_cleanup(entry->idle_easy[i]);
-	entry->nidle = 0;
-	if (entry->multi)
-		curl_multi_cleanup(entry->multi);
-	entry->multi = NULL;
+	oq_http_pool_release(&entry->http);
 	explicit_bzero(&entry->sigkey, sizeof(entry->sigkey));
-	oq_credentials_release(entry);
+	oq_cred_release(&entry->cred);
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = NULL;
@@ -165,7 +140,7 @@ connection_release_resources(OqConnection *entry)
 static void
 connection_free(OqConnection *conn)
 {
-	Assert(conn->pins == 0 && conn->nbatches == 0);
+	Assert(conn->pins == 0 && conn->http.nbatches == 0);
 	connection_release_resources(conn);
 	pfree(conn);
 }
@@ -179,6 +154,7 @@ connection_build(OqConnection *entry, Oid userid)
 	OqServerOptions *o;
 	const char *hostport;
 	const char *scheme_end;
+	OqHttpSettings http;
 
 	/* the options point into the catalog lookups: keep them with the entry */
 	entry->cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw connection",
@@ -211,24 +187,22 @@ connection_build(OqConnection *entry, Oid userid)
 		entry->host_header = psprintf("%s.%s", o->bucket, hostport);
 	}
 
-	entry->maxidle = Max(o->max_concurrency, 4);
-	entry->idle_easy = palloc0(sizeof(CURL *) * entry->maxidle);
-
 	MemoryContextSwitchTo(oldcxt);
 
-	entry->multi = curl_multi_init();
-	if (entry->multi == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
-				 errmsg("could not create a libcurl multi handle")));
+	/* S3's requests, and the credential services', follow the options */
+	http.connect_timeout_ms = o->connect_timeout_ms;
+	http.request_timeout_ms = o->request_timeout_ms;
+	http.request_deadline_ms = o->request_deadline_ms;
+	http.max_retries = o->max_retries;
+	http.ca_file = o->ca_file;
 
 	/*
 	 * Keep enough idle connections for every request a scan has in flight,
 	 * plus those of a second batch (a nested loop's inner scan), so that
 	 * connections are reused instead of reopened.
 	 */
-	curl_multi_setopt(entry->multi, CURLMOPT_MAXCONNECTS,
-					  (long) (2 * o->max_concurrency));
+	oq_http_pool_init(&entry->http, &http, Max(o->max_concurrency, 4),
+					  (long) (2 * o->max_concurrency), entry->cxt);
 
 	entry->server_hashvalue =
 		GetSysCacheHashValue1(FOREIGNSERVEROID, ObjectIdGetDatum(entry->serverid));
@@ -238,7 +212,8 @@ connection_build(OqConnection *entry, Oid userid)
 		GetSysCacheHashValue1(AUTHOID, ObjectIdGetDatum(entry->userid));
 
 	/* the rules and static keys now; anything fetched on first use */
-	oq_credentials_init(entry);
+	oq_cred_init(&entry->cred, entry->server_name, entry->userid, entry->umid,
+				 &entry->opts, &entry->user_opts, &http, entry->cxt);
 }
 
 static void
@@ -257,7 +232,7 @@ void
 oq_connection_unpin(OqConnection *conn)
 {
 	Assert(conn->pins > 0);
-	if (--conn->pins == 0 && conn->detached && conn->nbatches == 0)
+	if (--conn->pins == 0 && conn->detached && conn->http.nbatches == 0)
 		connection_free(conn);
 }
 
@@ -295,7 +270,7 @@ oq_get_connection(Oid serverid, Oid userid)
 		conn = e->conn;
 		e->conn = NULL;
 		conn->detached = true;
-		if (conn->pins == 0 && conn->nbatches == 0)
+		if (conn->pins == 0 && conn->http.nbatches == 0)
 			connection_free(conn);
 		found = false;
 	}
@@ -324,126 +299,11 @@ oq_get_connection(Oid serverid, Oid userid)
 	conn = e->conn;
 
 	/* the user may have lost the right to the server's identity */
-	oq_credentials_check_use(conn);
+	oq_cred_check_use(&conn->cred);
 
 	conn->pins++;
 	cb->func = unpin_callback;
 	cb->arg = conn;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 	return conn;
-}
-
-Oid
-oq_server_oid_checked(const char *servername)
-{
-	ForeignServer *server = GetForeignServerByName(servername, false);
-	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
-	FmgrInfo	handler;
-	AclResult	aclresult;
-
-	if (!OidIsValid(fdw->fdwhandler))
-		handler.fn_addr = NULL;
-	else
-		fmgr_info(fdw->fdwhandler, &handler);
-	if (handler.fn_addr != oq_fdw_handler)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" does not belong to the oq_fdw foreign-data wrapper",
-						servername)));
-
-#if PG_VERSION_NUM >= 160000
-	aclresult = object_aclcheck(ForeignServerRelationId, server->serverid,
-								GetUserId(), ACL_USAGE);
-#else
-	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
-#endif
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, servername);
-
-	return server->serverid;
-}
-
-const OqCredentials *
-oq_connection_credentials(OqConnection *conn)
-{
-	/* every use of the server's identity is checked, not only the first */
-	oq_credentials_check_use(conn);
-	if (oq_credentials_need_refresh(&conn->creds, oq_local_now_us()))
-		oq_credentials_refresh(conn);
-	return &conn->creds;
-}
-
-CURL *
-oq_connection_take_easy(OqConnection *conn)
-{
-	CURL	   *easy;
-
-	if (conn->nidle > 0)
-		return conn->idle_easy[--conn->nidle];
-
-	easy = curl_easy_init();
-	if (easy == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
-				 errmsg("could not create a libcurl handle")));
-	return easy;
-}
-
-void
-oq_connection_return_easy(OqConnection *conn, CURL *easy)
-{
-	if (conn->cxt != NULL && conn->nidle < conn->maxidle)
-	{
-		curl_easy_reset(easy);
-		conn->idle_easy[conn->nidle++] = easy;
-	}
-	else
-		curl_easy_cleanup(easy);
-}
-
-int64
-oq_local_now_us(void)
-{
-	return GetCurrentTimestamp() +
-		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-}
-
-/*
- * A Date header says the server's time truncated to the second, so each
- * sample (Date minus the local time at receipt) underestimates the true
- * offset by up to a second plus latency.  The largest sample of a recent
- * window is therefore the best estimate; windows restart every minute so
- * that a local clock step is followed.
- */
-void
-oq_connection_clock_sample(OqConnection *conn, int64 date_unix_s, int64 local_us)
-{
-	int64		sample = date_unix_s * USECS_PER_SEC_64 - local_us;
-
-	if (conn->clock_last_sample_us == 0 ||
-		local_us - conn->clock_window_start_us > OQ_CLOCK_WINDOW_US)
-	{
-		conn->clock_window_start_us = local_us;
-		conn->clock_offset_us = sample;
-	}
-	else if (sample > conn->clock_offset_us)
-		conn->clock_offset_us = sample;
-	conn->clock_last_sample_us = local_us;
-}
-
-bool
-oq_server_now_us(OqConnection *conn, int64 *now_us)
-{
-	int64		local = oq_local_now_us();
-	int64		offset = conn->clock_offset_us;
-
-	if (conn->clock_last_sample_us == 0 ||
-		local - conn->clock_last_sample_us > OQ_CLOCK_SAMPLE_MAX_AGE_US)
-		return false;
-
-	/* Within Date's resolution: the clocks agree, keep local precision */
-	if (offset <= 0 && offset > -USECS_PER_SEC_64)
-		offset = 0;
-	*now_us = local + offset;
-	return true;
 }

@@ -20,7 +20,7 @@
 #endif
 
 #include <jansson.h>
-/* the backend exports an SQL function of this name: see taskjson.c */
+/* the backend exports an SQL function of this name: see taskbuild.c */
 #pragma GCC poison json_object
 
 #include "credjson.h"

@@ -12,7 +12,7 @@
 #ifndef OQ_CREDJSON_H
 #define OQ_CREDJSON_H
 
-#include "awscreds.h"
+#include "credtypes.h"
 
 /*
  * Parse a document such as

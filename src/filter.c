@@ -23,24 +23,8 @@
 
 #include "filter.h"
 #include "keys.h"
+#include "strlist.h"
 #include "tags.h"
-
-List *
-oq_text_array_strings(ArrayType *array)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	int			i;
-	List	   *result = NIL;
-
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &nelems);
-	for (i = 0; i < nelems; i++)
-		if (!nulls[i])
-			result = lappend(result, TextDatumGetCString(elems[i]));
-	return result;
-}
 
 static char *
 uuid_string(Datum d)
@@ -63,38 +47,6 @@ uuid_array_strings(ArrayType *array)
 		if (!nulls[i])
 			result = lappend(result, uuid_string(elems[i]));
 	return result;
-}
-
-bool
-oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	bool		ok = true;
-	char	   *key = NULL;
-
-	*keys = *values = NIL;
-	if (!JB_ROOT_IS_OBJECT(jb))
-		return false;
-
-	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (tok == WJB_VALUE)
-		{
-			if (v.type != jbvString)
-				ok = false;
-			else
-			{
-				*keys = lappend(*keys, key);
-				*values = lappend(*values, pnstrdup(v.val.string.val, v.val.string.len));
-			}
-		}
-	}
-	return ok;
 }
 
 /*
@@ -227,19 +179,6 @@ oq_filter_build(List *quals, const Datum *args, const bool *argnulls)
 	return filter;
 }
 
-static bool
-string_in_list(const char *s, List *list)
-{
-	ListCell   *lc;
-
-	if (s == NULL)
-		return false;
-	foreach(lc, list)
-		if (strcmp(s, (const char *) lfirst(lc)) == 0)
-			return true;
-	return false;
-}
-
 static const char *
 string_field(const OqTaskDoc *doc, OqField field)
 {
@@ -280,7 +219,7 @@ oq_filter_match(const OqFilter *filter, const OqTaskDoc *doc)
 					return false;
 				break;
 			case OQ_QUAL_TAG_IN:
-				if (!string_in_list(tag_text(doc, t->key), t->values))
+				if (!oq_string_list_member(t->values, tag_text(doc, t->key)))
 					return false;
 				break;
 			case OQ_QUAL_TAG_EXISTS:
@@ -359,7 +298,7 @@ oq_filter_match_id(const OqFilter *filter, const char *id)
 
 		if (t->kind == OQ_QUAL_ID_EQ && strcmp(id, t->value) != 0)
 			return false;
-		if (t->kind == OQ_QUAL_ID_IN && !string_in_list(id, t->values))
+		if (t->kind == OQ_QUAL_ID_IN && !oq_string_list_member(t->values, id))
 			return false;
 	}
 	return true;
@@ -389,7 +328,7 @@ oq_filter_ids(const OqFilter *filter)
 	{
 		char	   *id = (char *) lfirst(lc);
 
-		if (oq_filter_match_id(filter, id) && !string_in_list(id, result))
+		if (oq_filter_match_id(filter, id) && !oq_string_list_member(result, id))
 			result = lappend(result, id);
 	}
 	return result;

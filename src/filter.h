@@ -71,14 +71,4 @@ extern List *oq_filter_index_conjuncts(const OqFilter *filter);
 extern bool oq_index_conjunct_holds(const OqIndexConjunct *conjunct,
 									const OqTaskDoc *doc);
 
-/* Helpers shared with plan-time code */
-extern List *oq_text_array_strings(ArrayType *array);
-
-/*
- * The top-level pairs of a jsonb object whose values are strings (keys and
- * values aligned); returns false when jb is not an object or some value is
- * not a string.
- */
-extern bool oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values);
-
 #endif							/* OQ_FILTER_H */

@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "oq_fdw.h"
 #include "rfc3339.h"
 #include "s3client.h"
 #include "submitargs.h"
@@ -39,7 +40,7 @@ write_batch(Oid serverid)
 {
 	OqConnection *conn = oq_get_connection(serverid, GetUserId());
 
-	return oq_batch_create(conn, conn->opts.max_concurrency);
+	return oq_s3_batch_create(conn, conn->opts.max_concurrency);
 }
 
 static void

@@ -23,6 +23,7 @@
 #include "utils/uuid.h"
 
 #include "keys.h"
+#include "oq_fdw.h"
 #include "rfc3339.h"
 #include "s3client.h"
 #include "tagsql.h"
@@ -59,21 +60,6 @@ same_field(const OqTaskDoc *a, const OqTaskDoc *b, OqField f)
 	if (ma == NULL || mb == NULL)
 		return ma == mb;
 	return ma->raw_len == mb->raw_len && memcmp(ma->raw, mb->raw, ma->raw_len) == 0;
-}
-
-static bool
-same_tags(const OqTaskDoc *a, const OqTaskDoc *b)
-{
-	if (a->ntags != b->ntags)
-		return false;
-	for (int i = 0; i < a->ntags; i++)
-	{
-		const OqTag *t = oq_task_tag_find(b, a->tags[i].key);
-
-		if (t == NULL || !oq_tag_same_value(t, &a->tags[i]))
-			return false;
-	}
-	return true;
 }
 
 /* {customer: acme-corp, priority: critical}, as the seed writes tags */
@@ -158,7 +144,7 @@ describe(const OqTaskDoc *prev, const OqTaskDoc *cur)
 		else
 			appendStringInfoString(&buf, status);	/* completed, expired, ... */
 	}
-	if (!same_tags(prev, cur))
+	if (!oq_tags_equal(prev->tags, prev->ntags, cur->tags, cur->ntags))
 	{
 		appendStringInfo(&buf, "%stags updated: ", buf.len ? "; " : "");
 		append_tags(&buf, cur);
@@ -219,7 +205,7 @@ oq_task_history(PG_FUNCTION_ARGS)
 	Oid			serverid = oq_server_oid_checked(NameStr(*PG_GETARG_NAME(0)));
 	char	   *id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(1)));
 	OqConnection *conn = oq_get_connection(serverid, GetUserId());
-	OqBatch    *batch = oq_batch_create(conn, conn->opts.max_concurrency);
+	OqBatch    *batch = oq_s3_batch_create(conn, conn->opts.max_concurrency);
 	char	   *key = oq_task_key(id, conn->opts.shard_prefix_len);
 	List	   *versions;
 	ListCell   *lc;

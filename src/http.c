@@ -6,9 +6,11 @@
  *		through libcurl.
  *
  * A batch is the set of requests one caller (a scan, a function call)
- * waits on.  Batches of the same connection share its multi handle and so
- * its pool of kept-alive connections; a request that finishes while
- * another batch is waiting is simply parked on its own batch's done list.
+ * waits on.  Batches of the same pool share its multi handle and so its
+ * kept-alive connections; a request that finishes while another batch is
+ * waiting is simply parked on its own batch's done list.  Who owns a pool
+ * (an S3 connection, a credential chain) is no concern of this file: what
+ * the owner must decide comes in through the batch's hooks (http.h).
  *
  * Waits are at most 100 ms long and each is followed by
  * CHECK_FOR_INTERRUPTS(), so a cancel or statement_timeout ends even a
@@ -32,9 +34,8 @@
 #include "storage/pmsignal.h"
 #include "utils/memutils.h"
 
+#include "clock.h"
 #include "http.h"
-#include "oq_fdw.h"
-#include "s3xml.h"
 #include "stats.h"
 
 /* Longest single wait before checking for interrupts again */
@@ -78,7 +79,7 @@ oq_release_callback(ResourceReleasePhase phase, bool isCommit,
 		if (batch->owner != CurrentResourceOwner)
 			continue;
 		if (isCommit)
-			elog(WARNING, "oq_fdw: request batch was not closed before commit");
+			elog(WARNING, "request batch was not closed before commit");
 		oq_batch_destroy(batch);
 	}
 }
@@ -89,8 +90,88 @@ oq_http_init(void)
 	RegisterResourceReleaseCallback(oq_release_callback, NULL);
 }
 
+void
+oq_http_pool_init(OqHttpPool *pool, const OqHttpSettings *settings,
+				  int maxidle, long max_connections, MemoryContext cxt)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->settings = *settings;
+	if (settings->ca_file)
+		pool->settings.ca_file = MemoryContextStrdup(cxt, settings->ca_file);
+	pool->max_connections = max_connections;
+	pool->maxidle = Max(maxidle, 1);
+	pool->idle_easy = MemoryContextAllocZero(cxt, sizeof(CURL *) * pool->maxidle);
+}
+
+/* The multi handle, made on first use: a pool that never sends costs nothing */
+static void
+pool_start(OqHttpPool *pool)
+{
+	static bool curl_ready = false;
+
+	if (pool->multi)
+		return;
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_ready = true;
+	}
+	pool->multi = curl_multi_init();
+	if (pool->multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl multi handle")));
+	if (pool->max_connections > 0)
+		curl_multi_setopt(pool->multi, CURLMOPT_MAXCONNECTS, pool->max_connections);
+}
+
+void
+oq_http_pool_release(OqHttpPool *pool)
+{
+	Assert(pool->nbatches == 0);
+	for (int i = 0; i < pool->nidle; i++)
+		curl_easy_cleanup(pool->idle_easy[i]);
+	pool->nidle = 0;
+	pool->maxidle = 0;			/* handles still out are cleaned up on return */
+	if (pool->multi)
+		curl_multi_cleanup(pool->multi);
+	pool->multi = NULL;
+}
+
+static CURL *
+pool_take_easy(OqHttpPool *pool)
+{
+	CURL	   *easy;
+
+	if (pool->nidle > 0)
+		return pool->idle_easy[--pool->nidle];
+
+	easy = curl_easy_init();
+	if (easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	return easy;
+}
+
+static void
+pool_return_easy(OqHttpPool *pool, CURL *easy)
+{
+	if (pool->nidle < pool->maxidle)
+	{
+		curl_easy_reset(easy);
+		pool->idle_easy[pool->nidle++] = easy;
+	}
+	else
+		curl_easy_cleanup(easy);
+}
+
 OqBatch *
-oq_batch_create(OqConnection *conn, int max_inflight)
+oq_batch_create(OqHttpPool *pool, int max_inflight, const OqBatchHooks *hooks,
+				void *hooks_arg)
 {
 	OqBatch    *batch;
 
@@ -98,30 +179,31 @@ oq_batch_create(OqConnection *conn, int max_inflight)
 		http_cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw requests",
 										 ALLOCSET_DEFAULT_SIZES);
 
+	pool_start(pool);
 	batch = MemoryContextAllocZero(http_cxt, sizeof(OqBatch));
-	batch->conn = conn;
+	batch->pool = pool;
+	batch->hooks = hooks;
+	batch->hooks_arg = hooks_arg;
 	batch->owner = CurrentResourceOwner;
 	batch->max_inflight = Max(max_inflight, 1);
 	dlist_init(&batch->queued);
 	dlist_init(&batch->inflight);
 	dlist_init(&batch->done);
 	dlist_init(&batch->returned);
-	batch->refresh_credentials = true;
 	dlist_push_tail(&live_batches, &batch->node);
-	conn->nbatches++;
-	oq_connection_pin(conn);
+	pool->nbatches++;
 	return batch;
 }
 
 static void
 release_transfer(OqRequest *req)
 {
-	OqConnection *conn = req->batch->conn;
+	OqHttpPool *pool = req->batch->pool;
 
 	if (req->easy)
 	{
-		curl_multi_remove_handle(conn->multi, req->easy);
-		oq_connection_return_easy(conn, req->easy);
+		curl_multi_remove_handle(pool->multi, req->easy);
+		pool_return_easy(pool, req->easy);
 		req->easy = NULL;
 	}
 	if (req->headers)
@@ -129,6 +211,27 @@ release_transfer(OqRequest *req)
 		curl_slist_free_all(req->headers);
 		req->headers = NULL;
 	}
+}
+
+void
+oq_request_secret(OqRequest *req, char *s)
+{
+	req->wipe = true;
+	if (s == NULL)
+		return;
+	Assert(req->nsecrets < lengthof(req->secrets));
+	req->secrets[req->nsecrets++] = s;
+}
+
+static void
+wipe_request(OqRequest *req)
+{
+	if (req->body)
+		explicit_bzero(req->body, req->body_len);
+	if (req->response_cap > 0)
+		explicit_bzero(req->response, req->response_cap);
+	for (int i = 0; i < req->nsecrets; i++)
+		explicit_bzero(req->secrets[i], strlen(req->secrets[i]));
 }
 
 void
@@ -157,6 +260,8 @@ oq_request_free(OqRequest *req)
 		case OQ_REQ_NEW:
 			break;
 	}
+	if (req->wipe)
+		wipe_request(req);
 	MemoryContextDelete(req->cxt);
 }
 
@@ -177,8 +282,10 @@ oq_batch_destroy(OqBatch *batch)
 	free_request_list(&batch->done);
 	free_request_list(&batch->returned);
 	dlist_delete(&batch->node);
-	batch->conn->nbatches--;
-	oq_connection_unpin(batch->conn);
+	batch->pool->nbatches--;
+	/* last: the owner may free the pool when it lets go */
+	if (batch->hooks && batch->hooks->release)
+		batch->hooks->release(batch->hooks_arg);
 	pfree(batch);
 }
 
@@ -267,9 +374,9 @@ oq_request_add_header(OqRequest *req, const char *fmt,...)
 		pfree(buf.data);
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("could not send a request: the value of header \"%s\" holds a control character",
-						name),
-				 req->key ? errdetail("The request is for object \"%s\".", req->key) : 0));
+				 errmsg("could not send a request with header \"%s\"", name),
+				 errdetail("The header's value holds a control character."),
+				 req->key ? errcontext("request for object \"%s\"", req->key) : 0));
 	}
 	/* the line may carry a secret (a token, a signature): wipe our copy */
 	explicit_bzero(buf.data, buf.len);
@@ -323,7 +430,11 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 			return 0;
 		memcpy(grown, req->response, req->response_len);
 		if (req->response_cap > 0)
+		{
+			if (req->wipe)
+				explicit_bzero(req->response, req->response_len);
 			pfree(req->response);
+		}
 		req->response = grown;
 		req->response_cap = cap;
 	}
@@ -409,8 +520,8 @@ static void
 start_attempt(OqRequest *req)
 {
 	OqBatch    *batch = req->batch;
-	OqConnection *conn = batch->conn;
-	OqServerOptions *o = &conn->opts;
+	OqHttpPool *pool = batch->pool;
+	const OqHttpSettings *o = &pool->settings;
 	CURL	   *easy;
 	CURLMcode	mc;
 	int64		now;
@@ -420,7 +531,11 @@ start_attempt(OqRequest *req)
 
 	/* Forget what an earlier attempt received */
 	if (req->response_cap > 0)
+	{
+		if (req->wipe)
+			explicit_bzero(req->response, req->response_len);
 		pfree(req->response);
+	}
 	req->response = "";
 	req->response_len = req->response_cap = 0;
 	req->status = 0;
@@ -448,7 +563,7 @@ start_attempt(OqRequest *req)
 	/* the header list grows on req->headers, where cleanup finds it */
 	Assert(req->headers == NULL && req->easy == NULL);
 	req->prepare(req);
-	req->easy = easy = oq_connection_take_easy(conn);
+	req->easy = easy = pool_take_easy(pool);
 
 	curl_easy_setopt(easy, CURLOPT_URL, req->url);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, req);
@@ -472,42 +587,26 @@ start_attempt(OqRequest *req)
 	if (o->ca_file)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, o->ca_file);
 
-	switch (req->op)
+	/* GET and DELETE send no body; PUT and POST one (possibly empty) */
+	if (strcmp(req->method, "HEAD") == 0)
+		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET") != 0)
 	{
-		case OQ_OP_HEAD:
-			curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-			break;
-		case OQ_OP_PUT:
-			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
+		if (strcmp(req->method, "POST") != 0)
+			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req->method);
+		if (strcmp(req->method, "DELETE") != 0)
+		{
 			curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 			curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
 							 (curl_off_t) req->body_len);
-			break;
-		case OQ_OP_DELETE:
-			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "DELETE");
-			break;
-		case OQ_OP_CREDENTIALS:
-			/* GET, or PUT/POST with a body (possibly empty) */
-			if (strcmp(req->method, "GET") != 0)
-			{
-				if (strcmp(req->method, "POST") != 0)
-					curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req->method);
-				curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-				curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-								 (curl_off_t) req->body_len);
-			}
-			break;
-		case OQ_OP_GET:
-		case OQ_OP_LIST:
-		case OQ_NUM_OPS:
-			break;
+		}
 	}
 
-	mc = curl_multi_add_handle(conn->multi, easy);
+	mc = curl_multi_add_handle(pool->multi, easy);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("could not start an S3 request: %s", curl_multi_strerror(mc))));
+				 errmsg("could not start an HTTP request: %s", curl_multi_strerror(mc))));
 
 	req->attempts++;
 	batch->requests[req->op]++;
@@ -517,7 +616,7 @@ start_attempt(OqRequest *req)
 
 /* Failures that are safe and worth trying again */
 static bool
-is_retryable(OqRequest *req)
+is_retryable(OqBatch *batch, OqRequest *req)
 {
 	CURLcode	code = (CURLcode) req->curl_code;
 
@@ -556,16 +655,11 @@ is_retryable(OqRequest *req)
 			return req->retry_unknown_outcome;
 		case 429:
 			return true;
-		case 400:
-			{
-				/* S3 answers 400 RequestTimeout for a stalled upload */
-				OqS3Error	err;
-
-				return oq_s3xml_parse_error(req->response, req->response_len, &err) &&
-					err.code && strcmp(err.code, "RequestTimeout") == 0;
-			}
 		default:
-			return false;
+			/* the owner knows which of its service's errors are transient */
+			return req->status >= 400 && req->status < 500 &&
+				batch->hooks && batch->hooks->retryable &&
+				batch->hooks->retryable(req, batch->hooks_arg);
 	}
 }
 
@@ -594,7 +688,6 @@ static void
 finish_attempt(OqRequest *req, CURLcode code, int64 now)
 {
 	OqBatch    *batch = req->batch;
-	OqConnection *conn = batch->conn;
 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
 	release_transfer(req);
@@ -609,17 +702,17 @@ finish_attempt(OqRequest *req, CURLcode code, int64 now)
 											  req->errbuf : curl_easy_strerror(code));
 	}
 	oq_stat_add(OQ_STAT_BYTES_RECEIVED, req->response_len);
-	/* only S3's own Date headers tell the S3 server's clock */
-	if (req->date > 0 && req->op != OQ_OP_CREDENTIALS)
-		oq_connection_clock_sample(conn, req->date, now);
+	if (req->date > 0 && batch->hooks && batch->hooks->date_seen)
+		batch->hooks->date_seen(batch->hooks_arg, req->date, now);
 	if (req->status == 412 || req->status == 409)
 	{
 		oq_stat_inc(OQ_STAT_PRECONDITION_FAILED);
 		batch->precondition_failed++;
 	}
 
-	if (is_retryable(req) &&
-		req->attempts <= (req->max_retries >= 0 ? req->max_retries : conn->opts.max_retries))
+	if (is_retryable(batch, req) &&
+		req->attempts <= (req->max_retries >= 0 ? req->max_retries :
+						  batch->pool->settings.max_retries))
 	{
 		/*
 		 * Retry only if a useful attempt still fits before the deadline; the
@@ -690,9 +783,9 @@ start_queued(OqBatch *batch, int64 now)
 	return next;
 }
 
-/* Let libcurl move every transfer of the connection along */
+/* Let libcurl move every transfer of the pool along */
 static void
-perform(OqConnection *conn)
+perform(OqHttpPool *pool)
 {
 	int			running;
 	int			left;
@@ -700,14 +793,14 @@ perform(OqConnection *conn)
 	CURLMsg    *msg;
 	int64		now;
 
-	mc = curl_multi_perform(conn->multi, &running);
+	mc = curl_multi_perform(pool->multi, &running);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("S3 transfer failed: %s", curl_multi_strerror(mc))));
+				 errmsg("could not run HTTP transfers: %s", curl_multi_strerror(mc))));
 
 	now = oq_local_now_us();
-	while ((msg = curl_multi_info_read(conn->multi, &left)) != NULL)
+	while ((msg = curl_multi_info_read(pool->multi, &left)) != NULL)
 	{
 		OqRequest  *req;
 
@@ -719,12 +812,14 @@ perform(OqConnection *conn)
 }
 
 /*
- * What pg_stat_activity shows while a backend waits on S3: wait_event_type
- * Extension, and from PostgreSQL 17 on the event OqS3Request (registered in
- * shared memory on first use), so a DBA sees what the backend waits for.
+ * What pg_stat_activity shows while a backend waits on a request:
+ * wait_event_type Extension, and from PostgreSQL 17 on the event
+ * OqS3Request (registered in shared memory on first use; named for the
+ * S3 requests that are nearly all of them), so a DBA sees what the
+ * backend waits for.
  */
 static uint32
-s3_wait_event(void)
+request_wait_event(void)
 {
 #if PG_VERSION_NUM >= 170000
 	static uint32 wait_event = 0;
@@ -744,24 +839,20 @@ s3_wait_event(void)
 static void
 batch_step(OqBatch *batch, OqRequest *target)
 {
-	OqConnection *conn = batch->conn;
+	OqHttpPool *pool = batch->pool;
 	int64		now = oq_local_now_us();
 	int64		next_start;
 	long		timeout_ms = OQ_MAX_WAIT_MS;
 
-	/*
-	 * Requests sign with the connection's credentials when they start:
-	 * refresh those first, here, where nothing is half-started (a refresh
-	 * runs requests of its own on the same multi handle).
-	 */
-	if (batch->refresh_credentials && batch->nqueued > 0)
+	/* what the requests about to start sign with may need a refresh */
+	if (batch->nqueued > 0 && batch->hooks && batch->hooks->before_start)
 	{
-		(void) oq_connection_credentials(conn);
+		batch->hooks->before_start(batch->hooks_arg);
 		now = oq_local_now_us();
 	}
 
 	next_start = start_queued(batch, now);
-	perform(conn);
+	perform(pool);
 	next_start = Min(next_start, start_queued(batch, oq_local_now_us()));
 
 	if (target ? target->state != OQ_REQ_DONE : batch->ndone == 0)
@@ -773,19 +864,19 @@ batch_step(OqBatch *batch, OqRequest *target)
 		{
 			/* only backoffs pending: sleep on the latch */
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 timeout_ms, s3_wait_event());
+							 timeout_ms, request_wait_event());
 			ResetLatch(MyLatch);
 		}
 		else
 		{
 			long		curl_ms;
 
-			if (curl_multi_timeout(conn->multi, &curl_ms) == CURLM_OK && curl_ms >= 0)
+			if (curl_multi_timeout(pool->multi, &curl_ms) == CURLM_OK && curl_ms >= 0)
 				timeout_ms = Min(timeout_ms, curl_ms);
 			if (timeout_ms > 0)
 			{
-				pgstat_report_wait_start(s3_wait_event());
-				curl_multi_poll(conn->multi, NULL, 0, (int) timeout_ms, NULL);
+				pgstat_report_wait_start(request_wait_event());
+				curl_multi_poll(pool->multi, NULL, 0, (int) timeout_ms, NULL);
 				pgstat_report_wait_end();
 			}
 			if (!PostmasterIsAlive())

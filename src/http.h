@@ -1,20 +1,69 @@
 /*-------------------------------------------------------------------------
  *
  * http.h
- *		The libcurl driver: batches of concurrent requests on a connection's
- *		multi handle, with retries, timeouts, size caps and interruptible
- *		waits.  S3 specifics (URLs, signing, error bodies) are s3client's.
+ *		The libcurl driver: batches of concurrent requests on a pool (a
+ *		multi handle and its kept-alive connections), with retries,
+ *		timeouts, size caps and interruptible waits.
+ *
+ * It knows HTTP only.  What a request sends (URL, headers, signature) is
+ * its caller's, through the prepare callback of each request; what a
+ * batch's owner must decide (refresh what requests sign with, whether an
+ * answer is worth retrying, what a Date header says) comes in as the
+ * batch's hooks.  S3 specifics are s3client's, credentials the cred*
+ * modules'.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef OQ_HTTP_H
 #define OQ_HTTP_H
 
+#include <curl/curl.h>
+
 #include "lib/ilist.h"
 #include "utils/resowner.h"
 
-#include "connection.h"
+/* How a pool's requests are sent, unless a request overrides it */
+typedef struct OqHttpSettings
+{
+	int			connect_timeout_ms; /* per attempt */
+	int			request_timeout_ms; /* per attempt, transfer included */
+	int			request_deadline_ms;	/* all attempts of a request */
+	int			max_retries;
+	char	   *ca_file;		/* NULL: the system's CA bundle */
+} OqHttpSettings;
 
+/*
+ * A libcurl multi handle, whose pool keeps TCP/TLS connections alive
+ * across requests, and the easy handles ready for reuse.  The owner
+ * embeds it and must not release it while batches use it (nbatches).
+ */
+typedef struct OqHttpPool
+{
+	OqHttpSettings settings;
+	CURLM	   *multi;			/* NULL until the first batch */
+	long		max_connections;	/* kept alive by the multi handle; 0:
+									 * libcurl's default */
+	CURL	  **idle_easy;
+	int			nidle;
+	int			maxidle;
+	int			nbatches;		/* batches using the pool now */
+} OqHttpPool;
+
+/*
+ * Set up a pool (no network, no libcurl handle yet) in memory of cxt, which
+ * must live as long as the pool; settings are copied.
+ */
+extern void oq_http_pool_init(OqHttpPool *pool, const OqHttpSettings *settings,
+							  int maxidle, long max_connections,
+							  MemoryContext cxt);
+
+/* Close the pool's handles and connections; no batch may use it */
+extern void oq_http_pool_release(OqHttpPool *pool);
+
+/* Largest response body a request accepts unless it sets max_response */
+#define OQ_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
+
+/* Kinds of requests, counted apart for EXPLAIN ANALYZE and the statistics */
 typedef enum OqOp
 {
 	OQ_OP_GET,
@@ -22,7 +71,7 @@ typedef enum OqOp
 	OQ_OP_DELETE,
 	OQ_OP_HEAD,
 	OQ_OP_LIST,
-	OQ_OP_CREDENTIALS,			/* STS, instance metadata, container endpoint */
+	OQ_OP_CREDENTIALS,			/* to a credential service */
 	OQ_NUM_OPS
 } OqOp;
 
@@ -44,6 +93,32 @@ typedef enum OqRequestState
  * whatever the callback throws.
  */
 typedef void (*OqPrepareFn) (struct OqRequest *req);
+
+/*
+ * What the owner of a batch decides; any hook may be NULL.  They run in
+ * the driver's loop, never inside a libcurl callback.
+ */
+typedef struct OqBatchHooks
+{
+	/*
+	 * Before the batch's queued requests start (a refresh of the
+	 * credentials they sign with, say).  May run requests of its own, on
+	 * another pool.
+	 */
+	void		(*before_start) (void *arg);
+
+	/*
+	 * Whether a failed answer the driver would not retry (a 4xx) is a
+	 * transient one worth retrying.
+	 */
+	bool		(*retryable) (const struct OqRequest *req, void *arg);
+
+	/* An answer carried a Date header (Unix s), received at local_us */
+	void		(*date_seen) (void *arg, int64 date_unix_s, int64 local_us);
+
+	/* The batch is destroyed (after its requests): let go of arg */
+	void		(*release) (void *arg);
+} OqBatchHooks;
 
 typedef struct OqRequest
 {
@@ -67,6 +142,9 @@ typedef struct OqRequest
 	int			timeout_ms;
 	int			max_retries;
 	bool		no_proxy;		/* never through a proxy (link-local services) */
+	bool		wipe;			/* body, response and secrets[] hold secrets */
+	char	   *secrets[4];		/* strings to wipe when the request is freed */
+	int			nsecrets;
 
 	/* the caller's */
 	void	   *arg;
@@ -105,7 +183,9 @@ typedef struct OqRequest
 typedef struct OqBatch
 {
 	dlist_node	node;			/* in the list of live batches */
-	OqConnection *conn;
+	OqHttpPool *pool;
+	const OqBatchHooks *hooks;	/* NULL: none */
+	void	   *hooks_arg;
 	ResourceOwner owner;
 	int			max_inflight;
 	int			ninflight;
@@ -121,15 +201,11 @@ typedef struct OqBatch
 	int64		requests[OQ_NUM_OPS];	/* attempts made, for EXPLAIN ANALYZE */
 	int64		retries;
 	int64		precondition_failed;	/* 412 and 409 answers */
-
-	/*
-	 * Refresh the connection's credentials before starting requests (they
-	 * sign with them).  Off for the batches that fetch those credentials.
-	 */
-	bool		refresh_credentials;
 } OqBatch;
 
-extern OqBatch *oq_batch_create(OqConnection *conn, int max_inflight);
+/* A batch on pool; hooks (may be NULL) must outlive it */
+extern OqBatch *oq_batch_create(OqHttpPool *pool, int max_inflight,
+								const OqBatchHooks *hooks, void *hooks_arg);
 
 /* Frees every request of the batch too, also those handed out */
 extern void oq_batch_destroy(OqBatch *batch);
@@ -137,6 +213,14 @@ extern void oq_batch_destroy(OqBatch *batch);
 /* A new request in its own memory context; the caller fills "what to send" */
 extern OqRequest *oq_request_create(OqBatch *batch, OqOp op, const char *method);
 extern void oq_request_free(OqRequest *req);
+
+/*
+ * The request carries secrets (a token, a key, credentials in the answer):
+ * when it is freed, however (an error destroying its batch too), wipe its
+ * body, its response and the string s (NULL: none; at most four), which
+ * must live in the request's memory context.
+ */
+extern void oq_request_secret(OqRequest *req, char *s);
 
 /* Queue a request; it starts as soon as a slot is free */
 extern void oq_batch_submit(OqBatch *batch, OqRequest *req);

@@ -398,7 +398,7 @@ oq_modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	st->operation = operation;
 	st->conn = oq_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid, userid);
 	st->max_inflight = st->conn->opts.max_concurrency;
-	st->batch = oq_batch_create(st->conn, st->max_inflight);
+	st->batch = oq_s3_batch_create(st->conn, st->max_inflight);
 	st->returning = returning;
 	st->batch_size = modify_batch_size(rel, st->conn);
 	oq_row_builder_init(&st->rb, rel, true, NIL);

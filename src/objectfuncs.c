@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "oq_fdw.h"
 #include "rfc3339.h"
 #include "s3client.h"
 #include "tagmarker.h"
@@ -40,7 +41,7 @@ batch_for_server(Name servername)
 	Oid			serverid = oq_server_oid_checked(NameStr(*servername));
 	OqConnection *conn = oq_get_connection(serverid, GetUserId());
 
-	return oq_batch_create(conn, conn->opts.max_concurrency);
+	return oq_s3_batch_create(conn, conn->opts.max_concurrency);
 }
 
 static char *

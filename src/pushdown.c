@@ -36,10 +36,42 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "filter.h"
 #include "option.h"
 #include "pushdown.h"
+#include "strlist.h"
 #include "tags.h"
+
+bool
+oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	bool		ok = true;
+	char	   *key = NULL;
+
+	*keys = *values = NIL;
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return false;
+
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (tok == WJB_VALUE)
+		{
+			if (v.type != jbvString)
+				ok = false;
+			else
+			{
+				*keys = lappend(*keys, key);
+				*values = lappend(*values, pnstrdup(v.val.string.val, v.val.string.len));
+			}
+		}
+	}
+	return ok;
+}
 
 void
 oq_column_roles(Oid relid, Relation rel, OqColumnRoles *roles)

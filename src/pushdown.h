@@ -10,6 +10,7 @@
 #define OQ_PUSHDOWN_H
 
 #include "nodes/pathnodes.h"
+#include "utils/jsonb.h"
 #include "utils/relcache.h"
 
 /* The columns the wrapper can evaluate predicates on (0: none) */
@@ -104,5 +105,13 @@ typedef struct OqQualDesc
 } OqQualDesc;
 
 extern List *oq_quals_deserialize(List *serialized);
+
+/* Shared with run-time code (filter.c) */
+/*
+ * The top-level pairs of a jsonb object whose values are strings (keys and
+ * values aligned); returns false when jb is not an object or some value is
+ * not a string.
+ */
+extern bool oq_jsonb_string_pairs(Jsonb *jb, List **keys, List **values);
 
 #endif							/* OQ_PUSHDOWN_H */

@@ -42,26 +42,89 @@ static const char *const op_names[OQ_NUM_OPS] = {
 };
 
 /*
+ * The request driver's questions about S3 batches (http.h), answered for
+ * the connection a batch serves.
+ */
+
+/* Requests sign with the connection's credentials: refresh them first */
+static void
+s3_before_start(void *arg)
+{
+	OqConnection *conn = (OqConnection *) arg;
+
+	(void) oq_cred_current(&conn->cred);
+}
+
+/* S3 answers 400 RequestTimeout for a stalled upload: worth another try */
+static bool
+s3_retryable(const OqRequest *req, void *arg)
+{
+	OqS3Error	err;
+
+	return req->status == 400 &&
+		oq_s3xml_parse_error(req->response, req->response_len, &err) &&
+		err.code && strcmp(err.code, "RequestTimeout") == 0;
+}
+
+/* Every Date header of S3's answers tells the S3 server's clock */
+static void
+s3_date_seen(void *arg, int64 date_unix_s, int64 local_us)
+{
+	OqConnection *conn = (OqConnection *) arg;
+
+	oq_clock_sample(&conn->clock, date_unix_s, local_us);
+}
+
+static void
+s3_release(void *arg)
+{
+	oq_connection_unpin((OqConnection *) arg);
+}
+
+static const OqBatchHooks s3_hooks = {
+	.before_start = s3_before_start,
+	.retryable = s3_retryable,
+	.date_seen = s3_date_seen,
+	.release = s3_release,
+};
+
+OqBatch *
+oq_s3_batch_create(OqConnection *conn, int max_inflight)
+{
+	OqBatch    *batch = oq_batch_create(&conn->http, max_inflight, &s3_hooks, conn);
+
+	/* held until the batch goes (s3_release) */
+	oq_connection_pin(conn);
+	return batch;
+}
+
+OqConnection *
+oq_s3_batch_connection(const OqBatch *batch)
+{
+	Assert(batch->hooks == &s3_hooks);
+	return (OqConnection *) batch->hooks_arg;
+}
+
+/*
  * Build the headers of one attempt.  Signing happens per attempt so a
  * retry carries a fresh x-amz-date; the date follows the server's clock
  * when it is known, which keeps a skewed database host inside S3's
  * fifteen-minute window.
  *
- * The credentials are the connection's as they are: the request driver
- * refreshed them before it started this attempt (a refresh makes requests
- * of its own, which must not happen while this one is half-started).
+ * The credentials are the connection's as they are: the batch's
+ * before_start hook refreshed them before the driver started this attempt.
  */
 static void
 s3_prepare(OqRequest *req)
 {
 	OqS3Signing *sig = (OqS3Signing *) req->prepare_arg;
-	OqConnection *conn = req->batch->conn;
-	const OqCredentials *creds = &conn->creds;
+	OqConnection *conn = oq_s3_batch_connection(req->batch);
+	const OqCredentials *creds = &conn->cred.creds;
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
 	char		amz_date[17];
 	int64		now_us;
 
-	if (!oq_server_now_us(conn, &now_us))
+	if (!oq_clock_now_us(&conn->clock, &now_us))
 		now_us = oq_local_now_us();
 	oq_format_amz_date(now_us / 1000000, amz_date);
 
@@ -124,7 +187,7 @@ static OqRequest *
 s3_request(OqBatch *batch, OqOp op, const char *method, const char *key,
 		   const OqQueryParam *query, int nquery)
 {
-	OqConnection *conn = batch->conn;
+	OqConnection *conn = oq_s3_batch_connection(batch);
 	OqRequest  *req = oq_request_create(batch, op, method);
 	MemoryContext oldcxt = MemoryContextSwitchTo(req->cxt);
 	OqS3Signing *sig = palloc0(sizeof(OqS3Signing));
@@ -451,44 +514,57 @@ same_marker(const char *a, const char *b)
 static void
 check_listing_advances(const OqRequest *req, bool same)
 {
+	OqConnection *conn = oq_s3_batch_connection(req->batch);
+
 	if (!same)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 list_prefix(req) ?
 			 errmsg("S3 listing of prefix \"%s\" in bucket \"%s\" does not advance",
-					list_prefix(req), req->batch->conn->opts.bucket) :
+					list_prefix(req), conn->opts.bucket) :
 			 errmsg("S3 listing of bucket \"%s\" does not advance",
-					req->batch->conn->opts.bucket),
+					conn->opts.bucket),
 			 errdetail("The reply says there is more, and that the next page starts where this one did."),
-			 errcontext("server \"%s\" at %s", req->batch->conn->server_name,
-						req->batch->conn->opts.endpoint)));
+			 errcontext("server \"%s\" at %s", conn->server_name,
+						conn->opts.endpoint)));
 }
 
 /*
- * errdetail(): what varies (the network error, or S3's message and request
- * id), then, when S3 did not answer or was asked again, how many attempts
- * were made and how long they took in all: what a DBA needs to tell a
- * hung server from a slow one.
+ * errdetail(): what varies (the network error, or S3's message, and S3's
+ * request id), then, when S3 did not answer or was asked again, how many
+ * attempts were made and how long they took in all: what a DBA needs to
+ * tell a hung server from a slow one.  said is what libcurl or S3 said, a
+ * sentence of theirs ("" if nothing); request_id may be NULL.
  */
 static int
-report_detail(const OqRequest *req, StringInfo detail)
+report_detail(const OqRequest *req, const char *said, const char *request_id)
 {
-	const char *sep = detail->len ? " " : "";
+	const char *sep = said[0] ? " " : "";
+	int			n = req->attempts;
 	double		seconds = req->elapsed_us / 1000000.0;
+	int			deadline_ms = oq_s3_batch_connection(req->batch)->opts.request_deadline_ms;
 
+	if (req->deadline_reached && request_id)
+		return errdetail_plural("%s%sRequest id %s. %d attempt was made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
+								"%s%sRequest id %s. %d attempts were made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
+								n, said, sep, request_id, n, seconds, deadline_ms);
 	if (req->deadline_reached)
 		return errdetail_plural("%s%s%d attempt was made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
 								"%s%s%d attempts were made in %.1f s, until the request deadline (request_deadline_ms %d) left no time for another.",
-								req->attempts, detail->data, sep, req->attempts,
-								seconds, req->batch->conn->opts.request_deadline_ms);
-	if (req->curl_code != 0 || req->attempts > 1)
+								n, said, sep, n, seconds, deadline_ms);
+	if ((req->curl_code != 0 || n > 1) && request_id)
+		return errdetail_plural("%s%sRequest id %s. %d attempt was made in %.1f s.",
+								"%s%sRequest id %s. %d attempts were made in %.1f s.",
+								n, said, sep, request_id, n, seconds);
+	if (req->curl_code != 0 || n > 1)
 		return errdetail_plural("%s%s%d attempt was made in %.1f s.",
 								"%s%s%d attempts were made in %.1f s.",
-								req->attempts, detail->data, sep, req->attempts,
-								seconds);
-	if (detail->len)
-		return errdetail_internal("%s", detail->data);
+								n, said, sep, n, seconds);
+	if (request_id)
+		return errdetail("%s%sRequest id %s.", said, sep, request_id);
+	if (said[0])
+		return errdetail_internal("%s", said);
 	return 0;
 }
 
@@ -506,14 +582,51 @@ tls_hint(const OqRequest *req)
 	return errhint("If the endpoint's certificate is signed by a private CA, set the server option ca_file to that CA's bundle.");
 }
 
+/*
+ * errhint() for a refused request: what to check, by where the credentials
+ * came from and what S3 said of them
+ */
+static int
+access_hint(const OqConnection *conn, const OqS3Error *err)
+{
+	const OqCredentials *creds = &conn->cred.creds;
+	bool		mapping = creds->source == OQ_CRED_USER_MAPPING;
+
+	if (creds->access_key_id == NULL && !OidIsValid(conn->umid))
+		return errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
+					   conn->server_name);
+	if (creds->access_key_id == NULL)
+		return errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
+					   conn->server_name);
+	if (err->code && strcmp(err->code, "AccessDenied") == 0)
+		return errhint("Allow the credentials from %s to use bucket \"%s\" (in the IAM or bucket policy).",
+					   oq_cred_source_text(creds->source, creds->source_url,
+										   creds->source_role),
+					   conn->opts.bucket);
+	if (mapping && err->code && strcmp(err->code, "InvalidAccessKeyId") == 0)
+		return errhint("Check the user mapping's access_key_id for server \"%s\".",
+					   conn->server_name);
+	if (mapping && err->code && strcmp(err->code, "SignatureDoesNotMatch") == 0)
+		return errhint("Check the user mapping's secret_access_key for server \"%s\".",
+					   conn->server_name);
+	if (mapping)
+		return errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
+					   conn->server_name);
+	return errhint("The credentials for server \"%s\" came from %s.",
+				   conn->server_name,
+				   oq_cred_source_text(creds->source, creds->source_url,
+									   creds->source_role));
+}
+
 void
 oq_s3_report(const OqRequest *req, int elevel)
 {
-	OqConnection *conn = req->batch->conn;
+	OqConnection *conn = oq_s3_batch_connection(req->batch);
 	const char *bucket = conn->opts.bucket;
 	const char *what = op_names[req->op];
 	OqS3Error	err;
-	StringInfoData detail;
+	const char *said = "";
+	const char *request_id = NULL;
 	char	   *summary;
 
 	memset(&err, 0, sizeof(err));
@@ -521,29 +634,24 @@ oq_s3_report(const OqRequest *req, int elevel)
 		(void) oq_s3xml_parse_error(req->response, req->response_len, &err);
 	summary = failure_summary(req, &err);
 
-	/* the detail has what varies: S3's message, the request id, attempts */
-	initStringInfo(&detail);
+	/* what libcurl or S3 said, as a sentence; S3's request id */
 	if (req->curl_code != 0 && req->curl_error)
-		appendStringInfo(&detail, "%s.", req->curl_error);
-	else if (req->curl_code == 0)
+		said = psprintf("%s.", req->curl_error);
+	else if (req->curl_code == 0 && err.message)
 	{
-		if (err.message)
-		{
-			size_t		mlen = strlen(err.message);
+		size_t		mlen = strlen(err.message);
 
-			appendStringInfo(&detail, "%s%s", err.message,
-							 mlen > 0 && err.message[mlen - 1] == '.' ? "" : ".");
-		}
-		if (err.request_id || req->request_id)
-			appendStringInfo(&detail, "%sRequest id %s.", detail.len ? " " : "",
-							 err.request_id ? err.request_id : req->request_id);
+		said = psprintf("%s%s", err.message,
+						mlen > 0 && err.message[mlen - 1] == '.' ? "" : ".");
 	}
+	if (req->curl_code == 0)
+		request_id = err.request_id ? err.request_id : req->request_id;
 
 	if (is_no_such_bucket(req, &err))
 		ereport(elevel,
 				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 				 errmsg("bucket \"%s\" does not exist", bucket),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 errhint("Check the option bucket of server \"%s\".",
 						 conn->server_name),
 				 errcontext("S3 %s at %s (server \"%s\")", what,
@@ -553,7 +661,7 @@ oq_s3_report(const OqRequest *req, int elevel)
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 says bucket \"%s\" is not in region \"%s\": %s",
 						bucket, conn->opts.region, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 errhint("Set the option region of server \"%s\" to the bucket's region.",
 						 conn->server_name),
 				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
@@ -561,54 +669,35 @@ oq_s3_report(const OqRequest *req, int elevel)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
 				 errmsg("S3 refused access to bucket \"%s\": %s", bucket, summary),
-				 report_detail(req, &detail),
-				 conn->creds.access_key_id == NULL && !OidIsValid(conn->umid) ?
-				 errhint("Requests to server \"%s\" are unsigned because there is no user mapping for this user: create one with \"access_key_id\" and \"secret_access_key\".",
-						 conn->server_name) :
-				 conn->creds.access_key_id == NULL ?
-				 errhint("Requests to server \"%s\" are unsigned: give its user mapping \"access_key_id\" and \"secret_access_key\".",
-						 conn->server_name) :
-				 err.code && strcmp(err.code, "AccessDenied") == 0 ?
-				 errhint("Allow the credentials from %s to use bucket \"%s\" (in the IAM or bucket policy).",
-						 conn->creds.source, bucket) :
-				 err.code && strcmp(err.code, "InvalidAccessKeyId") == 0 &&
-				 strcmp(conn->creds.source, "the user mapping") == 0 ?
-				 errhint("Check the user mapping's access_key_id for server \"%s\".",
-						 conn->server_name) :
-				 err.code && strcmp(err.code, "SignatureDoesNotMatch") == 0 &&
-				 strcmp(conn->creds.source, "the user mapping") == 0 ?
-				 errhint("Check the user mapping's secret_access_key for server \"%s\".",
-						 conn->server_name) :
-				 strcmp(conn->creds.source, "the user mapping") == 0 ?
-				 errhint("Check the user mapping's access_key_id and secret_access_key for server \"%s\".",
-						 conn->server_name) :
-				 errhint("The credentials for server \"%s\" came from %s.",
-						 conn->server_name, conn->creds.source),
-				 errcontext("S3 %s%s%s at %s", what, req->key ? " of key " : "",
-							req->key ? req->key : "", conn->opts.endpoint)));
+				 report_detail(req, said, request_id),
+				 access_hint(conn, &err),
+				 req->key ?
+				 errcontext("S3 %s of key \"%s\" at %s", what, req->key,
+							conn->opts.endpoint) :
+				 errcontext("S3 %s at %s", what, conn->opts.endpoint)));
 	else if (req->key)
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of key \"%s\" in bucket \"%s\" failed: %s", what,
+				 errmsg("could not %s key \"%s\" in bucket \"%s\": %s", what,
 						req->key, bucket, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
 	else if (list_prefix(req))
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of prefix \"%s\" in bucket \"%s\" failed: %s", what,
+				 errmsg("could not %s prefix \"%s\" in bucket \"%s\": %s", what,
 						list_prefix(req), bucket, summary),
-				 report_detail(req, &detail),
+				 report_detail(req, said, request_id),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
 	else
 		ereport(elevel,
 				(errcode(error_sqlstate(req, &err)),
-				 errmsg("S3 %s of bucket \"%s\" failed: %s", what, bucket, summary),
-				 report_detail(req, &detail),
+				 errmsg("could not %s bucket \"%s\": %s", what, bucket, summary),
+				 report_detail(req, said, request_id),
 				 tls_hint(req),
 				 errcontext("server \"%s\" at %s", conn->server_name,
 							conn->opts.endpoint)));
@@ -633,6 +722,7 @@ oq_s3_report_head(const OqRequest *req, int elevel)
 void
 oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 {
+	const char *bucket = oq_s3_batch_connection(req->batch)->opts.bucket;
 	char	   *problem;
 
 	if (!oq_s3xml_parse_list(req->response, req->response_len, true, page, &problem))
@@ -640,9 +730,9 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 				(errcode(ERRCODE_FDW_ERROR),
 				 list_prefix(req) ?
 				 errmsg("could not parse the S3 listing of prefix \"%s\" in bucket \"%s\": %s",
-						list_prefix(req), req->batch->conn->opts.bucket, problem) :
+						list_prefix(req), bucket, problem) :
 				 errmsg("could not parse the S3 listing of bucket \"%s\": %s",
-						req->batch->conn->opts.bucket, problem)));
+						bucket, problem)));
 	check_listing_advances(req, page->is_truncated &&
 						   same_marker(page->next_continuation_token,
 									   list_param(req, "continuation-token")));
@@ -651,6 +741,7 @@ oq_s3_parse_list(const OqRequest *req, OqS3ListPage *page)
 void
 oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 {
+	const char *bucket = oq_s3_batch_connection(req->batch)->opts.bucket;
 	char	   *problem;
 
 	if (!oq_s3xml_parse_versions(req->response, req->response_len, true, page, &problem))
@@ -658,9 +749,9 @@ oq_s3_parse_versions(const OqRequest *req, OqS3VersionPage *page)
 				(errcode(ERRCODE_FDW_ERROR),
 				 list_prefix(req) ?
 				 errmsg("could not parse the S3 version listing of prefix \"%s\" in bucket \"%s\": %s",
-						list_prefix(req), req->batch->conn->opts.bucket, problem) :
+						list_prefix(req), bucket, problem) :
 				 errmsg("could not parse the S3 version listing of bucket \"%s\": %s",
-						req->batch->conn->opts.bucket, problem)));
+						bucket, problem)));
 	check_listing_advances(req, page->is_truncated &&
 						   same_marker(page->next_key_marker, list_param(req, "key-marker")) &&
 						   (same_marker(page->next_version_id_marker,
@@ -678,10 +769,11 @@ oq_s3_server_now(OqBatch *batch)
 int64
 oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 {
+	OqConnection *conn = oq_s3_batch_connection(batch);
 	int64		now;
 	OqRequest  *req;
 
-	if (oq_server_now_us(batch->conn, &now))
+	if (oq_clock_now_us(&conn->clock, &now))
 		return now;
 
 	if (probe_key)
@@ -695,7 +787,7 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 		req = oq_s3_run(batch, oq_s3_head(batch, probe_key));
 		if (req->curl_code != 0 ||
 			(req->status != 200 && req->status != 403 && req->status != 404) ||
-			(!oq_s3_ok(req) && !oq_server_now_us(batch->conn, &now)))
+			(!oq_s3_ok(req) && !oq_clock_now_us(&conn->clock, &now)))
 			oq_s3_report_head(req, ERROR);
 	}
 	else
@@ -705,10 +797,10 @@ oq_s3_server_now_at(OqBatch *batch, const char *probe_key)
 			oq_s3_report_head(req, ERROR);
 	}
 	oq_request_free(req);
-	if (!oq_server_now_us(batch->conn, &now))
+	if (!oq_clock_now_us(&conn->clock, &now))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("S3 endpoint %s sent no Date header", batch->conn->opts.endpoint),
+				 errmsg("S3 endpoint %s sent no Date header", conn->opts.endpoint),
 				 errdetail("oq_fdw takes task timestamps from the S3 server's clock.")));
 	return now;
 }

@@ -4,7 +4,8 @@
  *		S3 operations on top of the request driver: URLs, SigV4 signing,
  *		conditional writes, listings, and error reports.
  *
- * Each operation creates and submits a request on a batch and returns it;
+ * Each operation creates and submits a request on a batch of the
+ * connection (oq_s3_batch_create) and returns it;
  * the caller collects it with oq_batch_next() or oq_s3_run() and frees it
  * with oq_request_free().
  *
@@ -13,8 +14,19 @@
 #ifndef OQ_S3CLIENT_H
 #define OQ_S3CLIENT_H
 
+#include "connection.h"
 #include "http.h"
 #include "s3xml.h"
+
+/*
+ * A batch for S3 requests of conn, which it holds until destroyed with
+ * oq_batch_destroy(): its requests sign with conn's credentials (refreshed
+ * before they start) and its answers' Date headers set conn's clock.
+ */
+extern OqBatch *oq_s3_batch_create(OqConnection *conn, int max_inflight);
+
+/* The connection an S3 batch serves */
+extern OqConnection *oq_s3_batch_connection(const OqBatch *batch);
 
 extern OqRequest *oq_s3_get(OqBatch *batch, const char *key);
 
@@ -56,8 +68,7 @@ extern OqRequest *oq_s3_run(OqBatch *batch, OqRequest *req);
 static inline bool
 oq_s3_ok(const OqRequest *req)
 {
-	return req->curl_code == 0 && !req->too_large &&
-		req->status >= 200 && req->status < 300;
+	return oq_request_ok(req);
 }
 
 /* 404 NoSuchKey (or a 404 without a code) for a key: no such object */

@@ -718,10 +718,7 @@ static void
 free_credentials(OqCredentials *creds)
 {
 	/* they are secrets: wipe before freeing */
-	if (creds->secret_access_key)
-		explicit_bzero(creds->secret_access_key, strlen(creds->secret_access_key));
-	if (creds->session_token)
-		explicit_bzero(creds->session_token, strlen(creds->session_token));
+	oq_cred_wipe(creds);
 	pfree_if(creds->access_key_id);
 	pfree_if(creds->secret_access_key);
 	pfree_if(creds->session_token);

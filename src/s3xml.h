@@ -15,7 +15,7 @@
 #ifndef OQ_S3XML_H
 #define OQ_S3XML_H
 
-#include "awscreds.h"
+#include "credtypes.h"
 
 typedef struct OqS3Object
 {

@@ -281,7 +281,7 @@ scan_start(OqScan *scan)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(scan->scan_cxt);
 
-	scan->batch = oq_batch_create(scan->conn, scan->max_inflight);
+	scan->batch = oq_s3_batch_create(scan->conn, scan->max_inflight);
 	scan->access = scan->planned_access;
 
 	if (scan->filter->never)

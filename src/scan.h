@@ -15,9 +15,9 @@
 #include "utils/hsearch.h"
 
 #include "filter.h"
-#include "http.h"
 #include "option.h"
 #include "pushdown.h"
+#include "s3client.h"
 #include "taskjson.h"
 #include "taskrow.h"
 

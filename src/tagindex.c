@@ -265,7 +265,7 @@ collect_expected(Rebuild *rb)
 static void
 merge_with_listing(Rebuild *rb)
 {
-	OqBatch    *list_batch = oq_batch_create(rb->conn, 1);
+	OqBatch    *list_batch = oq_s3_batch_create(rb->conn, 1);
 	MemoryContext page_cxt;
 	OqRequest  *req;
 
@@ -330,7 +330,7 @@ oq_tag_index_rebuild(OqConnection *conn, OqRebuildResult *result)
 	memset(&rb, 0, sizeof(rb));
 	rb.conn = conn;
 	rb.result = result;
-	rb.writes = oq_batch_create(conn, conn->opts.max_concurrency);
+	rb.writes = oq_s3_batch_create(conn, conn->opts.max_concurrency);
 
 	/* the grace period counts back from the start, by the server's clock */
 	rb.cutoff_s = oq_unix_floor_seconds(oq_s3_server_now(rb.writes)) -

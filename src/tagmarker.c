@@ -67,7 +67,7 @@ oq_tag_index_kept(OqConnection *conn)
 		now - conn->marker_checked_us < OQ_MARKER_MAX_AGE_US)
 		return conn->marker_present;
 
-	batch = oq_batch_create(conn, 1);
+	batch = oq_s3_batch_create(conn, 1);
 	req = oq_s3_run(batch, oq_s3_head(batch, OQ_TAG_INDEX_MARKER_KEY));
 	if (req->curl_code == 0 && req->status == 404)
 		conn->marker_present = false;

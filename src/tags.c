@@ -117,6 +117,21 @@ oq_tag_same_value(const OqTag *a, const OqTag *b)
 	return false;
 }
 
+bool
+oq_tags_equal(const OqTag *a, int na, const OqTag *b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+	{
+		int			at = oq_tag_find(b, nb, a[i].key);
+
+		if (at < 0 || !oq_tag_same_value(&a[i], &b[at]))
+			return false;
+	}
+	return true;
+}
+
 /* -?[0-9]+(\.[0-9]+)?: how numeric_out prints any JSON number */
 static bool
 is_numeric_text(const char *p)

@@ -40,6 +40,9 @@ typedef struct OqTag
 /* Whether two tags hold the same value (string, or the same JSON text) */
 extern bool oq_tag_same_value(const OqTag *a, const OqTag *b);
 
+/* Whether two tag sets (keys distinct in each) hold the same pairs, in any order */
+extern bool oq_tags_equal(const OqTag *a, int na, const OqTag *b, int nb);
+
 /*
  * Whether ->> could give this text for a value that is not a JSON string
  * (a number, true, false, an object or array): such a value has no index

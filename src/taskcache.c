@@ -34,7 +34,9 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "connection.h"
 #include "s3sign.h"
@@ -66,6 +68,17 @@ typedef struct OqCacheEntry
 
 static HTAB *cache = NULL;
 static MemoryContext cache_cxt = NULL;
+
+/*
+ * A server, user mapping or role changed: the bodies of this backend's
+ * cache were read with what changed, so forget them all (the shared
+ * cache keys bodies by credentials identity and needs no reset).
+ */
+static void
+cache_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	oq_cache_reset();
+}
 static dlist_head lru = DLIST_STATIC_INIT(lru);
 static size_t cache_bytes = 0;
 
@@ -142,8 +155,17 @@ local_put(Oid serverid, Oid umid, const char *key, const char *etag,
 
 	if (cache == NULL)
 	{
+		static bool inval_registered = false;
 		HASHCTL		ctl;
 
+		/* bodies are read with a server, a mapping, a role: one changed */
+		if (!inval_registered)
+		{
+			CacheRegisterSyscacheCallback(FOREIGNSERVEROID, cache_inval_callback, (Datum) 0);
+			CacheRegisterSyscacheCallback(USERMAPPINGOID, cache_inval_callback, (Datum) 0);
+			CacheRegisterSyscacheCallback(AUTHOID, cache_inval_callback, (Datum) 0);
+			inval_registered = true;
+		}
 		cache_cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw task cache",
 										  ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = sizeof(OqCacheKey);

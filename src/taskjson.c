@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * taskjson.c
- *		The task object of the oq bucket format: decode and validate a stored
- *		object, rewrite its tags in place, and build a new one.
+ *		Decoding and validating a stored task object of the oq bucket
+ *		format.
  *
  * Decoding runs PostgreSQL's own JSON parser (common/jsonapi.h, the same in
  * the backend and the frontend) with semantic actions that, like
@@ -11,16 +11,16 @@
  * object_field_end, both at lex_level 1).  Nothing is converted through a
  * C double or a 64-bit integer unless it is a field of that kind, so
  * numbers of any size or precision survive: the scan hands the exact text
- * of input/output to jsonb, and a tag update splices the new tags and
- * updated_at into the original bytes, keeping every other byte, including
- * members this code does not know.
+ * of input/output to jsonb, and a tag update (taskbuild.c) splices the new
+ * tags and updated_at into the original bytes, keeping every other byte,
+ * including members this code does not know.
  *
  * The lexer runs without de-escaping (need_escapes = false).  With it, PG 15
  * de-escapes every string of the document, big payloads included, rejects
  * "\u0000" anywhere (even deep inside input, which we only carry), and in
  * the backend converts \u escapes to the server encoding, and can ereport
  * while doing so.  Instead, the few strings we need (member names, string
- * fields, tags) are de-escaped here, always to UTF-8.  Without de-escaping
+ * fields, tags) are de-escaped by jsontext.c, always to UTF-8.  Without de-escaping
  * the parser does not hand object_field_start the member name, so the name
  * is found between the end of the previous member (or the '{') and the
  * ':' the parser has just passed.
@@ -32,10 +32,6 @@
  * check_stack_depth() in the backend (an ereport from a function that
  * promises not to raise); the reference producer's serde_json stops at 128.
  *
- * New JSON text (a tags object, a new task) is emitted with jansson, which
- * escapes strings and rejects invalid UTF-8; its malloc'd objects and output
- * are freed on every path, the result copied into palloc'd memory.
- *
  *-------------------------------------------------------------------------
  */
 #ifdef FRONTEND
@@ -44,10 +40,6 @@
 #include "postgres.h"
 #endif
 
-#include <jansson.h>
-/* the backend exports an SQL function of this name: see new_json_object() */
-#pragma GCC poison json_object
-
 #include "common/jsonapi.h"
 #include "compat.h"
 #include "keys.h"
@@ -55,65 +47,8 @@
 #include "rfc3339.h"
 #include "taskjson.h"
 
-/* How deep arrays and objects may nest in a task object */
-#define OQ_TASK_MAX_DEPTH 1000
-
 /* Characters of a value quoted in an error message */
 #define QUOTE_MAX_CHARS 64
-
-#define DEFAULT_RETRY_POLICY \
-	"{\"initial_interval_ms\":1000,\"max_interval_ms\":60000,\"multiplier\":2.0,\"jitter_percent\":0.25}"
-
-/*
- * The fields of the format, in the column order of IMPORT FOREIGN SCHEMA
- * (docs/sql-interface.md).  Required and nullable follow the reference
- * producer's serde model: Option<T> fields take null, fields it skips when
- * absent take null too, the rest must hold a value of their kind.
- */
-const OqFieldSpec oq_task_fields[OQ_NUM_FIELDS] = {
-	[OQ_F_ID] = {"id", OQ_KIND_UUID, "uuid", true, false, NULL},
-	[OQ_F_SHARD] = {"shard", OQ_KIND_STRING, "text", true, false, NULL},
-	[OQ_F_TASK_TYPE] = {"task_type", OQ_KIND_STRING, "text", true, false, NULL},
-	[OQ_F_STATUS] = {"status", OQ_KIND_STRING, "text", false, false, "\"pending\""},
-	[OQ_F_INPUT] = {"input", OQ_KIND_JSON, "jsonb", true, true, NULL},
-	[OQ_F_OUTPUT] = {"output", OQ_KIND_JSON, "jsonb", false, true, NULL},
-	[OQ_F_INPUT_REF] = {"input_ref", OQ_KIND_STRING, "text", false, true, NULL},
-	[OQ_F_OUTPUT_REF] = {"output_ref", OQ_KIND_STRING, "text", false, true, NULL},
-	[OQ_F_TAGS] = {"tags", OQ_KIND_TAGS, "jsonb", false, false, "{}"},
-	[OQ_F_TIMEOUT_SECONDS] = {"timeout_seconds", OQ_KIND_INTEGER, "bigint", false, false, "300"},
-	[OQ_F_MAX_RETRIES] = {"max_retries", OQ_KIND_INTEGER, "integer", false, false, "3"},
-	[OQ_F_RETRY_COUNT] = {"retry_count", OQ_KIND_INTEGER, "integer", false, false, "0"},
-	[OQ_F_RETRY_POLICY] = {"retry_policy", OQ_KIND_OBJECT, "jsonb", false, false, DEFAULT_RETRY_POLICY},
-	[OQ_F_ATTEMPT] = {"attempt", OQ_KIND_INTEGER, "integer", false, false, "0"},
-	[OQ_F_CREATED_AT] = {"created_at", OQ_KIND_TIMESTAMP, "timestamptz", true, false, NULL},
-	[OQ_F_AVAILABLE_AT] = {"available_at", OQ_KIND_TIMESTAMP, "timestamptz", true, false, NULL},
-	[OQ_F_UPDATED_AT] = {"updated_at", OQ_KIND_TIMESTAMP, "timestamptz", true, false, NULL},
-	[OQ_F_COMPLETED_AT] = {"completed_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
-	[OQ_F_LEASE_EXPIRES_AT] = {"lease_expires_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
-	[OQ_F_LEASE_ID] = {"lease_id", OQ_KIND_UUID, "uuid", false, true, NULL},
-	[OQ_F_WORKER_ID] = {"worker_id", OQ_KIND_STRING, "text", false, true, NULL},
-	[OQ_F_LAST_ERROR] = {"last_error", OQ_KIND_STRING, "text", false, true, NULL},
-	[OQ_F_RESCHEDULE_COUNT] = {"reschedule_count", OQ_KIND_INTEGER, "integer", false, false, "0"},
-	[OQ_F_MAX_RESCHEDULES] = {"max_reschedules", OQ_KIND_INTEGER, "integer", false, true, NULL},
-	[OQ_F_CANCEL_REQUESTED] = {"cancel_requested", OQ_KIND_BOOLEAN, "boolean", false, false, "false"},
-	[OQ_F_CANCELLED_AT] = {"cancelled_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
-	[OQ_F_CANCELLED_BY] = {"cancelled_by", OQ_KIND_STRING, "text", false, true, NULL},
-	[OQ_F_EXPIRES_AT] = {"expires_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
-	[OQ_F_EXPIRED_AT] = {"expired_at", OQ_KIND_TIMESTAMP, "timestamptz", false, true, NULL},
-};
-
-int
-oq_task_field_lookup(const char *name)
-{
-	for (int f = 0; f < OQ_NUM_FIELDS; f++)
-	{
-		/* first byte before strcmp: most names differ there */
-		if (name[0] == oq_task_fields[f].name[0] &&
-			strcmp(name, oq_task_fields[f].name) == 0)
-			return f;
-	}
-	return -1;
-}
 
 /* ----------------------------------------------------------------
  * Small JSON text helpers
@@ -168,205 +103,11 @@ json_type_of_token(JsonTokenType tok)
 	}
 }
 
-const char	OQ_WHY_NUL[] = "\\u0000, which PostgreSQL text and jsonb cannot hold";
-const char	OQ_WHY_SURROGATE[] = "an unpaired UTF-16 surrogate escape";
-
-/* The value of four hex digits (the lexer has checked that they are) */
-static int
-hex4(const char *p)
-{
-	int			v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v = (v << 4) | (p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
-	return v;
-}
-
-/*
- * De-escape a JSON string token (quotes included) that the lexer accepted,
- * into palloc'd UTF-8.  The lexer checked the escape syntax but, without
- * de-escaping, not what \u escapes mean: returns NULL and sets *why for
- * \u0000 (text cannot hold it) and unpaired UTF-16 surrogates (not
- * characters; PostgreSQL and the reference producer's serde_json reject
- * them too).  De-escaping never lengthens a string, so one allocation of
- * the token's size suffices.
- */
-static char *
-json_unescape(const char *tok, int toklen, const char **why)
-{
-	const char *p = tok + 1;
-	const char *end = tok + toklen - 1;
-	char	   *out;
-	char	   *o;
-
-	Assert(toklen >= 2 && tok[0] == '"' && end[0] == '"');
-	if (memchr(p, '\\', end - p) == NULL)
-		return pnstrdup(p, end - p);
-
-	o = out = palloc(end - p + 1);
-	while (p < end)
-	{
-		pg_wchar	ch;
-
-		if (*p != '\\')
-		{
-			*o++ = *p++;
-			continue;
-		}
-		p++;
-		switch (*p++)
-		{
-			case 'b':
-				*o++ = '\b';
-				continue;
-			case 'f':
-				*o++ = '\f';
-				continue;
-			case 'n':
-				*o++ = '\n';
-				continue;
-			case 'r':
-				*o++ = '\r';
-				continue;
-			case 't':
-				*o++ = '\t';
-				continue;
-			case 'u':
-				break;
-			default:			/* '"', '\\' and '/' stand for themselves */
-				*o++ = p[-1];
-				continue;
-		}
-
-		ch = hex4(p);
-		p += 4;
-		if (is_utf16_surrogate_first(ch))
-		{
-			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
-				!is_utf16_surrogate_second(hex4(p + 2)))
-			{
-				*why = OQ_WHY_SURROGATE;
-				return NULL;
-			}
-			ch = surrogate_pair_to_codepoint(ch, hex4(p + 2));
-			p += 6;
-		}
-		else if (is_utf16_surrogate_second(ch))
-		{
-			*why = OQ_WHY_SURROGATE;
-			return NULL;
-		}
-		else if (ch == 0)
-		{
-			*why = OQ_WHY_NUL;
-			return NULL;
-		}
-		unicode_to_utf8(ch, (unsigned char *) o);
-		o += pg_utf_mblen((unsigned char *) o);
-	}
-	*o = '\0';
-	return out;
-}
-
-const char *
-oq_json_text_problem(const char *raw, int len, bool nul_ok)
-{
-	const char *p = raw;
-	const char *end = raw + len;
-
-	/* in valid JSON a backslash can only start an escape in a string */
-	while (p < end && (p = memchr(p, '\\', end - p)) != NULL)
-	{
-		int			ch;
-
-		if (end - p < 6 || p[1] != 'u')
-		{
-			p += 2;				/* a one-character escape */
-			continue;
-		}
-		ch = hex4(p + 2);
-		p += 6;
-		if (ch == 0 && !nul_ok)
-			return OQ_WHY_NUL;
-		if (is_utf16_surrogate_first(ch))
-		{
-			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
-				!is_utf16_surrogate_second(hex4(p + 2)))
-				return OQ_WHY_SURROGATE;
-			p += 6;
-		}
-		else if (is_utf16_surrogate_second(ch))
-			return OQ_WHY_SURROGATE;
-	}
-	return NULL;
-}
-
-/* Append s as a JSON string (for our own ASCII and UTF-8 text) */
-static void
-append_json_string(StringInfo buf, const char *s)
-{
-	appendStringInfoChar(buf, '"');
-	for (; *s; s++)
-	{
-		if (*s == '"' || *s == '\\')
-		{
-			appendStringInfoChar(buf, '\\');
-			appendStringInfoChar(buf, *s);
-		}
-		else if ((unsigned char) *s < 0x20)
-			appendStringInfo(buf, "\\u%04x", (unsigned char) *s);
-		else
-			appendStringInfoChar(buf, *s);
-	}
-	appendStringInfoChar(buf, '"');
-}
-
 /* A value's text for an error message: at most QUOTE_MAX_CHARS characters */
 static char *
 quote_text(const char *s, size_t len)
 {
 	return oq_quote_for_message(s, len, QUOTE_MAX_CHARS);
-}
-
-/*
- * The deepest nesting of arrays and objects in the body, counting brackets
- * outside strings.  For invalid JSON it may overcount, never undercount,
- * what the parser would reach, which is all the depth check needs.  Stops
- * counting once past limit.
- */
-static int
-json_max_depth(const char *s, size_t len, int limit)
-{
-	int			depth = 0;
-	int			max = 0;
-	bool		in_string = false;
-
-	for (size_t i = 0; i < len; i++)
-	{
-		char		c = s[i];
-
-		if (in_string)
-		{
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = false;
-		}
-		else if (c == '"')
-			in_string = true;
-		else if (c == '[' || c == '{')
-		{
-			if (++depth > max)
-			{
-				max = depth;
-				if (max > limit)
-					break;
-			}
-		}
-		else if (c == ']' || c == '}')
-			depth--;
-	}
-	return max;
 }
 
 /*
@@ -521,7 +262,7 @@ decode_field_start(void *state, char *fname, bool isnull)
 								ds->capacity * sizeof(OqJsonMember));
 	}
 	m = &doc->members[doc->nmembers++];
-	m->name = json_unescape(name_start, name_end - name_start, &why);
+	m->name = oq_json_unescape(name_start, name_end - name_start, &why);
 	if (m->name == NULL)
 	{
 		/*
@@ -719,7 +460,7 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 		char	   *json = NULL;
 		bool		left_out = false;	/* see tags_why */
 
-		key = json_unescape(lex->token_start,
+		key = oq_json_unescape(lex->token_start,
 							lex->token_terminator - lex->token_start, &why);
 		if (key == NULL && why == OQ_WHY_NUL)
 		{
@@ -781,7 +522,7 @@ decode_tags(OqTaskDoc *doc, const OqJsonMember *m, char **errmsg)
 		}
 		else
 		{
-			value = json_unescape(lex->token_start,
+			value = oq_json_unescape(lex->token_start,
 								  lex->token_terminator - lex->token_start, &why);
 			if (value == NULL && why == OQ_WHY_NUL)
 			{
@@ -953,7 +694,7 @@ oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
 		return decode_fail(errmsg,
 						   psprintf("task object is not valid UTF-8 (at byte %d)",
 									valid_len));
-	if (json_max_depth(body, len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH)
+	if (oq_json_max_depth(body, len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH)
 		return decode_fail(errmsg,
 						   psprintf("task object nests arrays and objects more than %d levels deep",
 									OQ_TASK_MAX_DEPTH));
@@ -999,7 +740,7 @@ oq_task_decode(const char *body, size_t len, OqTaskDoc *doc, char **errmsg)
 		/* the text of every scalar; NULL for a string text cannot hold */
 		if (m->type == OQ_JSON_STRING)
 		{
-			m->str = json_unescape(m->raw, m->raw_len, &why);
+			m->str = oq_json_unescape(m->raw, m->raw_len, &why);
 			m->str_why = why;
 		}
 		else if (m->type == OQ_JSON_NUMBER)
@@ -1061,325 +802,4 @@ oq_task_tag(const OqTaskDoc *doc, const char *key)
 			return doc->tags[i].value;
 	}
 	return NULL;
-}
-
-/* ----------------------------------------------------------------
- * Rewriting
- * ----------------------------------------------------------------
- */
-
-char *
-oq_task_rewrite_tags(const OqTaskDoc *doc, const char *tags_json,
-					 const char *updated_at, size_t *len)
-{
-	const OqJsonMember *tags = doc->field[OQ_F_TAGS];
-	const OqJsonMember *upd = doc->field[OQ_F_UPDATED_AT];
-	StringInfoData updated;
-	StringInfoData out;
-	StringInfoData added;
-	const char *insert_at;
-	const char *pos = doc->body;
-	const OqJsonMember *first;
-	const OqJsonMember *second;
-
-	initStringInfo(&updated);
-	append_json_string(&updated, updated_at);
-
-	/*
-	 * A missing member goes right after the last member's value (so before
-	 * the closing brace and any whitespace in front of it), or after the
-	 * '{' of an empty object.
-	 */
-	initStringInfo(&added);
-	if (tags == NULL)
-		appendStringInfo(&added, ",\"tags\":%s", tags_json);
-	if (upd == NULL)
-		appendStringInfo(&added, ",\"updated_at\":%s", updated.data);
-	if (doc->nmembers > 0)
-	{
-		const OqJsonMember *last = &doc->members[doc->nmembers - 1];
-
-		insert_at = last->raw + last->raw_len;
-	}
-	else
-	{
-		insert_at = (const char *) memchr(doc->body, '{', doc->len) + 1;
-		if (added.len > 0)
-		{
-			/* no member to follow: drop the leading comma */
-			memmove(added.data, added.data + 1, added.len);
-			added.len--;
-		}
-	}
-
-	/* Replace the spans in body order, then add what was missing */
-	first = tags;
-	second = upd;
-	if (first == NULL || (second != NULL && second->raw < first->raw))
-	{
-		first = upd;
-		second = tags;
-	}
-
-	initStringInfo(&out);
-	enlargeStringInfo(&out, doc->len + strlen(tags_json) + updated.len + added.len);
-	for (int i = 0; i < 2; i++)
-	{
-		const OqJsonMember *m = (i == 0) ? first : second;
-
-		if (m == NULL)
-			continue;
-		appendBinaryStringInfo(&out, pos, m->raw - pos);
-		if (m == tags)
-			appendStringInfoString(&out, tags_json);
-		else
-			appendBinaryStringInfo(&out, updated.data, updated.len);
-		pos = m->raw + m->raw_len;
-	}
-	/* both replaced spans end at or before the insertion point */
-	Assert(pos <= insert_at);
-	appendBinaryStringInfo(&out, pos, insert_at - pos);
-	appendBinaryStringInfo(&out, added.data, added.len);
-	appendBinaryStringInfo(&out, insert_at, doc->body + doc->len - insert_at);
-
-	pfree(updated.data);
-	pfree(added.data);
-	*len = out.len;
-	return out.data;
-}
-
-/* ----------------------------------------------------------------
- * Building new JSON text with jansson
- * ----------------------------------------------------------------
- */
-
-/* jansson's dump as palloc'd text, freeing the malloc'd original */
-static char *
-jansson_dump_copy(json_t *json, size_t *len)
-{
-	char	   *dumped = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	char	   *result;
-	size_t		n;
-
-	if (dumped == NULL)
-		return NULL;
-	n = strlen(dumped);
-	result = palloc(n + 1);
-	memcpy(result, dumped, n + 1);
-	free(dumped);
-	if (len)
-		*len = n;
-	return result;
-}
-
-/*
- * A new empty jansson object.  Never call json_object() from this module:
- * the postgres executable exports a function of the same name (the SQL
- * function json_object(text[])), and in the backend the dynamic linker
- * binds our call to that one, not jansson's -- a crash.  json_pack's own
- * call to json_object stays inside libjansson, which binds it directly.
- */
-static json_t *
-new_json_object(void)
-{
-	return json_pack("{}");
-}
-
-/* A jansson object of the tags, or NULL if a key or value is not UTF-8 */
-static json_t *
-tags_to_jansson(const OqTag *tags, int ntags)
-{
-	json_t	   *obj = new_json_object();
-
-	if (obj == NULL)
-		return NULL;
-	for (int i = 0; i < ntags; i++)
-	{
-		json_t	   *v;
-
-		/* new tasks come from oq_tags_from_jsonb: strings only */
-		if (tags[i].value == NULL)
-		{
-			json_decref(obj);
-			return NULL;
-		}
-		v = json_stringn(tags[i].value, strlen(tags[i].value));
-
-		/* json_object_set_new takes v even when it fails (bad key) */
-		if (v == NULL || json_object_set_new(obj, tags[i].key, v) != 0)
-		{
-			json_decref(obj);
-			return NULL;
-		}
-	}
-	return obj;
-}
-
-/* Append s as JSON text the way jansson writes it; false if not UTF-8 */
-static bool
-append_jansson_string(StringInfo buf, const char *s)
-{
-	json_t	   *str = json_stringn(s, strlen(s));
-	char	   *dumped;
-
-	if (str == NULL)
-		return false;
-	dumped = json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(str);
-	if (dumped == NULL)
-		return false;
-	appendStringInfoString(buf, dumped);
-	free(dumped);
-	return true;
-}
-
-/*
- * Tags one of which is not a string (another producer's): its JSON text is
- * copied verbatim, since jansson cannot hold every number exactly.
- */
-static char *
-tags_with_foreign_values_to_json(const OqTag *tags, int ntags)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < ntags; i++)
-	{
-		if (i > 0)
-			appendStringInfoChar(&buf, ',');
-		if (!append_jansson_string(&buf, tags[i].key))
-			return NULL;
-		appendStringInfoChar(&buf, ':');
-		if (tags[i].value == NULL)
-			appendStringInfoString(&buf, tags[i].json);
-		else if (!append_jansson_string(&buf, tags[i].value))
-			return NULL;
-	}
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
-}
-
-char *
-oq_tags_to_json(const OqTag *tags, int ntags)
-{
-	json_t	   *obj;
-	char	   *result;
-
-	for (int i = 0; i < ntags; i++)
-	{
-		if (tags[i].value == NULL)
-			return tags_with_foreign_values_to_json(tags, ntags);
-	}
-	obj = tags_to_jansson(tags, ntags);
-	if (obj == NULL)
-		return NULL;
-	result = jansson_dump_copy(obj, NULL);
-	json_decref(obj);
-	return result;
-}
-
-/* Set key to a new value in obj; false (and nothing leaked) if v is NULL */
-static bool
-set_new(json_t *obj, const char *key, json_t *v)
-{
-	return v != NULL && json_object_set_new(obj, key, v) == 0;
-}
-
-static json_t *
-json_timestamp(int64 unix_us)
-{
-	char		buf[OQ_RFC3339_BUFLEN];
-
-	oq_rfc3339_format(unix_us, buf);
-	return json_string(buf);
-}
-
-char *
-oq_task_build(const OqNewTask *task, size_t *len)
-{
-	const char *input = task->input_json ? task->input_json : "null";
-	size_t		input_len = strlen(input);
-	json_t	   *head = NULL;
-	json_t	   *tail = NULL;
-	char	   *head_text = NULL;
-	char	   *tail_text = NULL;
-	size_t		head_len;
-	size_t		tail_len;
-	char	   *result = NULL;
-	JsonLexContext *lex;
-	JsonParseErrorType err;
-
-	/*
-	 * input is spliced in as text (jansson would round big numbers).  It
-	 * sits one level inside the task object, so it may nest one level less
-	 * than a whole task: otherwise we would write a task that
-	 * oq_task_decode() refuses (caught by test/fuzz/fuzz_taskbuild.c).
-	 */
-	if (input_len > (size_t) PG_INT32_MAX ||
-		pg_encoding_verifymbstr(PG_UTF8, input, (int) input_len) != (int) input_len ||
-		json_max_depth(input, input_len, OQ_TASK_MAX_DEPTH) > OQ_TASK_MAX_DEPTH - 1)
-		return NULL;
-	lex = oq_json_lex_create(input, input_len, false);
-	err = pg_parse_json(lex, &nullSemAction);
-	oq_json_lex_free(lex);
-	if (err != JSON_SUCCESS)
-		return NULL;
-	/* the workers (and so oq_task_decode()) refuse unpaired surrogates */
-	if (oq_json_text_problem(input, (int) input_len, true) != NULL)
-		return NULL;
-
-	/*
-	 * The members in the order the reference producer writes them, around
-	 * the input: {id, shard, task_type, "input": ..., output, ...}.
-	 */
-	head = new_json_object();
-	tail = new_json_object();
-	if (head == NULL || tail == NULL ||
-		!set_new(head, "id", json_string(task->id)) ||
-		!set_new(head, "shard", json_string(task->shard)) ||
-		!set_new(head, "task_type", json_string(task->task_type)) ||
-		!set_new(tail, "output", json_null()) ||
-		!set_new(tail, "timeout_seconds", json_integer(task->timeout_seconds)) ||
-		!set_new(tail, "max_retries", json_integer(task->max_retries)) ||
-		!set_new(tail, "retry_count", json_integer(0)) ||
-		!set_new(tail, "retry_policy",
-				 json_loads(oq_task_fields[OQ_F_RETRY_POLICY].default_json, 0, NULL)) ||
-		!set_new(tail, "status", json_string("pending")) ||
-		!set_new(tail, "created_at", json_timestamp(task->now_us)) ||
-		!set_new(tail, "available_at", json_timestamp(task->available_at_us)) ||
-		!set_new(tail, "lease_expires_at", json_null()) ||
-		!set_new(tail, "lease_id", json_null()) ||
-		!set_new(tail, "attempt", json_integer(0)) ||
-		!set_new(tail, "updated_at", json_timestamp(task->now_us)) ||
-		!set_new(tail, "completed_at", json_null()) ||
-		!set_new(tail, "worker_id", json_null()) ||
-		!set_new(tail, "last_error", json_null()) ||
-		!set_new(tail, "reschedule_count", json_integer(0)) ||
-		!set_new(tail, "cancel_requested", json_false()) ||
-		!set_new(tail, "tags", tags_to_jansson(task->tags, task->ntags)))
-		goto done;
-
-	head_text = jansson_dump_copy(head, &head_len);
-	tail_text = jansson_dump_copy(tail, &tail_len);
-	if (head_text == NULL || tail_text == NULL)
-		goto done;
-
-	/* head without its '}', the input, tail without its '{' */
-	Assert(head_text[head_len - 1] == '}' && tail_text[0] == '{');
-	result = psprintf("%.*s,\"input\":%s,%s",
-					  (int) head_len - 1, head_text, input, tail_text + 1);
-	if (len)
-		*len = strlen(result);
-
-done:
-	if (head)
-		json_decref(head);
-	if (tail)
-		json_decref(tail);
-	if (head_text)
-		pfree(head_text);
-	if (tail_text)
-		pfree(tail_text);
-	return result;
 }

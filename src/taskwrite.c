@@ -15,7 +15,7 @@
  *
  * Tag change.  Read the task and its ETag, refuse unless it is pending,
  * work out the new tags, splice them and a new updated_at into the body
- * (taskjson.c: every other byte stays), write the index entries of added
+ * (taskbuild.c: every other byte stays), write the index entries of added
  * tags, and PUT with If-Match.  A 412 (or 409 ConditionalRequestConflict,
  * or a 404 when the task vanished) means another writer came first: read
  * again, after a short random pause, and decide again from what is stored
@@ -50,12 +50,12 @@
 #include "common/pg_prng.h"
 #include "utils/memutils.h"
 
-#include "oq_fdw.h"
 #include "rfc3339.h"
 #include "s3client.h"
 #include "s3sign.h"
 #include "scan.h"
 #include "stats.h"
+#include "strlist.h"
 #include "tagindex.h"
 #include "taskjson.h"
 #include "taskwrite.h"
@@ -183,8 +183,8 @@ succeeded(OqTaskWrite *w, const char *etag)
 		char	   *ready;
 
 		oq_stat_inc(OQ_STAT_TASKS_SUBMITTED);
-		oq_task_count_add(w->batch->conn->serverid, 1);
-		ready = oq_ready_key(w->id, w->batch->conn->opts.shard_prefix_len,
+		oq_task_count_add(oq_s3_batch_connection(w->batch)->serverid, 1);
+		ready = oq_ready_key(w->id, oq_s3_batch_connection(w->batch)->opts.shard_prefix_len,
 							 oq_unix_floor_seconds(w->available_at_us));
 		track(w, oq_s3_put(w->batch, ready, "", 0, NULL, NULL, false));
 	}
@@ -238,22 +238,6 @@ apply_change(const OqTag *current, int ncurrent, const OqTagChange *change,
 	return result;
 }
 
-/* The same key-value pairs, in whatever order (keys are distinct) */
-static bool
-same_tags(const OqTag *a, int na, const OqTag *b, int nb)
-{
-	if (na != nb)
-		return false;
-	for (int i = 0; i < na; i++)
-	{
-		int			at = oq_tag_find(b, nb, a[i].key);
-
-		if (at < 0 || !oq_tag_same_value(&a[i], &b[at]))
-			return false;
-	}
-	return true;
-}
-
 static OqTag *
 copy_tags(const OqTag *tags, int ntags)
 {
@@ -266,19 +250,6 @@ copy_tags(const OqTag *tags, int ntags)
 		copy[i].json = tags[i].json ? pstrdup(tags[i].json) : NULL;
 	}
 	return copy;
-}
-
-static bool
-string_in_list(const char *s, List *list)
-{
-	ListCell   *lc;
-
-	foreach(lc, list)
-	{
-		if (strcmp(s, (const char *) lfirst(lc)) == 0)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -333,7 +304,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	}
 
 	result = apply_change(doc.tags, doc.ntags, &w->change, &nresult);
-	if (same_tags(doc.tags, doc.ntags, result, nresult))
+	if (oq_tags_equal(doc.tags, doc.ntags, result, nresult))
 	{
 		/* nothing to change: no PUT, no new version, updated_at stays */
 		w->tags = copy_tags(doc.tags, doc.ntags);
@@ -381,7 +352,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 					  &wanted, &remove);
 	foreach(lc, wanted)
 	{
-		if (!string_in_list(lfirst(lc), w->written))
+		if (!oq_string_list_member(w->written, lfirst(lc)))
 			add = lappend(add, lfirst(lc));
 	}
 	w->to_delete = remove;
@@ -447,7 +418,7 @@ read_other_length(OqTaskWrite *w)
 	/* the next length to try; none left: name the server's key in errors */
 	oldcxt = MemoryContextSwitchTo(w->cxt);
 	w->key = oq_task_key(w->id, len <= OQ_MAX_SHARD_PREFIX_LEN ? len :
-						 w->batch->conn->opts.shard_prefix_len);
+						 oq_s3_batch_connection(w->batch)->opts.shard_prefix_len);
 	MemoryContextSwitchTo(oldcxt);
 	if (len > OQ_MAX_SHARD_PREFIX_LEN)
 		return false;
@@ -471,7 +442,7 @@ on_read(OqTaskWrite *w, OqRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("S3 sent no ETag for key \"%s\" in bucket \"%s\"",
-						w->key, w->batch->conn->opts.bucket),
+						w->key, oq_s3_batch_connection(w->batch)->opts.bucket),
 				 errdetail("Tags are changed with a conditional write (If-Match), which needs the ETag.")));
 	else
 		consider(w, req->response, req->response_len, req->etag);
@@ -684,7 +655,7 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 {
 	OqTaskWrite *w = write_create(batch, OQ_WRITE_SUBMIT);
 	MemoryContext oldcxt = MemoryContextSwitchTo(w->cxt);
-	int			prefix_len = batch->conn->opts.shard_prefix_len;
+	int			prefix_len = oq_s3_batch_connection(batch)->opts.shard_prefix_len;
 	char		shard[OQ_MAX_SHARD_PREFIX_LEN + 1];
 	OqNewTask	nt;
 	int64		now;
@@ -749,7 +720,7 @@ tags_begin(OqBatch *batch, const char *task_id, const OqTagChange *change,
 	if (!oq_uuid_is_canonical(task_id, strlen(task_id)))
 		elog(ERROR, "oq_fdw: task id \"%s\" is not a canonical UUID", task_id);
 	strlcpy(w->id, task_id, sizeof(w->id));
-	w->key = oq_task_key(w->id, batch->conn->opts.shard_prefix_len);
+	w->key = oq_task_key(w->id, oq_s3_batch_connection(batch)->opts.shard_prefix_len);
 
 	w->change.set = copy_tags(change->set, change->nset);
 	w->change.nset = change->nset;
@@ -853,7 +824,7 @@ oq_task_write_run(OqTaskWrite *w)
 void
 oq_task_write_report(OqTaskWrite *w)
 {
-	const char *bucket = w->batch->conn->opts.bucket;
+	const char *bucket = oq_s3_batch_connection(w->batch)->opts.bucket;
 
 	Assert(oq_task_write_done(w));
 	switch (w->outcome)

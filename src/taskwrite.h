@@ -34,8 +34,8 @@
 #ifndef OQ_TASKWRITE_H
 #define OQ_TASKWRITE_H
 
-#include "http.h"
 #include "keys.h"
+#include "s3client.h"
 #include "tags.h"
 
 /* Conditional PUTs of one task before a persistent conflict is an error */

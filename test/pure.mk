@@ -1,7 +1,8 @@
 # test/pure.mk - how to compile the pure modules (the src/*.c files that
-# need no backend: signing, XML, tags, timestamps, keys, task JSON) as
-# frontend code (-DFRONTEND) against libpgcommon/libpgport.  Included by
-# test/unit/Makefile and test/fuzz/Makefile, from two levels below the root.
+# need no backend: signing, XML, tags, timestamps, keys, task JSON,
+# credential documents) as frontend code (-DFRONTEND) against
+# libpgcommon/libpgport.  Included by test/unit/Makefile and
+# test/fuzz/Makefile, from two levels below the root.
 
 PG_CONFIG ?= pg_config
 PGINC := $(shell $(PG_CONFIG) --includedir-server)
@@ -9,7 +10,7 @@ PGPKGLIB := $(shell $(PG_CONFIG) --pkglibdir)
 DEPS := libcurl openssl jansson libxml-2.0
 
 SRC := ../../src
-PURE := s3sign s3xml tags rfc3339 keys taskjson credjson
+PURE := s3sign s3xml tags rfc3339 keys jsontext taskfields taskjson taskbuild credjson credtypes
 PURE_SRCS := $(wildcard $(addprefix $(SRC)/,$(addsuffix .c,$(PURE))))
 
 PURE_CPPFLAGS := -DFRONTEND -I$(SRC) -I$(PGINC) $(shell pkg-config --cflags $(DEPS))

@@ -66,8 +66,12 @@ class Session:
             m = re.match(r"^(?:psql:[^ ]* )?ERROR:  ([0-9A-Z]{5}): (.*)$", line)
             if m:
                 self.errors.append((m.group(1), m.group(2)))
-        self.debug = [line.split("oq_fdw: ", 1)[1] for line in proc.stderr.splitlines()
-                      if "DEBUG:" in line and "oq_fdw: " in line]
+        # "DEBUG:  00000: message": oq_fdw's say where credentials came from
+        self.debug = []
+        for line in proc.stderr.splitlines():
+            m = re.match(r"^(?:psql:[^ ]* )?DEBUG:  (?:[0-9A-Z]{5}: )?(.*)$", line)
+            if m:
+                self.debug.append(m.group(1))
 
     def text(self):
         return self.out + self.err

@@ -64,7 +64,7 @@ def main():
     for i, (what, value) in enumerate(standin.handed_out):
         secrets["%s %d" % (what, i)] = value
     log = ct.log_text()
-    c.check("oq_fdw: server identity from the EC2 instance metadata service" in log and
+    c.check("server identity from the EC2 instance metadata service" in log and
             "could not get AWS credentials from the EC2 instance metadata service" in log,
             "the server log has oq_fdw's DEBUG messages and errors (so the check below means something)")
     leaks = ct.leaked(texts + [log], secrets)

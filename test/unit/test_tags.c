@@ -88,7 +88,7 @@ main(void)
 	char	   *err;
 
 	/* ---- rules: valid tags ---- */
-	check_valid("customer", "acme-corp", "the seed's example");
+	check_valid("customer", "acme-corp", "the tagging specification's example");
 	check_valid("batch_id", "batch-2026-01-28", "underscore in key");
 	check_valid("a", "", "one-character key, empty value");
 	check_valid("0-9_x", "x", "digits, hyphen, underscore");
@@ -150,6 +150,23 @@ main(void)
 		CHECK(oq_tag_same_value(&s1, &s2) && oq_tag_same_value(&n1, &n2), "same values");
 		CHECK(!oq_tag_same_value(&s1, &n1) && !oq_tag_same_value(&n1, &s1) &&
 			  !oq_tag_same_value(&n1, &n3), "a string is not a number; JSON text compared exactly");
+	}
+
+	{
+		OqTag		a[] = {{"customer", "acme", NULL}, {"n", NULL, "5"}};
+		OqTag		b[] = {{"n", NULL, "5"}, {"customer", "acme", NULL}};
+		OqTag		c[] = {{"n", NULL, "5"}, {"customer", "acme-corp", NULL}};
+		OqTag		d[] = {{"n", "5", NULL}, {"customer", "acme", NULL}};
+		OqTag		e[] = {{"n", NULL, "5"}, {"region", "acme", NULL}};
+
+		CHECK(oq_tags_equal(a, 2, b, 2) && oq_tags_equal(b, 2, a, 2),
+			  "the same pairs in another order are equal");
+		CHECK(oq_tags_equal(a, 0, b, 0), "two empty sets are equal");
+		CHECK(!oq_tags_equal(a, 2, b, 1) && !oq_tags_equal(a, 1, b, 2),
+			  "a subset is not equal");
+		CHECK(!oq_tags_equal(a, 2, c, 2), "another value is not equal");
+		CHECK(!oq_tags_equal(a, 2, d, 2), "the string \"5\" is not the number 5");
+		CHECK(!oq_tags_equal(a, 2, e, 2), "another key is not equal");
 	}
 
 	CHECK(oq_tag_check_count(0, NULL), "no tags is fine");

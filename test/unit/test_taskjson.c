@@ -1,5 +1,6 @@
 /*
- * test_taskjson.c - task objects: decode, rewrite, build (src/taskjson.c).
+ * test_taskjson.c - task objects: decode, rewrite, build (src/taskjson.c,
+ * src/taskbuild.c, src/jsontext.c, src/taskfields.c).
  *
  * The fixtures of test/fixtures/tasks are decoded with exact expected
  * values; the rest of the cases are written inline.
@@ -148,7 +149,7 @@ test_field_table(void)
 	StringInfoData cols;
 	int			nreq = 0;
 
-	/* the column list of docs/sql-interface.md, less etag */
+	/* the foreign table's column list (IMPORT FOREIGN SCHEMA), less etag */
 	initStringInfo(&cols);
 	for (int f = 0; f < OQ_NUM_FIELDS; f++)
 		appendStringInfo(&cols, "%s%s %s", f ? ", " : "", oq_task_fields[f].name,
@@ -615,15 +616,15 @@ test_build(void)
 	t.timeout_seconds = 300;
 	t.max_retries = 3;
 	{
-		OqTag		seed[] = {{"customer", "northwind"}, {"region", "eu-central"},
+		OqTag		example[] = {{"customer", "northwind"}, {"region", "eu-central"},
 		{"priority", "low"}, {"batch_id", "batch-2026-03-14"}};
 		char	   *fx;
 		size_t		fxlen;
 
-		t.tags = seed;
+		t.tags = example;
 		t.ntags = 4;
 		out = oq_task_build(&t, &len);
-		CHECK(out != NULL && len == strlen(out), "build the seed's example task");
+		CHECK(out != NULL && len == strlen(out), "build the example task of pending-with-tags.json");
 		/* laid out as the reference producer writes it: same bytes */
 		if ((fx = fixture("pending-with-tags", &fxlen)) != NULL)
 			CHECK_STR(out, fx, "build reproduces pending-with-tags.json byte for byte");

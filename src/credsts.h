@@ -1,16 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * sts.h
+ * credsts.h
  *		AWS STS: AssumeRole (signed with base credentials) and
  *		AssumeRoleWithWebIdentity (a web identity token, unsigned), over the
  *		request driver.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef OQ_STS_H
-#define OQ_STS_H
+#ifndef OQ_CREDSTS_H
+#define OQ_CREDSTS_H
 
-#include "connection.h"
+#include "credtypes.h"
+#include "http.h"
 
 /* The STS actions oq_fdw uses */
 typedef struct OqStsRequest
@@ -25,13 +26,13 @@ typedef struct OqStsRequest
 } OqStsRequest;
 
 /*
- * Call STS on the connection's multi handle and fill access_key_id,
- * secret_access_key, session_token, expires_at_us and source of 'out'
- * (palloc'd in CurrentMemoryContext).  Errors (SQLSTATE HV00N) name STS,
- * the endpoint, the action and the role, with STS's error code and
- * message, never a credential or token.
+ * Call STS over pool and fill access_key_id, secret_access_key,
+ * session_token, expires_at_us and the source fields of 'out' (palloc'd in
+ * CurrentMemoryContext).  Errors (SQLSTATE HV00N) name STS, the endpoint,
+ * the action and the role, with STS's error code and message, never a
+ * credential or token.
  */
-extern void oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts,
+extern void oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts,
 							   OqCredentials *out);
 
-#endif							/* OQ_STS_H */
+#endif							/* OQ_CREDSTS_H */

@@ -1,16 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * imds.h
+ * credimds.h
  *		The two credential services of the host the server runs on: the EC2
  *		instance metadata service (IMDSv2) and the container credentials
  *		endpoint (ECS, EKS Pod Identity), over the request driver.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef OQ_IMDS_H
-#define OQ_IMDS_H
+#ifndef OQ_CREDIMDS_H
+#define OQ_CREDIMDS_H
 
-#include "connection.h"
+#include "credtypes.h"
+#include "http.h"
 
 /* How to talk to a link-local credential service */
 typedef struct OqMetadataOptions
@@ -26,7 +27,7 @@ typedef struct OqMetadataOptions
  * (palloc'd).  Errors (HV00N) name the service and its address, never the
  * session token.
  */
-extern void oq_imds_fetch(OqConnection *conn, const char *endpoint,
+extern void oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 						  const OqMetadataOptions *mo, OqCredentials *out);
 
 /*
@@ -34,8 +35,8 @@ extern void oq_imds_fetch(OqConnection *conn, const char *endpoint,
  * be NULL) as the Authorization header.  Messages name only the URL's
  * scheme, host and port: its path may be a capability.
  */
-extern void oq_container_fetch(OqConnection *conn, const char *url,
+extern void oq_container_fetch(OqHttpPool *pool, const char *url,
 							   const char *auth_token,
 							   const OqMetadataOptions *mo, OqCredentials *out);
 
-#endif							/* OQ_IMDS_H */
+#endif							/* OQ_CREDIMDS_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * imds.c
+ * credimds.c
  *		Credentials from the EC2 instance metadata service (IMDSv2) and the
  *		container credentials endpoint.
  *
@@ -19,7 +19,7 @@
  * Both services live on the host or link-local addresses: requests never
  * go through a proxy, and use the short timeouts and few attempts of the
  * AWS SDKs (AWS_METADATA_SERVICE_TIMEOUT and _NUM_ATTEMPTS, read by
- * credentials.c), so a server that is not on EC2 finds out quickly.  The
+ * cred.c), so a server that is not on EC2 finds out quickly.  The
  * session token, the authorization token and the replies are secrets:
  * they are wiped after use and never put into a message.
  *
@@ -31,7 +31,7 @@
 
 #include "http.h"
 #include "credjson.h"
-#include "imds.h"
+#include "credimds.h"
 
 /* Lifetime we ask for the IMDS session token: the SDKs' six hours */
 #define OQ_IMDS_TOKEN_TTL_SECONDS	21600
@@ -60,25 +60,14 @@ metadata_request(OqBatch *batch, const char *method, const char *url,
 	req->url = MemoryContextStrdup(req->cxt, url);
 	req->prepare = header_prepare;
 	req->prepare_arg = header ? MemoryContextStrdup(req->cxt, header) : NULL;
+	/* the header may carry a token, the reply carries credentials */
+	oq_request_secret(req, (char *) req->prepare_arg);
 	req->max_response = OQ_METADATA_MAX_RESPONSE;
 	req->connect_timeout_ms = mo->timeout_ms;
 	req->timeout_ms = mo->timeout_ms;
 	req->max_retries = Max(mo->attempts, 1) - 1;
 	req->no_proxy = true;
 	return req;
-}
-
-/* Free a request, wiping the header it sent and the reply it got */
-static void
-free_request(OqRequest *req)
-{
-	char	   *header = (char *) req->prepare_arg;
-
-	if (header)
-		explicit_bzero(header, strlen(header));
-	if (req->response_len > 0)
-		explicit_bzero(req->response, req->response_len);
-	oq_request_free(req);
 }
 
 /* scheme://host[:port] of a URL, for messages */
@@ -93,17 +82,104 @@ url_origin(const char *url)
 	return pnstrdup(url, end - url);
 }
 
+/* What went wrong, each with a message of its own */
+typedef enum MetadataFailure
+{
+	FAIL_TOKEN_REQUEST,			/* IMDS: asking for a session token */
+	FAIL_TOKEN_INVALID,
+	FAIL_NO_ROLE,				/* IMDS: 404 for the instance profile's role */
+	FAIL_ROLE_REQUEST,
+	FAIL_ROLE_INVALID,
+	FAIL_CREDENTIALS_REQUEST,	/* IMDS: asking for the role's credentials */
+	FAIL_DOCUMENT,				/* the credentials document */
+	FAIL_CONTAINER_REQUEST		/* the container endpoint's one GET */
+} MetadataFailure;
+
+static int
+attempts_detail(int attempts)
+{
+	if (attempts <= 1)
+		return 0;
+	return errdetail_plural("%d attempt was made.", "%d attempts were made.",
+							attempts, attempts);
+}
+
+/*
+ * Report a failure, freeing the request first (its memory is wiped).  arg
+ * is the role (FAIL_CREDENTIALS_REQUEST) or the document's problem
+ * (FAIL_DOCUMENT); with_token says the container request sent one.
+ */
 static void
-fail(OqRequest *req, const char *source, const char *why, const char *hint)
+fail(OqRequest *req, const char *source, MetadataFailure failure,
+	 const char *arg, bool with_token)
 {
 	int			attempts = req->attempts;
+	bool		forbidden = req->curl_code == 0 && req->status == 403;
+	bool		refused = forbidden || (req->curl_code == 0 && req->status == 401);
+	char	   *why = oq_request_failure(req);
 
-	free_request(req);
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-			 errmsg("could not get AWS credentials from %s: %s", source, why),
-			 attempts > 1 ? errdetail("%d attempts were made.", attempts) : 0,
-			 hint ? errhint("%s", hint) : 0));
+	oq_request_free(req);
+	switch (failure)
+	{
+		case FAIL_TOKEN_REQUEST:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: %s (asking for a session token)",
+							source, why),
+					 attempts_detail(attempts),
+					 forbidden ? errhint("The instance may have the metadata service disabled.") : 0));
+			break;
+		case FAIL_TOKEN_INVALID:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: the session token it sent is not valid",
+							source)));
+			break;
+		case FAIL_NO_ROLE:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: no IAM role is attached to the instance (HTTP 404)",
+							source),
+					 attempts_detail(attempts),
+					 errhint("Attach an instance profile with an IAM role to the instance.")));
+			break;
+		case FAIL_ROLE_REQUEST:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: %s (asking for the instance profile's role)",
+							source, why),
+					 attempts_detail(attempts)));
+			break;
+		case FAIL_ROLE_INVALID:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: the role name it sent is not valid",
+							source)));
+			break;
+		case FAIL_CREDENTIALS_REQUEST:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: %s (asking for the credentials of role \"%s\")",
+							source, why, arg),
+					 attempts_detail(attempts)));
+			break;
+		case FAIL_DOCUMENT:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: the credentials document %s",
+							source, arg)));
+			break;
+		case FAIL_CONTAINER_REQUEST:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not get AWS credentials from %s: %s", source, why),
+					 attempts_detail(attempts),
+					 !refused ? 0 : with_token ?
+					 errhint("The endpoint refused the authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN).") :
+					 errhint("The endpoint may want an authorization token: set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN.")));
+			break;
+	}
+	pg_unreachable();
 }
 
 /* The reply as a trimmed, NUL-free, visible-ASCII string, or NULL */
@@ -146,18 +222,17 @@ parse_credentials(OqRequest *req, const char *source, OqCredentials *out)
 	const char *problem;
 
 	if (!oq_credjson_parse(req->response, req->response_len, out, &problem))
-		fail(req, source, psprintf("the credentials document %s", problem), NULL);
+		fail(req, source, FAIL_DOCUMENT, problem, false);
 }
 
 void
-oq_imds_fetch(OqConnection *conn, const char *endpoint,
+oq_imds_fetch(OqHttpPool *pool, const char *endpoint,
 			  const OqMetadataOptions *mo, OqCredentials *out)
 {
-	char	   *source = psprintf("the EC2 instance metadata service at %s", endpoint);
+	char	   *source = oq_cred_source_text(OQ_CRED_IMDS, endpoint, NULL);
 	OqBatch    *batch;
 
-	batch = oq_batch_create(conn, 1);
-	batch->refresh_credentials = false;
+	batch = oq_batch_create(pool, 1, NULL, NULL);
 	PG_TRY();
 	{
 		OqRequest  *req;
@@ -172,14 +247,11 @@ oq_imds_fetch(OqConnection *conn, const char *endpoint,
 										OQ_IMDS_TOKEN_TTL_SECONDS), mo);
 		oq_batch_run(batch, req);
 		if (!oq_request_ok(req))
-			fail(req, source, psprintf("%s (asking for a session token)",
-									   oq_request_failure(req)),
-				 req->status == 403 ?
-				 "The instance may have the metadata service disabled." : NULL);
+			fail(req, source, FAIL_TOKEN_REQUEST, NULL, false);
 		token = reply_token(req);
 		if (token == NULL)
-			fail(req, source, "the session token it sent is not valid", NULL);
-		free_request(req);
+			fail(req, source, FAIL_TOKEN_INVALID, NULL, false);
+		oq_request_free(req);
 		header = psprintf("X-aws-ec2-metadata-token: %s", token);
 		explicit_bzero(token, strlen(token));
 
@@ -192,21 +264,17 @@ oq_imds_fetch(OqConnection *conn, const char *endpoint,
 			bool		no_role = req->curl_code == 0 && req->status == 404;
 
 			explicit_bzero(header, strlen(header));
-			fail(req, source,
-				 no_role ? "no IAM role is attached to the instance (HTTP 404)" :
-				 psprintf("%s (asking for the instance profile's role)",
-						  oq_request_failure(req)),
-				 no_role ? "Attach an instance profile with an IAM role to the instance." : NULL);
+			fail(req, source, no_role ? FAIL_NO_ROLE : FAIL_ROLE_REQUEST, NULL, false);
 		}
 		/* the first line names the role */
 		rlen = strcspn(req->response, "\r\n");
 		if (!role_name_ok(req->response, rlen))
 		{
 			explicit_bzero(header, strlen(header));
-			fail(req, source, "the role name it sent is not valid", NULL);
+			fail(req, source, FAIL_ROLE_INVALID, NULL, false);
 		}
 		role = pnstrdup(req->response, rlen);
-		free_request(req);
+		oq_request_free(req);
 
 		/* its credentials */
 		req = metadata_request(batch, "GET",
@@ -215,29 +283,29 @@ oq_imds_fetch(OqConnection *conn, const char *endpoint,
 		explicit_bzero(header, strlen(header));
 		oq_batch_run(batch, req);
 		if (!oq_request_ok(req))
-			fail(req, source, psprintf("%s (asking for the credentials of role \"%s\")",
-									   oq_request_failure(req), role), NULL);
+			fail(req, source, FAIL_CREDENTIALS_REQUEST, role, false);
 		parse_credentials(req, source, out);
-		free_request(req);
+		oq_request_free(req);
 	}
 	PG_FINALLY();
 	{
 		oq_batch_destroy(batch);
 	}
 	PG_END_TRY();
-	out->source = source;
+	out->source = OQ_CRED_IMDS;
+	out->source_url = pstrdup(endpoint);
+	out->source_role = NULL;
 }
 
 void
-oq_container_fetch(OqConnection *conn, const char *url, const char *auth_token,
+oq_container_fetch(OqHttpPool *pool, const char *url, const char *auth_token,
 				   const OqMetadataOptions *mo, OqCredentials *out)
 {
-	char	   *source = psprintf("the container credentials endpoint at %s",
-								  url_origin(url));
+	char	   *origin = url_origin(url);
+	char	   *source = oq_cred_source_text(OQ_CRED_CONTAINER, origin, NULL);
 	OqBatch    *batch;
 
-	batch = oq_batch_create(conn, 1);
-	batch->refresh_credentials = false;
+	batch = oq_batch_create(pool, 1, NULL, NULL);
 	PG_TRY();
 	{
 		OqRequest  *req;
@@ -250,19 +318,16 @@ oq_container_fetch(OqConnection *conn, const char *url, const char *auth_token,
 			explicit_bzero(header, strlen(header));
 		oq_batch_run(batch, req);
 		if (!oq_request_ok(req))
-			fail(req, source, oq_request_failure(req),
-				 req->curl_code == 0 && (req->status == 401 || req->status == 403) ?
-				 (auth_token ?
-				  "The endpoint refused the authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN)." :
-				  "The endpoint may want an authorization token: set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN.") :
-				 NULL);
+			fail(req, source, FAIL_CONTAINER_REQUEST, NULL, auth_token != NULL);
 		parse_credentials(req, source, out);
-		free_request(req);
+		oq_request_free(req);
 	}
 	PG_FINALLY();
 	{
 		oq_batch_destroy(batch);
 	}
 	PG_END_TRY();
-	out->source = source;
+	out->source = OQ_CRED_CONTAINER;
+	out->source_url = origin;
+	out->source_role = NULL;
 }

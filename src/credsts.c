@@ -1,21 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * sts.c
+ * credsts.c
  *		AWS STS AssumeRole and AssumeRoleWithWebIdentity.
  *
  * Both are query-API calls: a form-encoded POST to the endpoint's root
  * with Action and Version, answered in XML (parsed by s3xml.c).  AssumeRole
  * is signed with SigV4 for service "sts" with the base credentials, once
  * per attempt so that a retry carries a fresh date; the date is the local
- * clock's (STS is not the S3 server whose clock connection.c tracks).
+ * clock's (STS is not the S3 server whose clock the S3 client tracks).
  * AssumeRoleWithWebIdentity is unsigned: the web identity token in the
  * body is the credential, so it goes only where the server's environment
- * points (see credentials.c), never where a server option could.
+ * points (see cred.c), never where a server option could.
  *
- * The requests run on a batch of their own on the connection's multi
- * handle, which does not refresh the connection's credentials (these
- * requests are that refresh).  Nothing here logs; errors carry STS's code
- * and message with any credential scrubbed, never a token or key.
+ * The requests run on a batch of their own on the credential chain's
+ * pool.  Nothing here logs; errors carry STS's code and message with any
+ * credential scrubbed, never a token or key.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,10 +22,11 @@
 
 #include "lib/stringinfo.h"
 
+#include "clock.h"
 #include "http.h"
 #include "s3sign.h"
 #include "s3xml.h"
-#include "sts.h"
+#include "credsts.h"
 
 #define OQ_STS_VERSION			"2011-06-15"
 #define OQ_STS_CONTENT_TYPE		"application/x-www-form-urlencoded; charset=utf-8"
@@ -150,23 +150,6 @@ scrub(char *s, const char *const *secrets, int nsecrets)
 	return s;
 }
 
-/* Free a request, wiping what held secrets: the body, the reply, the keys */
-static void
-free_request(OqRequest *req)
-{
-	StsSigning *sig = (StsSigning *) req->prepare_arg;
-
-	if (req->body)
-		explicit_bzero(req->body, req->body_len);
-	if (req->response_len > 0)
-		explicit_bzero(req->response, req->response_len);
-	if (sig && sig->secret_access_key)
-		explicit_bzero(sig->secret_access_key, strlen(sig->secret_access_key));
-	if (sig && sig->session_token)
-		explicit_bzero(sig->session_token, strlen(sig->session_token));
-	oq_request_free(req);
-}
-
 /* Report a failed STS request, then free it */
 static void
 report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
@@ -175,6 +158,7 @@ report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
 	OqS3Error	err;
 	StringInfoData detail;
 	char	   *why = oq_request_failure(req);
+	int			attempts;
 
 	secrets[0] = sts->web_identity_token;
 	secrets[1] = sts->base ? sts->base->secret_access_key : NULL;
@@ -200,19 +184,23 @@ report_failure(OqRequest *req, const char *source, const OqStsRequest *sts)
 	}
 	else if (req->curl_code != 0 && req->curl_error)
 		appendStringInfo(&detail, "%s.", req->curl_error);
-	if (req->attempts > 1)
-		appendStringInfo(&detail, "%s%d attempts were made.", detail.len ? " " : "",
-						 req->attempts);
-	free_request(req);
+	attempts = req->attempts;
+	oq_request_free(req);
 
+	/* the detail: what STS or the network said (not ours to translate) */
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 			 errmsg("could not get AWS credentials from %s: %s", source, why),
+			 attempts > 1 ?
+			 errdetail_plural("%s%s%d attempt was made.",
+							  "%s%s%d attempts were made.",
+							  attempts, detail.data, detail.len ? " " : "",
+							  attempts) :
 			 detail.len ? errdetail_internal("%s", detail.data) : 0));
 }
 
 void
-oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *out)
+oq_sts_assume_role(OqHttpPool *pool, const OqStsRequest *sts, OqCredentials *out)
 {
 	bool		web = sts->web_identity_token != NULL;
 
@@ -228,11 +216,10 @@ oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *o
 	char	   *problem;
 
 	Assert(web || (sts->base && sts->base->access_key_id));
-	source = psprintf("AWS STS at %s (%s of role \"%s\")", sts->endpoint, action,
-					  sts->role_arn);
+	source = oq_cred_source_text(web ? OQ_CRED_STS_WEB_IDENTITY : OQ_CRED_STS_ASSUME_ROLE,
+								 sts->endpoint, sts->role_arn);
 
-	batch = oq_batch_create(conn, 1);
-	batch->refresh_credentials = false;
+	batch = oq_batch_create(pool, 1, NULL, NULL);
 	PG_TRY();
 	{
 		req = oq_request_create(batch, OQ_OP_CREDENTIALS, "POST");
@@ -259,7 +246,11 @@ oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *o
 			sig->secret_access_key = pstrdup(sts->base->secret_access_key);
 			if (sts->base->session_token)
 				sig->session_token = pstrdup(sts->base->session_token);
+			oq_request_secret(req, sig->secret_access_key);
+			oq_request_secret(req, sig->session_token);
 		}
+		/* the body may hold the web identity token, the reply credentials */
+		oq_request_secret(req, NULL);
 		req->body = body.data;
 		req->body_len = body.len;
 		oq_sha256_hex(body.data, body.len, sig->payload_hash);
@@ -276,13 +267,13 @@ oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *o
 		if (!oq_s3xml_parse_sts_credentials(req->response, req->response_len, out,
 											&problem))
 		{
-			free_request(req);
+			oq_request_free(req);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 					 errmsg("could not get AWS credentials from %s: %s", source,
 							problem)));
 		}
-		free_request(req);
+		oq_request_free(req);
 	}
 	PG_FINALLY();
 	{
@@ -291,5 +282,7 @@ oq_sts_assume_role(OqConnection *conn, const OqStsRequest *sts, OqCredentials *o
 		oq_batch_destroy(batch);
 	}
 	PG_END_TRY();
-	out->source = source;
+	out->source = web ? OQ_CRED_STS_WEB_IDENTITY : OQ_CRED_STS_ASSUME_ROLE;
+	out->source_url = pstrdup(sts->endpoint);
+	out->source_role = pstrdup(sts->role_arn);
 }

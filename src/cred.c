@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * credentials.c
+ * cred.c
  *		Resolution of the credentials a connection signs with: which source,
  *		in which order, who may use it, how long it is cached.
  *
@@ -57,10 +57,11 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
-#include "credentials.h"
-#include "imds.h"
+#include "clock.h"
+#include "cred.h"
+#include "credimds.h"
+#include "credsts.h"
 #include "rfc3339.h"
-#include "sts.h"
 
 /* Refresh temporary credentials this long before they expire, at most */
 #define OQ_REFRESH_MARGIN_US		(5 * 60 * INT64CONST(1000000))
@@ -84,11 +85,24 @@
 static OqCredentials identity;
 static MemoryContext identity_cxt = NULL;
 
-/* What an error context line says while the server's identity is resolved */
+/* The step of a resolution an error context line names */
+typedef enum ResolveStep
+{
+	STEP_NONE,
+	STEP_ENVIRONMENT,
+	STEP_WEB_IDENTITY,
+	STEP_CONTAINER_RELATIVE,
+	STEP_CONTAINER_FULL,
+	STEP_IMDS,
+	STEP_ASSUME_ROLE
+} ResolveStep;
+
 typedef struct ResolveContext
 {
 	const char *server_name;
-	const char *step;			/* NULL: no step in particular */
+	ResolveStep step;
+	const char *role;			/* STEP_ASSUME_ROLE: the role */
+	const OqCredentials *base;	/* STEP_ASSUME_ROLE: what asks STS */
 } ResolveContext;
 
 static void
@@ -96,10 +110,38 @@ resolve_error_context(void *arg)
 {
 	ResolveContext *rc = (ResolveContext *) arg;
 
-	if (rc->step)
-		errcontext("credentials for server \"%s\": %s", rc->server_name, rc->step);
-	else
-		errcontext("credentials for server \"%s\"", rc->server_name);
+	switch (rc->step)
+	{
+		case STEP_NONE:
+			errcontext("credentials for server \"%s\"", rc->server_name);
+			break;
+		case STEP_ENVIRONMENT:
+			errcontext("credentials for server \"%s\": the database server's environment variables",
+					   rc->server_name);
+			break;
+		case STEP_WEB_IDENTITY:
+			errcontext("credentials for server \"%s\": web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)",
+					   rc->server_name);
+			break;
+		case STEP_CONTAINER_RELATIVE:
+			errcontext("credentials for server \"%s\": the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)",
+					   rc->server_name);
+			break;
+		case STEP_CONTAINER_FULL:
+			errcontext("credentials for server \"%s\": the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)",
+					   rc->server_name);
+			break;
+		case STEP_IMDS:
+			errcontext("credentials for server \"%s\": the EC2 instance metadata service, the last source of the chain (no AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE or AWS_CONTAINER_CREDENTIALS_* is set)",
+					   rc->server_name);
+			break;
+		case STEP_ASSUME_ROLE:
+			errcontext("credentials for server \"%s\": assuming role \"%s\" with credentials from %s",
+					   rc->server_name, rc->role,
+					   oq_cred_source_text(rc->base->source, rc->base->source_url,
+										   rc->base->source_role));
+			break;
+	}
 }
 
 /* ---------- small helpers ---------- */
@@ -120,13 +162,12 @@ getenv_true(const char *name)
 	return value != NULL && pg_strcasecmp(value, "true") == 0;
 }
 
-static void
-wipe_credentials(OqCredentials *creds)
+/* Whether creds must be (re)resolved before signing at time now_us */
+static bool
+need_refresh(const OqCredentials *creds, int64 now_us)
 {
-	if (creds->secret_access_key)
-		explicit_bzero(creds->secret_access_key, strlen(creds->secret_access_key));
-	if (creds->session_token)
-		explicit_bzero(creds->session_token, strlen(creds->session_token));
+	return !creds->resolved ||
+		(creds->refresh_at_us != 0 && now_us >= creds->refresh_at_us);
 }
 
 static void
@@ -139,6 +180,24 @@ copy_credentials(OqCredentials *dst, const OqCredentials *src)
 		dst->secret_access_key = pstrdup(src->secret_access_key);
 	if (src->session_token)
 		dst->session_token = pstrdup(src->session_token);
+}
+
+/* Where creds came from, for messages */
+static char *
+source_text(const OqCredentials *creds)
+{
+	return oq_cred_source_text(creds->source, creds->source_url,
+							   creds->source_role);
+}
+
+/* Copy the strings that say where creds came from into the current context */
+static void
+own_source(OqCredentials *creds)
+{
+	if (creds->source_url)
+		creds->source_url = pstrdup(creds->source_url);
+	if (creds->source_role)
+		creds->source_role = pstrdup(creds->source_role);
 }
 
 static char *
@@ -164,7 +223,7 @@ set_refresh_time(OqCredentials *creds, int64 now_us)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not get AWS credentials from %s: they expired at %s, before they arrived",
-						creds->source, format_time(creds->expires_at_us)),
+						source_text(creds), format_time(creds->expires_at_us)),
 				 errhint("Check the database server's clock.")));
 	creds->refresh_at_us = creds->expires_at_us - Min(OQ_REFRESH_MARGIN_US, lifetime / 2);
 }
@@ -326,11 +385,11 @@ identity_from_environment_keys(const char *key_id, const char *secret,
 	out->session_token = token ? pstrdup(token) : NULL;
 	out->expires_at_us = 0;
 	out->refresh_at_us = 0;
-	out->source = "the database server's environment variables (AWS_ACCESS_KEY_ID)";
+	out->source = OQ_CRED_ENVIRONMENT;
 }
 
 static void
-identity_from_web_identity(OqConnection *conn, const char *token_file,
+identity_from_web_identity(OqCredChain *chain, const char *token_file,
 						   OqCredentials *out)
 {
 	const char *role_arn = getenv_nonempty("AWS_ROLE_ARN");
@@ -360,7 +419,7 @@ identity_from_web_identity(OqConnection *conn, const char *token_file,
 	sts.web_identity_token = token;
 	PG_TRY();
 	{
-		oq_sts_assume_role(conn, &sts, out);
+		oq_sts_assume_role(&chain->http, &sts, out);
 	}
 	PG_FINALLY();
 	{
@@ -462,12 +521,12 @@ container_authorization_token(void)
 
 /* oq_container_fetch, wiping the token whatever happens */
 static pg_noinline void
-container_fetch(OqConnection *conn, const char *url, char *token,
+container_fetch(OqCredChain *chain, const char *url, char *token,
 				const OqMetadataOptions *mo, OqCredentials *out)
 {
 	PG_TRY();
 	{
-		oq_container_fetch(conn, url, token, mo, out);
+		oq_container_fetch(&chain->http, url, token, mo, out);
 	}
 	PG_FINALLY();
 	{
@@ -478,7 +537,7 @@ container_fetch(OqConnection *conn, const char *url, char *token,
 }
 
 static void
-identity_from_container(OqConnection *conn, const char *relative_uri,
+identity_from_container(OqCredChain *chain, const char *relative_uri,
 						const char *full_uri, OqCredentials *out)
 {
 	char	   *token;
@@ -512,14 +571,14 @@ identity_from_container(OqConnection *conn, const char *relative_uri,
 
 	metadata_options(&mo);
 	token = container_authorization_token();
-	container_fetch(conn, url, token, &mo, out);
+	container_fetch(chain, url, token, &mo, out);
 	if (token)
 		pfree(token);
 	set_refresh_time(out, oq_local_now_us());
 }
 
 static void
-identity_from_imds(OqConnection *conn, OqCredentials *out)
+identity_from_imds(OqCredChain *chain, OqCredentials *out)
 {
 	char	   *endpoint = env_endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	char	   *mode = getenv_nonempty("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
@@ -529,13 +588,13 @@ identity_from_imds(OqConnection *conn, OqCredentials *out)
 		endpoint = (mode && pg_strcasecmp(mode, "IPv6") == 0) ?
 			DEFAULT_IMDS_ENDPOINT_IPV6 : DEFAULT_IMDS_ENDPOINT;
 	metadata_options(&mo);
-	oq_imds_fetch(conn, endpoint, &mo, out);
+	oq_imds_fetch(&chain->http, endpoint, &mo, out);
 	set_refresh_time(out, oq_local_now_us());
 }
 
 /* The chain, in the SDKs' order; the first source configured is used */
 static void
-fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
+fetch_server_identity(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 {
 	const char *key_id = getenv_nonempty("AWS_ACCESS_KEY_ID");
 	const char *secret = getenv_nonempty("AWS_SECRET_ACCESS_KEY");
@@ -545,20 +604,18 @@ fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out
 
 	if (key_id || secret)
 	{
-		rc->step = "the database server's environment variables";
+		rc->step = STEP_ENVIRONMENT;
 		identity_from_environment_keys(key_id, secret, out);
 	}
 	else if (token_file)
 	{
-		rc->step = "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)";
-		identity_from_web_identity(conn, token_file, out);
+		rc->step = STEP_WEB_IDENTITY;
+		identity_from_web_identity(chain, token_file, out);
 	}
 	else if (relative_uri || full_uri)
 	{
-		rc->step = relative_uri ?
-			"the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)" :
-			"the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI)";
-		identity_from_container(conn, relative_uri, full_uri, out);
+		rc->step = relative_uri ? STEP_CONTAINER_RELATIVE : STEP_CONTAINER_FULL;
+		identity_from_container(chain, relative_uri, full_uri, out);
 	}
 	else if (getenv_true("AWS_EC2_METADATA_DISABLED"))
 		ereport(ERROR,
@@ -567,10 +624,10 @@ fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out
 				 errdetail("None of AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI is set, and AWS_EC2_METADATA_DISABLED turns the EC2 instance metadata service off.")));
 	else
 	{
-		rc->step = "the EC2 instance metadata service, the last source of the chain (no AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE or AWS_CONTAINER_CREDENTIALS_* is set)";
-		identity_from_imds(conn, out);
+		rc->step = STEP_IMDS;
+		identity_from_imds(chain, out);
 	}
-	rc->step = NULL;
+	rc->step = STEP_NONE;
 }
 
 /*
@@ -579,13 +636,13 @@ fetch_server_identity(OqConnection *conn, ResolveContext *rc, OqCredentials *out
  * next call.
  */
 static const OqCredentials *
-server_identity(OqConnection *conn, ResolveContext *rc)
+server_identity(OqCredChain *chain, ResolveContext *rc)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	MemoryContext cxt;
 	OqCredentials fresh;
 
-	if (!oq_credentials_need_refresh(&identity, oq_local_now_us()))
+	if (!need_refresh(&identity, oq_local_now_us()))
 		return &identity;
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "oq_fdw server identity",
@@ -594,8 +651,8 @@ server_identity(OqConnection *conn, ResolveContext *rc)
 	PG_TRY();
 	{
 		MemoryContextSwitchTo(cxt);
-		fetch_server_identity(conn, rc, &fresh);
-		fresh.source = pstrdup(fresh.source);
+		fetch_server_identity(chain, rc, &fresh);
+		own_source(&fresh);
 		fresh.resolved = true;
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -607,34 +664,34 @@ server_identity(OqConnection *conn, ResolveContext *rc)
 	}
 	PG_END_TRY();
 
-	wipe_credentials(&identity);
+	oq_cred_wipe(&identity);
 	if (identity_cxt)
 		MemoryContextDelete(identity_cxt);
 	identity = fresh;
 	identity_cxt = cxt;
 
 	if (identity.expires_at_us)
-		elog(DEBUG1, "oq_fdw: server identity from %s, expires at %s, refresh at %s",
-			 identity.source, format_time(identity.expires_at_us),
+		elog(DEBUG1, "server identity from %s, expires at %s, refresh at %s",
+			 source_text(&identity), format_time(identity.expires_at_us),
 			 format_time(identity.refresh_at_us));
 	else
-		elog(DEBUG1, "oq_fdw: server identity from %s", identity.source);
+		elog(DEBUG1, "server identity from %s", source_text(&identity));
 	return &identity;
 }
 
 /* ---------- per connection ---------- */
 
 static void
-check_may_use_server_identity(OqConnection *conn)
+check_may_use_server_identity(OqCredChain *chain)
 {
-	if (!superuser_arg(conn->userid))
+	if (!superuser_arg(chain->userid))
 	{
-		char	   *role = GetUserNameFromId(conn->userid, true);
+		char	   *role = GetUserNameFromId(chain->userid, true);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("user mapping for server \"%s\" may not use the server's environment",
-						conn->server_name),
+						chain->server_name),
 				 errdetail("Role \"%s\" is not a superuser, and only superusers may use the database server's own identity.",
 						   role ? role : "?"),
 				 errhint("Give this role a user mapping of its own with \"access_key_id\" and \"secret_access_key\".")));
@@ -642,19 +699,19 @@ check_may_use_server_identity(OqConnection *conn)
 }
 
 void
-oq_credentials_check_use(OqConnection *conn)
+oq_cred_check_use(OqCredChain *chain)
 {
-	OqUserOptions *uo = &conn->user_opts;
+	const OqUserOptions *uo = chain->user_opts;
 
 	if (uo->access_key_id == NULL && uo->use_server_environment)
-		check_may_use_server_identity(conn);
+		check_may_use_server_identity(chain);
 }
 
 /* The STS endpoint and signing region for a server's assume_role_arn */
 static void
-assume_role_endpoint(OqConnection *conn, OqStsRequest *sts)
+assume_role_endpoint(OqCredChain *chain, OqStsRequest *sts)
 {
-	OqServerOptions *o = &conn->opts;
+	const OqServerOptions *o = chain->opts;
 
 	sts->region = o->region;
 	if (o->sts_endpoint)
@@ -663,12 +720,12 @@ assume_role_endpoint(OqConnection *conn, OqStsRequest *sts)
 		sts->endpoint = aws_sts_endpoint(o->region, &sts->region);
 }
 
-/* Resolve what conn signs with into 'out', in CurrentMemoryContext */
+/* Resolve what chain signs with into 'out', in CurrentMemoryContext */
 static void
-resolve(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
+resolve(OqCredChain *chain, ResolveContext *rc, OqCredentials *out)
 {
-	OqUserOptions *uo = &conn->user_opts;
-	OqServerOptions *o = &conn->opts;
+	const OqUserOptions *uo = chain->user_opts;
+	const OqServerOptions *o = chain->opts;
 	OqCredentials mapping_keys;
 	const OqCredentials *base;
 
@@ -678,14 +735,14 @@ resolve(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
 		mapping_keys.access_key_id = uo->access_key_id;
 		mapping_keys.secret_access_key = uo->secret_access_key;
 		mapping_keys.session_token = uo->session_token;
-		mapping_keys.source = "the user mapping";
+		mapping_keys.source = OQ_CRED_USER_MAPPING;
 		base = &mapping_keys;
 	}
 	else
 	{
 		Assert(uo->use_server_environment);
-		check_may_use_server_identity(conn);
-		base = server_identity(conn, rc);
+		check_may_use_server_identity(chain);
+		base = server_identity(chain, rc);
 	}
 
 	if (o->assume_role_arn)
@@ -693,32 +750,48 @@ resolve(OqConnection *conn, ResolveContext *rc, OqCredentials *out)
 		OqStsRequest sts;
 
 		memset(&sts, 0, sizeof(sts));
-		assume_role_endpoint(conn, &sts);
+		assume_role_endpoint(chain, &sts);
 		sts.role_arn = o->assume_role_arn;
 		sts.session_name = o->role_session_name ? o->role_session_name : "oq_fdw";
 		sts.external_id = o->external_id;
 		sts.base = base;
-		rc->step = psprintf("assuming role \"%s\" with credentials from %s",
-							o->assume_role_arn, base->source);
-		oq_sts_assume_role(conn, &sts, out);
+		rc->step = STEP_ASSUME_ROLE;
+		rc->role = o->assume_role_arn;
+		rc->base = base;
+		oq_sts_assume_role(&chain->http, &sts, out);
 		set_refresh_time(out, oq_local_now_us());
-		rc->step = NULL;
+		rc->step = STEP_NONE;
 	}
 	else
 		copy_credentials(out, base);
 }
 
 void
-oq_credentials_init(OqConnection *conn)
+oq_cred_init(OqCredChain *chain, const char *server_name, Oid userid, Oid umid,
+			 const OqServerOptions *opts, const OqUserOptions *user_opts,
+			 const OqHttpSettings *http, MemoryContext cxt)
 {
-	OqUserOptions *uo = &conn->user_opts;
-	OqServerOptions *o = &conn->opts;
-	OqCredentials *creds = &conn->creds;
+	const OqUserOptions *uo = user_opts;
+	const OqServerOptions *o = opts;
+	OqCredentials *creds = &chain->creds;
 	MemoryContext oldcxt;
 
-	memset(creds, 0, sizeof(*creds));
-	conn->creds_cxt = AllocSetContextCreate(conn->cxt, "oq_fdw credentials",
-											ALLOCSET_SMALL_SIZES);
+	memset(chain, 0, sizeof(*chain));
+	chain->server_name = server_name;
+	chain->userid = userid;
+	chain->umid = umid;
+	chain->opts = opts;
+	chain->user_opts = user_opts;
+	chain->cxt = cxt;
+	chain->creds_cxt = AllocSetContextCreate(cxt, "oq_fdw credentials",
+											 ALLOCSET_SMALL_SIZES);
+
+	/*
+	 * The credential services' requests go through a pool of their own: a
+	 * refresh may then run whenever S3 requests wait to start, whatever the
+	 * S3 pool's multi handle is doing.
+	 */
+	oq_http_pool_init(&chain->http, http, 1, 0, cxt);
 
 	if (uo->access_key_id || uo->secret_access_key)
 	{
@@ -726,27 +799,27 @@ oq_credentials_init(OqConnection *conn)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("user mapping for server \"%s\" needs both \"access_key_id\" and \"secret_access_key\"",
-							conn->server_name),
+							chain->server_name),
 					 errhint("Add the missing option with ALTER USER MAPPING.")));
 	}
 	else if (uo->use_server_environment)
-		check_may_use_server_identity(conn);
-	else if (o->assume_role_arn && !OidIsValid(conn->umid))
+		check_may_use_server_identity(chain);
+	else if (o->assume_role_arn && !OidIsValid(chain->umid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" assumes role \"%s\", but there is no user mapping with credentials to ask AWS STS with",
-						conn->server_name, o->assume_role_arn),
+						chain->server_name, o->assume_role_arn),
 				 errhint("Create a user mapping for server \"%s\" with \"access_key_id\" and \"secret_access_key\".",
-						 conn->server_name)));
+						 chain->server_name)));
 	else if (o->assume_role_arn)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" assumes role \"%s\", but the user mapping has no credentials to ask AWS STS with",
-						conn->server_name, o->assume_role_arn),
+						chain->server_name, o->assume_role_arn),
 				 errhint("Give the user mapping \"access_key_id\" and \"secret_access_key\" (or, for a superuser, \"use_server_environment\" 'true').")));
 	else
 	{
-		creds->source = "none (unsigned requests)";
+		creds->source = OQ_CRED_UNSIGNED;
 		creds->resolved = true;
 		return;
 	}
@@ -754,26 +827,29 @@ oq_credentials_init(OqConnection *conn)
 	/* a user mapping's own keys are ready now; everything else is fetched */
 	if (uo->access_key_id && !o->assume_role_arn)
 	{
-		oldcxt = MemoryContextSwitchTo(conn->creds_cxt);
+		oldcxt = MemoryContextSwitchTo(chain->creds_cxt);
 		creds->access_key_id = pstrdup(uo->access_key_id);
 		creds->secret_access_key = pstrdup(uo->secret_access_key);
 		if (uo->session_token)
 			creds->session_token = pstrdup(uo->session_token);
 		MemoryContextSwitchTo(oldcxt);
-		creds->source = "the user mapping";
+		creds->source = OQ_CRED_USER_MAPPING;
 		creds->resolved = true;
 	}
 }
 
-bool
-oq_credentials_need_refresh(const OqCredentials *creds, int64 now_us)
+const OqCredentials *
+oq_cred_current(OqCredChain *chain)
 {
-	return !creds->resolved ||
-		(creds->refresh_at_us != 0 && now_us >= creds->refresh_at_us);
+	/* every use of the server's identity is checked, not only the first */
+	oq_cred_check_use(chain);
+	if (need_refresh(&chain->creds, oq_local_now_us()))
+		oq_cred_refresh(chain);
+	return &chain->creds;
 }
 
 void
-oq_credentials_refresh(OqConnection *conn)
+oq_cred_refresh(OqCredChain *chain)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	MemoryContext cxt;
@@ -781,10 +857,10 @@ oq_credentials_refresh(OqConnection *conn)
 	ResolveContext rc;
 	ErrorContextCallback errcallback;
 
-	cxt = AllocSetContextCreate(conn->cxt, "oq_fdw credentials", ALLOCSET_SMALL_SIZES);
+	cxt = AllocSetContextCreate(chain->cxt, "oq_fdw credentials", ALLOCSET_SMALL_SIZES);
 	memset(&fresh, 0, sizeof(fresh));
-	rc.server_name = conn->server_name;
-	rc.step = NULL;
+	memset(&rc, 0, sizeof(rc));
+	rc.server_name = chain->server_name;
 	errcallback.callback = resolve_error_context;
 	errcallback.arg = &rc;
 	errcallback.previous = error_context_stack;
@@ -792,8 +868,8 @@ oq_credentials_refresh(OqConnection *conn)
 	PG_TRY();
 	{
 		MemoryContextSwitchTo(cxt);
-		resolve(conn, &rc, &fresh);
-		fresh.source = pstrdup(fresh.source);
+		resolve(chain, &rc, &fresh);
+		own_source(&fresh);
 		fresh.resolved = true;
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -808,27 +884,28 @@ oq_credentials_refresh(OqConnection *conn)
 	error_context_stack = errcallback.previous;
 
 	/* the old credentials are replaced: wipe them */
-	wipe_credentials(&conn->creds);
-	if (conn->creds_cxt)
-		MemoryContextDelete(conn->creds_cxt);
-	conn->creds = fresh;
-	conn->creds_cxt = cxt;
+	oq_cred_wipe(&chain->creds);
+	if (chain->creds_cxt)
+		MemoryContextDelete(chain->creds_cxt);
+	chain->creds = fresh;
+	chain->creds_cxt = cxt;
 
 	if (fresh.expires_at_us)
-		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s, expire at %s, refresh at %s",
-			 conn->server_name, fresh.source, format_time(fresh.expires_at_us),
+		elog(DEBUG1, "credentials for server \"%s\" from %s, expire at %s, refresh at %s",
+			 chain->server_name, source_text(&fresh), format_time(fresh.expires_at_us),
 			 format_time(fresh.refresh_at_us));
 	else
-		elog(DEBUG1, "oq_fdw: credentials for server \"%s\" from %s",
-			 conn->server_name, fresh.source);
+		elog(DEBUG1, "credentials for server \"%s\" from %s",
+			 chain->server_name, source_text(&fresh));
 }
 
 void
-oq_credentials_release(OqConnection *conn)
+oq_cred_release(OqCredChain *chain)
 {
-	wipe_credentials(&conn->creds);
-	memset(&conn->creds, 0, sizeof(conn->creds));
-	if (conn->creds_cxt)
-		MemoryContextDelete(conn->creds_cxt);
-	conn->creds_cxt = NULL;
+	oq_cred_wipe(&chain->creds);
+	memset(&chain->creds, 0, sizeof(chain->creds));
+	if (chain->creds_cxt)
+		MemoryContextDelete(chain->creds_cxt);
+	chain->creds_cxt = NULL;
+	oq_http_pool_release(&chain->http);
 }

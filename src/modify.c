@@ -124,8 +124,9 @@ junk_name(const char *what, AttrNumber attno)
 }
 
 void
-oq_add_update_targets(PlannerInfo *root, Index rtindex, RangeTblEntry *target_rte,
-					  Relation target_relation)
+oqAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+						  RangeTblEntry *target_rte,
+						  Relation target_relation)
 {
 	AttrNumber	id = oq_column_of_field(target_relation, "id");
 	AttrNumber	etag = oq_column_of_field(target_relation, "etag");
@@ -276,8 +277,8 @@ plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRel
 }
 
 List *
-oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
-			   int subplan_index)
+oqPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
+					int subplan_index)
 {
 	CmdType		operation = plan->operation;
 	RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
@@ -324,7 +325,7 @@ oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 }
 
 int
-oq_is_relation_updatable(Relation rel)
+oqIsForeignRelUpdatable(Relation rel)
 {
 	/* DELETE too, so that it is refused with our reason, not a generic one */
 	return (1 << CMD_INSERT) | (1 << CMD_UPDATE) | (1 << CMD_DELETE);
@@ -412,8 +413,8 @@ oq_modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 }
 
 void
-oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-				List *fdw_private, int subplan_index, int eflags)
+oqBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+					 List *fdw_private, int subplan_index, int eflags)
 {
 	EState	   *estate = mtstate->ps.state;
 	Relation	rel = rinfo->ri_RelationDesc;
@@ -454,7 +455,7 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
  * every column comes, and those a submit does not take must be NULL.
  */
 void
-oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
+oqBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 {
 	EState	   *estate = mtstate->ps.state;
 	Relation	rel = rinfo->ri_RelationDesc;
@@ -749,8 +750,9 @@ flush_buffered(OqModifyState *st)
 }
 
 TupleTableSlot **
-oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
-					 TupleTableSlot **planSlots, int *numSlots)
+oqExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
+						 TupleTableSlot **slots, TupleTableSlot **planSlots,
+						 int *numSlots)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -798,16 +800,16 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 }
 
 TupleTableSlot *
-oq_exec_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
-			   TupleTableSlot *planSlot)
+oqExecForeignInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
+					TupleTableSlot *planSlot)
 {
 	int			one = 1;
 
-	return oq_exec_batch_insert(estate, rinfo, &slot, &planSlot, &one)[0];
+	return oqExecForeignBatchInsert(estate, rinfo, &slot, &planSlot, &one)[0];
 }
 
 void
-oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo)
+oqEndForeignInsert(EState *estate, ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -824,11 +826,11 @@ oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo)
 		}
 		PG_END_TRY();
 	}
-	oq_end_modify(estate, rinfo);
+	oqEndForeignModify(estate, rinfo);
 }
 
 int
-oq_modify_batch_size(ResultRelInfo *rinfo)
+oqGetForeignModifyBatchSize(ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 
@@ -899,8 +901,8 @@ oq_modify_explain_requests(OqModifyState *st, ExplainState *es, bool direct)
 }
 
 void
-oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-				  List *fdw_private, int subplan_index, ExplainState *es)
+oqExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+					   List *fdw_private, int subplan_index, ExplainState *es)
 {
 	OqServerOptions opts;
 	Relation	rel = rinfo->ri_RelationDesc;
@@ -922,7 +924,7 @@ oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 }
 
 void
-oq_end_modify(EState *estate, ResultRelInfo *rinfo)
+oqEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 

@@ -273,8 +273,8 @@ oq_update_drain(OqModifyState *st, int limit)
 }
 
 TupleTableSlot *
-oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
-			   TupleTableSlot *planSlot)
+oqExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
+					TupleTableSlot *planSlot)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 	char	   *id = junk_string(planSlot, st->junk_id, true);

@@ -7,7 +7,8 @@
  * They check and convert their arguments (USAGE on the server first,
  * then every argument, before any request), and leave the work to
  * taskwrite.c and tagindex.c, which a bulk INSERT or UPDATE on the
- * foreign table shares.  Signatures follow docs/sql-interface.md.
+ * foreign table shares.  Their signatures are in oq_fdw--1.0.sql and the
+ * README's reference.
  *
  *-------------------------------------------------------------------------
  */

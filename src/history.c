@@ -2,7 +2,8 @@
  *
  * history.c
  *		oq_task_history(): a task's object versions, oldest first, each with
- *		a one-line account of what changed, like the seed's "oq history".
+ *		a one-line account of what changed, like "oq history" in the tagging
+ *		specification.
  *
  * Every successful PUT of a task makes a new object version when the
  * bucket has versioning on, so the version list is the task's history:
@@ -76,7 +77,10 @@ same_tags(const OqTaskDoc *a, const OqTaskDoc *b)
 	return true;
 }
 
-/* {customer: acme-corp, priority: critical}, as the seed writes tags */
+/*
+ * {customer: acme-corp, priority: critical}, as the tagging specification
+ * writes tags
+ */
 static void
 append_tags(StringInfo buf, const OqTaskDoc *doc)
 {

@@ -14,9 +14,9 @@
  *
  * Memory stays bounded whatever the number of tasks: a listing page is
  * only requested while fewer than OQ_QUEUE_LOW_WATER keys wait or may
- * arrive with the pages already requested, each key
- * is freed once its GET is submitted, and each task's body and decoded
- * form live until the next task is asked for.
+ * arrive with the pages already requested, each key is freed once its GET
+ * is submitted, and each task's body and decoded form live until the next
+ * task is asked for.
  *
  * With several index conjuncts (tags->>'a' = 'x' AND tags->>'b' = 'y'),
  * the first page of every one is listed, and the scan continues with the

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * tags.c
- *		Task tags: the seed's rules for a tag, and the keys of the tag index
- *		tags/{key}/{value segment}/{task id}.
+ *		Task tags: the tagging specification's rules for a tag, and the keys
+ *		of the tag index tags/{key}/{value segment}/{task id}.
  *
  * The rules (at most 20 tags; keys of 1-64 characters of a-z 0-9 - _, not
  * starting with the reserved "oq_" or "_"; values of at most 256 UTF-8

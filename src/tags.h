@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * tags.h
- *		Task tags: the rules a tag must follow (the seed's constraints) and
- *		the keys of the tag index, tags/{key}/{value segment}/{task id}.
+ *		Task tags: the rules a tag must follow (the tagging specification's
+ *		constraints) and the keys of the tag index,
+ *		tags/{key}/{value segment}/{task id}.
  *
  * Pure functions: no I/O, no ereport; frontend-compatible.  Strings are
  * palloc'd in CurrentMemoryContext.

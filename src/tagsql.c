@@ -8,7 +8,7 @@
  * this file adds what only SQL input can get wrong -- a tags value that is
  * not an object, a value that is not a string -- and turns every broken
  * rule into an ereport with SQLSTATE 22023 whose message names the key and
- * the rule, as the SQL contract's error table says.
+ * the rule, as the table of errors in the README says.
  *
  *-------------------------------------------------------------------------
  */

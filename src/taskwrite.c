@@ -29,8 +29,8 @@
  * that scans skip (they recheck every hit) and oq_rebuild_tag_index()
  * removes.  Writing entries before the task and deleting them only after
  * is what keeps a task this extension stored from lacking its entries
- * (README.md, "The tag index", has the one interleaving of two writers that can still
- * lose one, which the rebuild repairs).
+ * (README.md, "The tag index", has the one interleaving of two writers
+ * that can still lose one, which the rebuild repairs).
  *
  * Every write keeps the index, whatever the server option tag_index says:
  * another server or session may rely on it (the bucket's marker says it
@@ -314,7 +314,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 		return;
 	}
 
-	/* the seed: tags change only while the task is pending */
+	/* the tagging specification: tags change only while a task is pending */
 	m = doc.field[OQ_F_STATUS];
 	if (m != NULL && (m->str == NULL || strcmp(m->str, "pending") != 0))
 	{

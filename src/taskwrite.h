@@ -41,7 +41,7 @@
 /* Conditional PUTs of one task before a persistent conflict is an error */
 #define OQ_WRITE_MAX_ATTEMPTS	5
 
-/* The format's defaults (oq-bucket-format.md) */
+/* The bucket format's defaults, as the queue's producers write them */
 #define OQ_DEFAULT_TIMEOUT_SECONDS	300
 #define OQ_DEFAULT_MAX_RETRIES		3
 

@@ -88,7 +88,7 @@ main(void)
 	char	   *err;
 
 	/* ---- rules: valid tags ---- */
-	check_valid("customer", "acme-corp", "the seed's example");
+	check_valid("customer", "acme-corp", "the tagging specification's example");
 	check_valid("batch_id", "batch-2026-01-28", "underscore in key");
 	check_valid("a", "", "one-character key, empty value");
 	check_valid("0-9_x", "x", "digits, hyphen, underscore");

@@ -319,7 +319,7 @@ settle(OqDirectModify *dm, OqTaskWrite *w)
 				cell = lc;
 		}
 		if (cell == NULL)
-			elog(ERROR, "oq_fdw: a task write of the UPDATE is not in its list");
+			elog(ERROR, "a task write of the UPDATE is not in its list");
 		if (next)
 			lfirst(cell) = next;
 		else

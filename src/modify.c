@@ -139,9 +139,9 @@ oqAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 		TupleDescAttr(RelationGetDescr(target_relation), etag - 1)->atttypid != TEXTOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot update foreign table \"%s\": it needs the columns id (uuid) and etag (text)",
+				 errmsg("cannot update foreign table \"%s\"",
 						RelationGetRelationName(target_relation)),
-				 errdetail("A row is written back with If-Match on the ETag its scan read.")));
+				 errdetail("An UPDATE needs the columns id (uuid) and etag (text): a row is written back with If-Match on the ETag its scan read.")));
 
 	/*
 	 * The row's identity: which task, and which version of it was read.
@@ -185,9 +185,10 @@ plan_insert(PlannerInfo *root, Relation rel, RangeTblEntry *rte)
 		if (!type_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of foreign table \"%s\" has type %s, which INSERT cannot submit as task field \"%s\"",
+					 errmsg("cannot submit column \"%s\" of foreign table \"%s\" as task field \"%s\"",
 							get_attname(RelationGetRelid(rel), attno, false),
-							RelationGetRelationName(rel), format_type_be(type), field),
+							RelationGetRelationName(rel), field),
+					 errdetail("The column has type %s.", format_type_be(type)),
 					 errhint("Declare it as %s.", format_type_be(insert_fields[f].types[0]))));
 	}
 
@@ -303,7 +304,7 @@ oqPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 			refuse_delete(rel);
 			break;
 		default:
-			elog(ERROR, "oq_fdw: unexpected operation %d", (int) operation);
+			elog(ERROR, "unexpected operation %d", (int) operation);
 	}
 	table_close(rel, NoLock);
 
@@ -444,7 +445,7 @@ oqBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		st->junk_etag = ExecFindJunkAttributeInTlist(subplan->targetlist,
 													 junk_name("oq_etag", oq_column_of_field(rel, "etag")));
 		if (!AttributeNumberIsValid(st->junk_id) || !AttributeNumberIsValid(st->junk_etag))
-			elog(ERROR, "oq_fdw: the row identity columns are missing from the UPDATE's plan");
+			elog(ERROR, "the row identity columns are missing from the UPDATE's plan");
 		oq_update_init(st, estate, fdw_private);
 	}
 }
@@ -476,7 +477,7 @@ oqBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 				 errmsg("ON CONFLICT is not supported on foreign table \"%s\"",
 						RelationGetRelationName(rel))));
 	if (rinfo->ri_FdwState != NULL)
-		elog(ERROR, "oq_fdw: foreign table \"%s\" already has a modify state",
+		elog(ERROR, "foreign table \"%s\" already has a modify state",
 			 RelationGetRelationName(rel));
 
 	st = oq_modify_state_create(estate, rinfo, CMD_INSERT, oq_modify_user(rinfo, estate),
@@ -538,8 +539,9 @@ oq_modify_store_task(OqModifyState *st, TupleTableSlot *slot, MemoryContext cxt,
 	if (!oq_task_decode(body, len, &doc, &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-				 errmsg("cannot read task object \"%s\" in bucket \"%s\": %s",
-						key, st->conn->opts.bucket, problem)));
+				 errmsg("could not read task object \"%s\" in bucket \"%s\"",
+						key, st->conn->opts.bucket),
+				 errdetail_internal("%s", problem)));
 	ExecClearTuple(slot);
 	oq_row_build(&st->rb, &doc, key, etag, slot->tts_values, slot->tts_isnull);
 	MemoryContextSwitchTo(oldcxt);
@@ -657,7 +659,7 @@ run_writes(OqModifyState *st, List *writes, int64 first_row)
 		OqTaskWrite *w;
 
 		if (req == NULL)
-			elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
+			elog(ERROR, "task writes stalled with no request in flight");
 		w = oq_task_write_of(req);
 		oq_task_write_handle(w, req);
 		if (oq_task_write_done(w))
@@ -940,9 +942,13 @@ oq_modify_state_end(OqModifyState *st)
 		oq_update_drain(st, 0);
 		if (st->skipped > 0)
 			ereport(NOTICE,
-					(errmsg("%lld task%s changed concurrently and no longer matched; left unchanged",
-							(long long) st->skipped, st->skipped == 1 ? "" : "s"),
-					 errdetail("The UPDATE's row count includes them.")));
+					(errmsg_plural("left %lld task unchanged that changed concurrently and no longer matched",
+								   "left %lld tasks unchanged that changed concurrently and no longer matched",
+								   st->skipped,
+								   (long long) st->skipped),
+					 errdetail_plural("The UPDATE's row count includes it.",
+									  "The UPDATE's row count includes them.",
+									  st->skipped)));
 		if (st->recheck_slot)
 			ExecDropSingleTupleTableSlot(st->recheck_slot);
 	}

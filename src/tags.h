@@ -53,11 +53,16 @@ extern bool oq_tag_text_maybe_nonstring(const char *text);
 extern int	oq_tag_find(const OqTag *tags, int ntags, const char *key);
 
 /*
- * Check one tag against the seed's rules: key of 1-64 characters of
- * a-z 0-9 - _, not starting with "oq_" or "_"; value valid UTF-8 of at most
- * 256 characters without a newline (LF or CR).  Returns true when valid;
- * otherwise sets *errmsg (unless errmsg is NULL) to a sentence naming the
- * key and the rule broken.  A NULL value is refused (values are strings).
+ * Check one tag against the tagging specification's rules: key of 1-64
+ * characters of a-z 0-9 - _, not starting with "oq_" or "_"; value valid
+ * UTF-8 of at most 256 characters without a newline (LF or CR).  Returns
+ * true when valid; otherwise sets *errmsg (unless errmsg is NULL) to a
+ * message naming the key and the rule broken.  A NULL value is refused
+ * (values are strings).
+ *
+ * Each message comes from one whole format string, translated here; the
+ * backend reports it with errmsg_internal("%s"), as PostgreSQL reports the
+ * messages its GUC check hooks prepare.
  */
 extern bool oq_tag_check(const char *key, const char *value, char **errmsg);
 
@@ -69,7 +74,10 @@ extern bool oq_tag_check(const char *key, const char *value, char **errmsg);
  */
 extern bool oq_tag_key_indexable(const char *key);
 
-/* The rule for the number of tags; ntags is the count after any merge */
+/*
+ * The rule for the number of tags; ntags is the count after any merge.
+ * *errmsg as for oq_tag_check.
+ */
 extern bool oq_tag_check_count(int ntags, char **errmsg);
 
 /*

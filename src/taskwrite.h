@@ -126,7 +126,8 @@ typedef struct OqTaskWrite
 	bool		changed;		/* once OK: our PUT is what is stored */
 	int			attempts;		/* task PUTs made */
 	char	   *status;			/* NOT_PENDING: the task's status */
-	char	   *problem;		/* TOO_MANY_TAGS, BAD_OBJECT: why */
+	char	   *problem;		/* TOO_MANY_TAGS, BAD_OBJECT: why (a
+								 * translated message clause) */
 	char	   *current_body;	/* CHANGED: the task as stored now */
 	size_t		current_len;
 	char	   *current_etag;

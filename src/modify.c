@@ -942,12 +942,12 @@ oq_modify_state_end(OqModifyState *st)
 		oq_update_drain(st, 0);
 		if (st->skipped > 0)
 			ereport(NOTICE,
-					(errmsg_plural("left %lld task unchanged that changed concurrently and no longer matched",
-								   "left %lld tasks unchanged that changed concurrently and no longer matched",
+					(errmsg_plural("%lld task changed concurrently and no longer matched",
+								   "%lld tasks changed concurrently and no longer matched",
 								   st->skipped,
 								   (long long) st->skipped),
-					 errdetail_plural("The UPDATE's row count includes it.",
-									  "The UPDATE's row count includes them.",
+					 errdetail_plural("It was left unchanged; the UPDATE's row count includes it.",
+									  "They were left unchanged; the UPDATE's row count includes them.",
 									  st->skipped)));
 		if (st->recheck_slot)
 			ExecDropSingleTupleTableSlot(st->recheck_slot);

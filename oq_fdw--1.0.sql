@@ -82,7 +82,7 @@ LANGUAGE C STRICT VOLATILE;
 REVOKE EXECUTE ON FUNCTION oq_put_object(name, text, bytea, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION oq_delete_object(name, text) FROM PUBLIC;
 
--- Writing the queue (docs/sql-interface.md).  Each needs USAGE on the
+-- Writing the queue (the README's reference).  Each needs USAGE on the
 -- server; what S3 lets the user mapping's key do is the real limit.
 
 CREATE FUNCTION oq_submit(server name, task_type text,

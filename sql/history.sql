@@ -1,6 +1,7 @@
 --
 -- history: a task submitted, retagged twice and claimed reads as the
--- seed's "oq history" example; without versioning, only the current version.
+-- tagging specification's "oq history" example; without versioning, only
+-- the current version.
 --
 \getenv endpoint OQ_TEST_ENDPOINT
 \getenv region OQ_TEST_REGION

@@ -70,8 +70,8 @@ SELECT status, count(*), count(*) FILTER (WHERE tags ? 'priority') AS with_prior
 FROM md.tasks WHERE tags->>'batch_id' = 'b-17' GROUP BY 1 ORDER BY 1;
 
 -- tags of a task that is not pending cannot change
-SELECT regress_error($$UPDATE md.tasks SET tags = '{}' WHERE tags->>'batch_id' = 'b-17' AND status = 'running'$$)
-       LIKE '55000: cannot change the tags of task %: its status is "running"' AS refused;
+SELECT regress_error($$UPDATE md.tasks SET tags = '{}' WHERE tags->>'batch_id' = 'b-17' AND status = 'running'$$, true)
+       LIKE '55000: cannot change the tags of task "%" DETAIL: Its status is "running"; %' AS refused;
 -- and nothing changed on the running ones
 SELECT status, count(*) FILTER (WHERE tags ? 'batch_id') AS still_tagged
 FROM md.tasks WHERE tags->>'batch_id' = 'b-17' GROUP BY 1 ORDER BY 1;

@@ -20,14 +20,20 @@ SELECT :'endpoint' LIKE 'http://127.0.0.1:%' AS endpoint_set,
 SELECT srvname FROM pg_foreign_server ORDER BY 1;
 SELECT count(*) AS user_mappings FROM pg_user_mappings WHERE srvname = 'regress';
 
--- SQLSTATE and message of a statement's error, for suites that check codes
-CREATE FUNCTION regress_error(cmd text) RETURNS text
+-- SQLSTATE and message of a statement's error, for suites that check codes;
+-- with_detail adds the error's detail, where the message puts the reason
+CREATE FUNCTION regress_error(cmd text, with_detail boolean DEFAULT false)
+RETURNS text
 LANGUAGE plpgsql AS $$
+DECLARE
+  detail text;
 BEGIN
   EXECUTE cmd;
   RETURN 'no error';
 EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
+  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+  RETURN SQLSTATE || ': ' || SQLERRM ||
+    CASE WHEN with_detail AND detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
 END $$;
 
 -- EXPLAIN ANALYZE without what differs between PostgreSQL releases: buffers

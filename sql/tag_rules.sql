@@ -1,7 +1,8 @@
 --
--- tag_rules: every rule of the seed's tag constraints, on submit and on
--- update, each refused with SQLSTATE 22023 and a message naming the key
--- and the rule; the limit of 20 applies to the merged tags of an update.
+-- tag_rules: every rule of the tagging specification's tag constraints, on
+-- submit and on update, each refused with SQLSTATE 22023 and a message
+-- naming the key and the rule; the limit of 20 applies to the merged tags
+-- of an update.
 --
 \getenv endpoint OQ_TEST_ENDPOINT
 \getenv region OQ_TEST_REGION

@@ -90,7 +90,7 @@ SELECT stored('archived-pretty') =
 FROM fixture WHERE name = 'archived-pretty';
 
 -- running, completed and expired fixtures are not pending
-SELECT name, regress_error(format('SELECT oq_update_tags(%L, %L, %L)', 'w_fixtures', id, '{"x": "y"}'))
+SELECT name, regress_error(format('SELECT oq_update_tags(%L, %L, %L)', 'w_fixtures', id, '{"x": "y"}'), true)
 FROM fixture WHERE name IN ('running-leased', 'completed-with-output', 'expired') ORDER BY name;
 
 -- a submitted task has the members of pending-with-tags, each of the same

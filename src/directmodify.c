@@ -69,7 +69,7 @@
 /* The direct path's part of fdw_private[OQ_PRIV_DIRECT], by position */
 enum OqDirectPrivate
 {
-	OQ_DPRIV_MODIFY,			/* List: what oq_plan_modify() decided */
+	OQ_DPRIV_MODIFY,			/* List: what oqPlanForeignModify() decided */
 	OQ_DPRIV_SET_PROCESSED		/* Boolean: count the rows (canSetTag) */
 };
 
@@ -201,7 +201,7 @@ oqPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 		return false;
 
 	/* what the ordinary path decides and refuses, with its errors */
-	mpriv = oq_plan_modify(root, plan, resultRelation, subplan_index);
+	mpriv = oqPlanForeignModify(root, plan, resultRelation, subplan_index);
 	if (oq_direct_update_refusal(root, plan, resultRelation, subplan_index,
 								 mpriv, &fscan) != NULL)
 		return false;
@@ -319,7 +319,7 @@ settle(OqDirectModify *dm, OqTaskWrite *w)
 				cell = lc;
 		}
 		if (cell == NULL)
-			elog(ERROR, "oq_fdw: a task write of the UPDATE is not in its list");
+			elog(ERROR, "a task write of the UPDATE is not in its list");
 		if (next)
 			lfirst(cell) = next;
 		else

@@ -26,7 +26,7 @@ extern void oqExplainDirectModify(ForeignScanState *node, struct ExplainState *e
 /*
  * Why an UPDATE ... RETURNING of this result relation cannot take the
  * direct path, or NULL if it can (then *fscan, if given, is its scan).
- * mpriv: what oq_plan_modify() decided for it.
+ * mpriv: what oqPlanForeignModify() decided for it.
  */
 extern const char *oq_direct_update_refusal(PlannerInfo *root, ModifyTable *plan,
 											Index resultRelation, int subplan_index,

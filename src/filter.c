@@ -75,7 +75,7 @@ foreign_tag_text(const char *json)
 		case jbvString:
 			return pnstrdup(v.val.string.val, v.val.string.len);
 		default:
-			elog(ERROR, "oq_fdw: unexpected jsonb scalar type %d", (int) v.type);
+			elog(ERROR, "unexpected jsonb scalar type %d", (int) v.type);
 	}
 	return NULL;
 }

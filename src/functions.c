@@ -7,7 +7,8 @@
  * They check and convert their arguments (USAGE on the server first,
  * then every argument, before any request), and leave the work to
  * taskwrite.c and tagindex.c, which a bulk INSERT or UPDATE on the
- * foreign table shares.  Signatures follow docs/sql-interface.md.
+ * foreign table shares.  Their signatures are in oq_fdw--1.0.sql and the
+ * README's reference.
  *
  *-------------------------------------------------------------------------
  */
@@ -167,19 +168,21 @@ oq_rebuild_tag_index(PG_FUNCTION_ARGS)
 
 	if (res.kept_recent > 0)
 		ereport(NOTICE,
-				(errmsg("kept %lld tag index entr%s that no task holds, because %s written less than %d seconds before the rebuild",
-						(long long) res.kept_recent,
-						res.kept_recent == 1 ? "y" : "ies",
-						res.kept_recent == 1 ? "it was" : "they were",
-						oq_tag_index_rebuild_grace),
-				 errdetail("A writer puts a task's new index entries just before the task itself."),
+				(errmsg_plural("kept %lld tag index entry that no task holds",
+							   "kept %lld tag index entries that no task holds",
+							   res.kept_recent,
+							   (long long) res.kept_recent),
+				 errdetail_plural("It was written less than %d seconds before the rebuild, and a writer puts a task's new index entries just before the task itself.",
+								  "They were written less than %d seconds before the rebuild, and a writer puts a task's new index entries just before the task itself.",
+								  res.kept_recent,
+								  oq_tag_index_rebuild_grace),
 				 errhint("Run the rebuild again later, or lower oq_fdw.tag_index_rebuild_grace when nothing writes to the bucket.")));
 	if (res.foreign_keys > 0)
 		ereport(NOTICE,
-				(errmsg("left %lld key%s under tags/ that %s not tag index entries of valid tag keys",
-						(long long) res.foreign_keys,
-						res.foreign_keys == 1 ? "" : "s",
-						res.foreign_keys == 1 ? "is" : "are")));
+				(errmsg_plural("left %lld key under tags/ that is not a tag index entry of a valid tag key",
+							   "left %lld keys under tags/ that are not tag index entries of valid tag keys",
+							   res.foreign_keys,
+							   (long long) res.foreign_keys)));
 
 	values[0] = Int64GetDatum(res.added);
 	values[1] = Int64GetDatum(res.removed);

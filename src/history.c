@@ -2,7 +2,8 @@
  *
  * history.c
  *		oq_task_history(): a task's object versions, oldest first, each with
- *		a one-line account of what changed, like the seed's "oq history".
+ *		a one-line account of what changed, like "oq history" in the tagging
+ *		specification.
  *
  * Every successful PUT of a task makes a new object version when the
  * bucket has versioning on, so the version list is the task's history:
@@ -62,7 +63,10 @@ same_field(const OqTaskDoc *a, const OqTaskDoc *b, OqField f)
 	return ma->raw_len == mb->raw_len && memcmp(ma->raw, mb->raw, ma->raw_len) == 0;
 }
 
-/* {customer: acme-corp, priority: critical}, as the seed writes tags */
+/*
+ * {customer: acme-corp, priority: critical}, as the tagging specification
+ * writes tags
+ */
 static void
 append_tags(StringInfo buf, const OqTaskDoc *doc)
 {
@@ -231,7 +235,7 @@ oq_task_history(PG_FUNCTION_ARGS)
 	if (versions == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("task %s does not exist", id),
+				 errmsg("task \"%s\" does not exist", id),
 				 errdetail("Bucket \"%s\" has no object \"%s\" and no versions of it.",
 						   conn->opts.bucket, key)));
 
@@ -245,8 +249,9 @@ oq_task_history(PG_FUNCTION_ARGS)
 	}
 	if (!versioned)
 		ereport(NOTICE,
-				(errmsg("bucket \"%s\" does not have versioning on: only the current version of the task is known",
+				(errmsg("bucket \"%s\" does not have versioning on",
 						conn->opts.bucket),
+				 errdetail("Only the current version of the task is known."),
 				 errhint("Turn versioning on for the bucket to keep every version of its tasks.")));
 
 	/* fetch every version at once */
@@ -288,7 +293,7 @@ oq_task_history(PG_FUNCTION_ARGS)
 			if (!versioned && oq_s3_not_found(v->get))
 				ereport(ERROR,
 						(errcode(ERRCODE_NO_DATA_FOUND),
-						 errmsg("task %s does not exist", id),
+						 errmsg("task \"%s\" does not exist", id),
 						 errdetail("Bucket \"%s\" has no object \"%s\".",
 								   conn->opts.bucket, key)));
 			if (!oq_s3_ok(v->get))
@@ -296,12 +301,13 @@ oq_task_history(PG_FUNCTION_ARGS)
 			if (!oq_task_decode(v->get->response, v->get->response_len, &v->doc, &problem))
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-						 errmsg("cannot read version %d of task object \"%s\" in bucket \"%s\": %s",
-								n, key, conn->opts.bucket, problem)));
+						 errmsg("could not read version %d of task object \"%s\" in bucket \"%s\"",
+								n, key, conn->opts.bucket),
+						 errdetail_internal("%s", problem)));
 			if (v->doc.tags_why)
 				ereport(ERROR,
 						(errcode(oq_why_sqlerrcode(v->doc.tags_why)),
-						 errmsg("cannot read field \"tags\" of version %d of task object \"%s\" in bucket \"%s\"",
+						 errmsg("could not read field \"tags\" of version %d of task object \"%s\" in bucket \"%s\"",
 								n, key, conn->opts.bucket),
 						 errdetail_internal("%s", oq_why_detail(v->doc.tags_why))));
 			values[4] = CStringGetTextDatum(str_field(&v->doc, OQ_F_STATUS, "pending"));

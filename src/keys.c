@@ -100,9 +100,11 @@ oq_task_key_parse(const char *key, int prefix_len, char *id, char **errmsg)
 	if (shard_len != prefix_len)
 	{
 		if (errmsg)
-			*errmsg = psprintf("shard \"%.*s\" of key \"%s\" has %d character%s, but the server's shard_prefix_len is %d",
+			*errmsg = psprintf(ngettext("shard \"%.*s\" of key \"%s\" has %d character, but the server's shard_prefix_len is %d",
+										"shard \"%.*s\" of key \"%s\" has %d characters, but the server's shard_prefix_len is %d",
+										shard_len),
 							   shard_len, key + strlen(OQ_TASKS_PREFIX), key,
-							   shard_len, shard_len == 1 ? "" : "s", prefix_len);
+							   shard_len, prefix_len);
 		return false;
 	}
 	return true;
@@ -134,7 +136,7 @@ oq_task_key_parse_any(const char *key, char *id, int *shard_len_out,
 	if (shard_len > OQ_MAX_SHARD_PREFIX_LEN)
 	{
 		if (errmsg)
-			*errmsg = psprintf("shard \"%.*s\" of key \"%s\" has %d characters, more than the %d a shard can have",
+			*errmsg = psprintf(_("shard \"%.*s\" of key \"%s\" has %d characters, more than the %d a shard can have"),
 							   (int) shard_len, shard, key, (int) shard_len,
 							   OQ_MAX_SHARD_PREFIX_LEN);
 		return false;
@@ -143,7 +145,7 @@ oq_task_key_parse_any(const char *key, char *id, int *shard_len_out,
 	if (memcmp(shard, expected, shard_len) != 0)
 	{
 		if (errmsg)
-			*errmsg = psprintf("shard \"%.*s\" of key \"%s\" does not match its id, whose shard is \"%s\"",
+			*errmsg = psprintf(_("shard \"%.*s\" of key \"%s\" does not match its id, whose shard is \"%s\""),
 							   (int) shard_len, shard, key, expected);
 		return false;
 	}
@@ -155,7 +157,7 @@ oq_task_key_parse_any(const char *key, char *id, int *shard_len_out,
 
 not_task_key:
 	if (errmsg)
-		*errmsg = psprintf("key \"%s\" is not tasks/{shard}/{id}.json", key);
+		*errmsg = psprintf(_("key \"%s\" is not tasks/{shard}/{id}.json"), key);
 	return false;
 }
 

@@ -34,7 +34,9 @@ extern char *oq_task_key(const char *id, int prefix_len);
  * Check that 'key' is tasks/{shard}/{id}.json with a canonical id whose
  * first prefix_len hex digits are the shard.  On success copies the id
  * (OQ_UUID_LEN + 1 bytes) and returns true; else sets *errmsg (unless
- * errmsg is NULL) to a sentence naming the key.
+ * errmsg is NULL) to a message naming the key: a translated primary-message
+ * style clause, which callers report with errdetail_internal("%s") or
+ * errmsg_internal("%s"), as PostgreSQL reports GUC check hooks' messages.
  */
 extern bool oq_task_key_parse(const char *key, int prefix_len, char *id,
 							  char **errmsg);

@@ -124,8 +124,9 @@ junk_name(const char *what, AttrNumber attno)
 }
 
 void
-oq_add_update_targets(PlannerInfo *root, Index rtindex, RangeTblEntry *target_rte,
-					  Relation target_relation)
+oqAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+						  RangeTblEntry *target_rte,
+						  Relation target_relation)
 {
 	AttrNumber	id = oq_column_of_field(target_relation, "id");
 	AttrNumber	etag = oq_column_of_field(target_relation, "etag");
@@ -138,9 +139,9 @@ oq_add_update_targets(PlannerInfo *root, Index rtindex, RangeTblEntry *target_rt
 		TupleDescAttr(RelationGetDescr(target_relation), etag - 1)->atttypid != TEXTOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot update foreign table \"%s\": it needs the columns id (uuid) and etag (text)",
+				 errmsg("cannot update foreign table \"%s\"",
 						RelationGetRelationName(target_relation)),
-				 errdetail("A row is written back with If-Match on the ETag its scan read.")));
+				 errdetail("An UPDATE needs the columns id (uuid) and etag (text): a row is written back with If-Match on the ETag its scan read.")));
 
 	/*
 	 * The row's identity: which task, and which version of it was read.
@@ -184,9 +185,10 @@ plan_insert(PlannerInfo *root, Relation rel, RangeTblEntry *rte)
 		if (!type_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of foreign table \"%s\" has type %s, which INSERT cannot submit as task field \"%s\"",
+					 errmsg("cannot submit column \"%s\" of foreign table \"%s\" as task field \"%s\"",
 							get_attname(RelationGetRelid(rel), attno, false),
-							RelationGetRelationName(rel), format_type_be(type), field),
+							RelationGetRelationName(rel), field),
+					 errdetail("The column has type %s.", format_type_be(type)),
 					 errhint("Declare it as %s.", format_type_be(insert_fields[f].types[0]))));
 	}
 
@@ -276,8 +278,8 @@ plan_update(PlannerInfo *root, Relation rel, RangeTblEntry *rte, Index resultRel
 }
 
 List *
-oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
-			   int subplan_index)
+oqPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
+					int subplan_index)
 {
 	CmdType		operation = plan->operation;
 	RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
@@ -302,7 +304,7 @@ oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 			refuse_delete(rel);
 			break;
 		default:
-			elog(ERROR, "oq_fdw: unexpected operation %d", (int) operation);
+			elog(ERROR, "unexpected operation %d", (int) operation);
 	}
 	table_close(rel, NoLock);
 
@@ -324,7 +326,7 @@ oq_plan_modify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 }
 
 int
-oq_is_relation_updatable(Relation rel)
+oqIsForeignRelUpdatable(Relation rel)
 {
 	/* DELETE too, so that it is refused with our reason, not a generic one */
 	return (1 << CMD_INSERT) | (1 << CMD_UPDATE) | (1 << CMD_DELETE);
@@ -412,8 +414,8 @@ oq_modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 }
 
 void
-oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-				List *fdw_private, int subplan_index, int eflags)
+oqBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+					 List *fdw_private, int subplan_index, int eflags)
 {
 	EState	   *estate = mtstate->ps.state;
 	Relation	rel = rinfo->ri_RelationDesc;
@@ -443,7 +445,7 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		st->junk_etag = ExecFindJunkAttributeInTlist(subplan->targetlist,
 													 junk_name("oq_etag", oq_column_of_field(rel, "etag")));
 		if (!AttributeNumberIsValid(st->junk_id) || !AttributeNumberIsValid(st->junk_etag))
-			elog(ERROR, "oq_fdw: the row identity columns are missing from the UPDATE's plan");
+			elog(ERROR, "the row identity columns are missing from the UPDATE's plan");
 		oq_update_init(st, estate, fdw_private);
 	}
 }
@@ -454,7 +456,7 @@ oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
  * every column comes, and those a submit does not take must be NULL.
  */
 void
-oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
+oqBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 {
 	EState	   *estate = mtstate->ps.state;
 	Relation	rel = rinfo->ri_RelationDesc;
@@ -475,7 +477,7 @@ oq_begin_foreign_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 				 errmsg("ON CONFLICT is not supported on foreign table \"%s\"",
 						RelationGetRelationName(rel))));
 	if (rinfo->ri_FdwState != NULL)
-		elog(ERROR, "oq_fdw: foreign table \"%s\" already has a modify state",
+		elog(ERROR, "foreign table \"%s\" already has a modify state",
 			 RelationGetRelationName(rel));
 
 	st = oq_modify_state_create(estate, rinfo, CMD_INSERT, oq_modify_user(rinfo, estate),
@@ -537,8 +539,9 @@ oq_modify_store_task(OqModifyState *st, TupleTableSlot *slot, MemoryContext cxt,
 	if (!oq_task_decode(body, len, &doc, &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-				 errmsg("cannot read task object \"%s\" in bucket \"%s\": %s",
-						key, st->conn->opts.bucket, problem)));
+				 errmsg("could not read task object \"%s\" in bucket \"%s\"",
+						key, st->conn->opts.bucket),
+				 errdetail_internal("%s", problem)));
 	ExecClearTuple(slot);
 	oq_row_build(&st->rb, &doc, key, etag, slot->tts_values, slot->tts_isnull);
 	MemoryContextSwitchTo(oldcxt);
@@ -656,7 +659,7 @@ run_writes(OqModifyState *st, List *writes, int64 first_row)
 		OqTaskWrite *w;
 
 		if (req == NULL)
-			elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
+			elog(ERROR, "task writes stalled with no request in flight");
 		w = oq_task_write_of(req);
 		oq_task_write_handle(w, req);
 		if (oq_task_write_done(w))
@@ -749,8 +752,9 @@ flush_buffered(OqModifyState *st)
 }
 
 TupleTableSlot **
-oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
-					 TupleTableSlot **planSlots, int *numSlots)
+oqExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
+						 TupleTableSlot **slots, TupleTableSlot **planSlots,
+						 int *numSlots)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -798,16 +802,16 @@ oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slot
 }
 
 TupleTableSlot *
-oq_exec_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
-			   TupleTableSlot *planSlot)
+oqExecForeignInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
+					TupleTableSlot *planSlot)
 {
 	int			one = 1;
 
-	return oq_exec_batch_insert(estate, rinfo, &slot, &planSlot, &one)[0];
+	return oqExecForeignBatchInsert(estate, rinfo, &slot, &planSlot, &one)[0];
 }
 
 void
-oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo)
+oqEndForeignInsert(EState *estate, ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -824,11 +828,11 @@ oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo)
 		}
 		PG_END_TRY();
 	}
-	oq_end_modify(estate, rinfo);
+	oqEndForeignModify(estate, rinfo);
 }
 
 int
-oq_modify_batch_size(ResultRelInfo *rinfo)
+oqGetForeignModifyBatchSize(ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 
@@ -899,8 +903,8 @@ oq_modify_explain_requests(OqModifyState *st, ExplainState *es, bool direct)
 }
 
 void
-oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-				  List *fdw_private, int subplan_index, ExplainState *es)
+oqExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+					   List *fdw_private, int subplan_index, ExplainState *es)
 {
 	OqServerOptions opts;
 	Relation	rel = rinfo->ri_RelationDesc;
@@ -922,7 +926,7 @@ oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 }
 
 void
-oq_end_modify(EState *estate, ResultRelInfo *rinfo)
+oqEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 
@@ -938,9 +942,13 @@ oq_modify_state_end(OqModifyState *st)
 		oq_update_drain(st, 0);
 		if (st->skipped > 0)
 			ereport(NOTICE,
-					(errmsg("%lld task%s changed concurrently and no longer matched; left unchanged",
-							(long long) st->skipped, st->skipped == 1 ? "" : "s"),
-					 errdetail("The UPDATE's row count includes them.")));
+					(errmsg_plural("%lld task changed concurrently and no longer matched",
+								   "%lld tasks changed concurrently and no longer matched",
+								   st->skipped,
+								   (long long) st->skipped),
+					 errdetail_plural("It was left unchanged; the UPDATE's row count includes it.",
+									  "They were left unchanged; the UPDATE's row count includes them.",
+									  st->skipped)));
 		if (st->recheck_slot)
 			ExecDropSingleTupleTableSlot(st->recheck_slot);
 	}

@@ -32,32 +32,37 @@ enum OqModifyPrivate
 /* The state of an INSERT or UPDATE's writes */
 typedef struct OqModifyState OqModifyState;
 
-extern void oq_add_update_targets(PlannerInfo *root, Index rtindex,
-								  RangeTblEntry *target_rte,
-								  Relation target_relation);
-extern List *oq_plan_modify(PlannerInfo *root, ModifyTable *plan,
-							Index resultRelation, int subplan_index);
-extern int	oq_is_relation_updatable(Relation rel);
-extern void oq_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-							List *fdw_private, int subplan_index, int eflags);
-extern void oq_begin_foreign_insert(ModifyTableState *mtstate,
-									ResultRelInfo *rinfo);
-extern void oq_end_foreign_insert(EState *estate, ResultRelInfo *rinfo);
-extern TupleTableSlot *oq_exec_insert(EState *estate, ResultRelInfo *rinfo,
-									  TupleTableSlot *slot,
-									  TupleTableSlot *planSlot);
-extern TupleTableSlot **oq_exec_batch_insert(EState *estate, ResultRelInfo *rinfo,
-											 TupleTableSlot **slots,
-											 TupleTableSlot **planSlots,
-											 int *numSlots);
-extern int	oq_modify_batch_size(ResultRelInfo *rinfo);
-extern TupleTableSlot *oq_exec_update(EState *estate, ResultRelInfo *rinfo,
-									  TupleTableSlot *slot,
-									  TupleTableSlot *planSlot);
-extern void oq_explain_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-							  List *fdw_private, int subplan_index,
-							  struct ExplainState *es);
-extern void oq_end_modify(EState *estate, ResultRelInfo *rinfo);
+extern void oqAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+									  RangeTblEntry *target_rte,
+									  Relation target_relation);
+extern List *oqPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
+								 Index resultRelation, int subplan_index);
+extern int	oqIsForeignRelUpdatable(Relation rel);
+extern void oqBeginForeignModify(ModifyTableState *mtstate,
+								 ResultRelInfo *rinfo, List *fdw_private,
+								 int subplan_index, int eflags);
+extern void oqBeginForeignInsert(ModifyTableState *mtstate,
+								 ResultRelInfo *rinfo);
+extern void oqEndForeignInsert(EState *estate, ResultRelInfo *rinfo);
+extern TupleTableSlot *oqExecForeignInsert(EState *estate,
+										   ResultRelInfo *rinfo,
+										   TupleTableSlot *slot,
+										   TupleTableSlot *planSlot);
+extern TupleTableSlot **oqExecForeignBatchInsert(EState *estate,
+												 ResultRelInfo *rinfo,
+												 TupleTableSlot **slots,
+												 TupleTableSlot **planSlots,
+												 int *numSlots);
+extern int	oqGetForeignModifyBatchSize(ResultRelInfo *rinfo);
+extern TupleTableSlot *oqExecForeignUpdate(EState *estate,
+										   ResultRelInfo *rinfo,
+										   TupleTableSlot *slot,
+										   TupleTableSlot *planSlot);
+extern void oqExplainForeignModify(ModifyTableState *mtstate,
+								   ResultRelInfo *rinfo, List *fdw_private,
+								   int subplan_index,
+								   struct ExplainState *es);
+extern void oqEndForeignModify(EState *estate, ResultRelInfo *rinfo);
 
 /*
  * For the direct UPDATE (directmodify.c), which scans, decides and writes

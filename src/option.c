@@ -93,36 +93,43 @@ find_option(const char *name, Oid context)
 	return NULL;
 }
 
-/* Where an option misplaced in 'context' belongs, or NULL */
-static const char *
+/* The context where an option misplaced in 'context' belongs, or InvalidOid */
+static Oid
 option_home(const char *name, Oid context)
 {
 	const OqOption *opt;
 
 	for (opt = oq_options; opt->name; opt++)
 	{
-		if (strcmp(opt->name, name) != 0 || opt->context == context)
-			continue;
-		switch (opt->context)
-		{
-			case ForeignServerRelationId:
-				return "a server option";
-			case UserMappingRelationId:
-				return "a user mapping option";
-			case ForeignTableRelationId:
-				return "a foreign table option";
-			case AttributeRelationId:
-				return "a column option";
-		}
+		if (strcmp(opt->name, name) == 0 && opt->context != context)
+			return opt->context;
 	}
-	return NULL;
+	return InvalidOid;
+}
+
+/* errdetail() naming where option 'name' belongs (home: a context) */
+static int
+errdetail_option_home(const char *name, Oid home)
+{
+	switch (home)
+	{
+		case ForeignServerRelationId:
+			return errdetail("\"%s\" is a server option.", name);
+		case UserMappingRelationId:
+			return errdetail("\"%s\" is a user mapping option.", name);
+		case ForeignTableRelationId:
+			return errdetail("\"%s\" is a foreign table option.", name);
+		case AttributeRelationId:
+			return errdetail("\"%s\" is a column option.", name);
+	}
+	return 0;
 }
 
 static void
 report_unknown_option(const char *name, Oid context)
 {
 	const OqOption *opt;
-	const char *home = option_home(name, context);
+	Oid			home = option_home(name, context);
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -141,7 +148,7 @@ report_unknown_option(const char *name, Oid context)
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 			 errmsg("invalid option \"%s\"", name),
-			 home ? errdetail("\"%s\" is %s.", name, home) : 0,
+			 OidIsValid(home) ? errdetail_option_home(name, home) : 0,
 			 buf.len > 0 ?
 			 errhint("Valid options in this context are: %s.", buf.data) :
 			 errhint("There are no valid options in this context.")));

@@ -665,12 +665,12 @@ oq_quals_deserialize(List *serialized)
 		/* each kind has its key or its value; a plan without is corrupt */
 		if ((desc->kind == OQ_QUAL_TAG_EQ || desc->kind == OQ_QUAL_TAG_IN ||
 			 desc->kind == OQ_QUAL_TAG_NOT_NULL) && desc->key == NULL)
-			elog(ERROR, "oq_fdw: pushed-down tag clause of kind %d has no key",
+			elog(ERROR, "pushed-down tag clause of kind %d has no key",
 				 (int) desc->kind);
 		if (desc->kind != OQ_QUAL_TAG_NOT_NULL &&
 			!(desc->kind == OQ_QUAL_TAG_EXISTS && desc->key != NULL) &&
 			desc->arg_index < 0)
-			elog(ERROR, "oq_fdw: pushed-down clause of kind %d has no value",
+			elog(ERROR, "pushed-down clause of kind %d has no value",
 				 (int) desc->kind);
 		result = lappend(result, desc);
 	}

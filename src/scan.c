@@ -14,9 +14,9 @@
  *
  * Memory stays bounded whatever the number of tasks: a listing page is
  * only requested while fewer than OQ_QUEUE_LOW_WATER keys wait or may
- * arrive with the pages already requested, each key
- * is freed once its GET is submitted, and each task's body and decoded
- * form live until the next task is asked for.
+ * arrive with the pages already requested, each key is freed once its GET
+ * is submitted, and each task's body and decoded form live until the next
+ * task is asked for.
  *
  * With several index conjuncts (tags->>'a' = 'x' AND tags->>'b' = 'y'),
  * the first page of every one is listed, and the scan continues with the
@@ -409,7 +409,7 @@ refill(OqScan *scan)
 
 			/* is the task under the server's shard length too? */
 			if (!oq_task_key_parse_any(pk->key, id, &len, NULL))
-				elog(ERROR, "oq_fdw: queued key \"%s\" is not a task key", pk->key);
+				elog(ERROR, "queued key \"%s\" is not a task key", pk->key);
 			ours = oq_task_key(id, scan->conn->opts.shard_prefix_len);
 			req = oq_s3_head(batch, ours);
 			pfree(ours);
@@ -429,32 +429,55 @@ report_invalid_summary(OqScan *scan)
 	scan->warned = true;
 	ereport(WARNING,
 			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-			 errmsg("skipped %lld invalid task object%s in bucket \"%s\"",
-					(long long) scan->invalid_count,
-					scan->invalid_count == 1 ? "" : "s",
-					scan->conn->opts.bucket),
+			 errmsg_plural("skipped %lld invalid task object in bucket \"%s\"",
+						   "skipped %lld invalid task objects in bucket \"%s\"",
+						   scan->invalid_count,
+						   (long long) scan->invalid_count,
+						   scan->conn->opts.bucket),
+			 scan->first_invalid_field ?
+			 errdetail("The first was \"%s\", whose field \"%s\" could not be read. %s",
+					   scan->first_invalid, scan->first_invalid_field,
+					   scan->first_invalid_detail) :
 			 errdetail("The first was \"%s\": %s.", scan->first_invalid,
 					   scan->first_invalid_problem)));
 }
 
+/* One more skipped object, or the first: kept for the summary */
+static void
+count_invalid(OqScan *scan, const char *key, const char *problem,
+			  const char *field, const char *detail)
+{
+	if (scan->invalid_count++ == 0)
+	{
+		scan->first_invalid = MemoryContextStrdup(scan->scan_cxt, key);
+		if (field)
+		{
+			scan->first_invalid_field = MemoryContextStrdup(scan->scan_cxt, field);
+			scan->first_invalid_detail = MemoryContextStrdup(scan->scan_cxt, detail);
+		}
+		else
+			scan->first_invalid_problem = MemoryContextStrdup(scan->scan_cxt, problem);
+	}
+	scan->counters.invalid_skipped++;
+	oq_stat_inc(OQ_STAT_INVALID_TASKS_SKIPPED);
+}
+
+/*
+ * An object that is not a valid task (problem: a translated message
+ * clause): an error, or with on_invalid 'skip' one more skipped object.
+ */
 static void
 task_invalid(OqScan *scan, const char *key, const char *problem)
 {
 	if (scan->on_invalid == OQ_ON_INVALID_ERROR)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-				 errmsg("cannot read task object \"%s\" in bucket \"%s\": %s",
-						key, scan->conn->opts.bucket, problem),
+				 errmsg("could not read task object \"%s\" in bucket \"%s\"",
+						key, scan->conn->opts.bucket),
+				 errdetail_internal("%s", problem),
 				 errhint("Set the option on_invalid 'skip' on foreign table \"%s\" to skip such objects with a warning.",
 						 scan->relname)));
-
-	if (scan->invalid_count++ == 0)
-	{
-		scan->first_invalid = MemoryContextStrdup(scan->scan_cxt, key);
-		scan->first_invalid_problem = MemoryContextStrdup(scan->scan_cxt, problem);
-	}
-	scan->counters.invalid_skipped++;
-	oq_stat_inc(OQ_STAT_INVALID_TASKS_SKIPPED);
+	count_invalid(scan, key, problem, NULL, NULL);
 }
 
 /*
@@ -469,14 +492,12 @@ task_unreadable(OqScan *scan, const char *key, const char *field,
 	if (scan->on_invalid == OQ_ON_INVALID_ERROR)
 		ereport(ERROR,
 				(errcode(sqlerrcode),
-				 errmsg("cannot read field \"%s\" of task object \"%s\" in bucket \"%s\"",
+				 errmsg("could not read field \"%s\" of task object \"%s\" in bucket \"%s\"",
 						field, key, scan->conn->opts.bucket),
 				 errdetail_internal("%s", detail),
 				 errhint("Leave that field's column out of the query, or set the option on_invalid 'skip' on foreign table \"%s\" to skip such tasks with a warning.",
 						 scan->relname)));
-	/* the summary ends the problem with a period: drop the detail's */
-	task_invalid(scan, key, psprintf("field \"%s\" cannot be read. %.*s", field,
-									 (int) strlen(detail) - 1, detail));
+	count_invalid(scan, key, NULL, field, detail);
 }
 
 /* The field a pushed-down term reads that this task cannot give, or NULL */
@@ -530,7 +551,7 @@ check_scan_limit(OqScan *scan)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("scan of foreign table \"%s\" would read more than %lld task objects",
 						scan->relname, (long long) scan->max_objects),
-				 errdetail("Bucket \"%s\" has no tag index (no object %s), so the scan reads every task; oq_fdw.max_scan_objects is %lld.",
+				 errdetail("Bucket \"%s\" has no tag index (no object \"%s\"), so the scan reads every task; oq_fdw.max_scan_objects is %lld.",
 						   scan->conn->opts.bucket, OQ_TAG_INDEX_MARKER_KEY,
 						   (long long) scan->max_objects),
 				 errhint("Run oq_rebuild_tag_index('%s') once every producer writing to the bucket keeps the tag index, add a condition id = '...', or raise oq_fdw.max_scan_objects.",
@@ -798,8 +819,9 @@ handle_body(OqScan *scan, const char *key, const char *etag, const char *body,
 	m = scan->doc.field[OQ_F_ID];
 	if (m == NULL || m->type != OQ_JSON_STRING || strcmp(m->str, id) != 0)
 	{
-		task_invalid(scan, key, psprintf("its id \"%s\" does not match its key",
-										 m && m->str ? m->str : ""));
+		task_invalid(scan, key,
+					 psprintf(_("task field \"id\" is \"%s\", which does not match the key"),
+							  m && m->str ? m->str : ""));
 		return false;
 	}
 	if (fetched)
@@ -848,7 +870,7 @@ handle_task(OqScan *scan, OqRequest *req)
 			oq_s3_report_head(req, ERROR);
 		/* only the other length has it: read that (a listed task) */
 		if (!oq_task_key_parse_any(req->key, id, &len, NULL))
-			elog(ERROR, "oq_fdw: probed key \"%s\" is not a task key", req->key);
+			elog(ERROR, "probed key \"%s\" is not a task key", req->key);
 		other = oq_task_key(id, OQ_TAG_PROBE_LEN(req->tag));
 		scan->nlisted++;
 		check_scan_limit(scan);
@@ -865,7 +887,7 @@ handle_task(OqScan *scan, OqRequest *req)
 
 		/* not under the server's shard length: try the others in turn */
 		if (!oq_task_key_parse_any(req->key, id, &len, NULL))
-			elog(ERROR, "oq_fdw: key \"%s\" is not a task key", req->key);
+			elog(ERROR, "key \"%s\" is not a task key", req->key);
 		for (len = 1; len <= OQ_MAX_SHARD_PREFIX_LEN; len++)
 		{
 			if ((mask & (1 << len)) == 0)

@@ -130,8 +130,11 @@ typedef struct OqScan
 
 	/* on_invalid 'skip' */
 	int64		invalid_count;
-	char	   *first_invalid;
-	char	   *first_invalid_problem;
+	char	   *first_invalid;	/* the first skipped object's key */
+	char	   *first_invalid_problem;	/* ... why it is not a valid task */
+	char	   *first_invalid_field;	/* ... or the field it cannot be read
+										 * for, and why */
+	char	   *first_invalid_detail;
 	bool		warned;
 
 	OqScanCounters counters;

@@ -30,7 +30,7 @@ const char *const oq_stat_names[OQ_NUM_STATS] = {
 };
 #undef OQ_STAT_NAME
 
-/* Per tag key: tag keys are at most 64 characters (the seed's rule) */
+/* Per tag key: at most 64 characters (the tagging specification's rule) */
 #define OQ_TAG_STAT_KEY_LEN 65
 
 typedef struct OqTagStatEntry

@@ -49,8 +49,10 @@ marker_error_context(void *arg)
 {
 	MarkerContext *mc = (MarkerContext *) arg;
 
-	errcontext("checking whether bucket \"%s\" keeps its tag index (object %s); with the server option tag_index 'off', \"%s\" never uses the index",
-			   mc->conn->opts.bucket, OQ_TAG_INDEX_MARKER_KEY, mc->conn->server_name);
+	/* naming tag_index 'auto', which makes the check, shows how to avoid it */
+	errcontext("checking whether bucket \"%s\" keeps its tag index (object \"%s\") for tag_index 'auto' of server \"%s\"",
+			   mc->conn->opts.bucket, OQ_TAG_INDEX_MARKER_KEY,
+			   mc->conn->server_name);
 }
 
 bool

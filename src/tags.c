@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * tags.c
- *		Task tags: the seed's rules for a tag, and the keys of the tag index
- *		tags/{key}/{value segment}/{task id}.
+ *		Task tags: the tagging specification's rules for a tag, and the keys
+ *		of the tag index tags/{key}/{value segment}/{task id}.
  *
  * The rules (at most 20 tags; keys of 1-64 characters of a-z 0-9 - _, not
  * starting with the reserved "oq_" or "_"; values of at most 256 UTF-8
@@ -173,40 +173,40 @@ oq_tag_check(const char *key, const char *value, char **errmsg)
 	int			nchars;
 
 	if (keylen == 0)
-		return set_error(errmsg, pstrdup("tag key must not be empty"));
+		return set_error(errmsg, pstrdup(_("tag key must not be empty")));
 	if (keylen > OQ_TAG_KEY_MAX_LEN)
 		return set_error(errmsg,
-						 psprintf("tag key \"%s\" is longer than %d characters",
+						 psprintf(_("tag key \"%s\" is longer than %d characters"),
 								  quote_key(key), OQ_TAG_KEY_MAX_LEN));
 	for (const char *p = key; *p; p++)
 	{
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
 			  *p == '-' || *p == '_'))
 			return set_error(errmsg,
-							 psprintf("tag key \"%s\" may contain only a-z, 0-9, \"-\" and \"_\"",
+							 psprintf(_("tag key \"%s\" may contain only a-z, 0-9, \"-\" and \"_\""),
 									  quote_key(key)));
 	}
 	if (strncmp(key, "oq_", 3) == 0)
 		return set_error(errmsg,
-						 psprintf("tag key \"%s\" starts with \"oq_\", which is reserved for the system",
+						 psprintf(_("tag key \"%s\" starts with \"oq_\", which is reserved for the system"),
 								  key));
 	if (key[0] == '_')
 		return set_error(errmsg,
-						 psprintf("tag key \"%s\" starts with \"_\", which is reserved for internal use",
+						 psprintf(_("tag key \"%s\" starts with \"_\", which is reserved for internal use"),
 								  key));
 
 	if (value == NULL)
 		return set_error(errmsg,
-						 psprintf("tag \"%s\" has a null value; tag values must be strings",
+						 psprintf(_("tag \"%s\" has a null value; tag values must be strings"),
 								  key));
 	vlen = strlen(value);
 	if (vlen > PG_INT32_MAX ||
 		pg_encoding_verifymbstr(PG_UTF8, value, (int) vlen) != (int) vlen)
 		return set_error(errmsg,
-						 psprintf("value of tag \"%s\" is not valid UTF-8", key));
+						 psprintf(_("value of tag \"%s\" is not valid UTF-8"), key));
 	if (strpbrk(value, "\n\r") != NULL)
 		return set_error(errmsg,
-						 psprintf("value of tag \"%s\" contains a line break (LF or CR), which tag values may not",
+						 psprintf(_("value of tag \"%s\" contains a line break (LF or CR), which tag values may not"),
 								  key));
 	/* count characters, not bytes: the limit is 256 UTF-8 characters */
 	nchars = 0;
@@ -214,7 +214,7 @@ oq_tag_check(const char *key, const char *value, char **errmsg)
 		nchars++;
 	if (nchars > OQ_TAG_VALUE_MAX_CHARS)
 		return set_error(errmsg,
-						 psprintf("value of tag \"%s\" has %d characters, more than the limit of %d",
+						 psprintf(_("value of tag \"%s\" has %d characters, more than the limit of %d"),
 								  key, nchars, OQ_TAG_VALUE_MAX_CHARS));
 	return true;
 }
@@ -231,7 +231,7 @@ oq_tag_check_count(int ntags, char **errmsg)
 {
 	if (ntags > OQ_TAG_MAX_COUNT)
 		return set_error(errmsg,
-						 psprintf("a task may have at most %d tags, and this one would have %d",
+						 psprintf(_("a task may have at most %d tags, and this one would have %d"),
 								  OQ_TAG_MAX_COUNT, ntags));
 	return true;
 }

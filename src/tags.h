@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * tags.h
- *		Task tags: the rules a tag must follow (the seed's constraints) and
- *		the keys of the tag index, tags/{key}/{value segment}/{task id}.
+ *		Task tags: the rules a tag must follow (the tagging specification's
+ *		constraints) and the keys of the tag index,
+ *		tags/{key}/{value segment}/{task id}.
  *
  * Pure functions: no I/O, no ereport; frontend-compatible.  Strings are
  * palloc'd in CurrentMemoryContext.
@@ -55,11 +56,16 @@ extern bool oq_tag_text_maybe_nonstring(const char *text);
 extern int	oq_tag_find(const OqTag *tags, int ntags, const char *key);
 
 /*
- * Check one tag against the seed's rules: key of 1-64 characters of
- * a-z 0-9 - _, not starting with "oq_" or "_"; value valid UTF-8 of at most
- * 256 characters without a newline (LF or CR).  Returns true when valid;
- * otherwise sets *errmsg (unless errmsg is NULL) to a sentence naming the
- * key and the rule broken.  A NULL value is refused (values are strings).
+ * Check one tag against the tagging specification's rules: key of 1-64
+ * characters of a-z 0-9 - _, not starting with "oq_" or "_"; value valid
+ * UTF-8 of at most 256 characters without a newline (LF or CR).  Returns
+ * true when valid; otherwise sets *errmsg (unless errmsg is NULL) to a
+ * message naming the key and the rule broken.  A NULL value is refused
+ * (values are strings).
+ *
+ * Each message comes from one whole format string, translated here; the
+ * backend reports it with errmsg_internal("%s"), as PostgreSQL reports the
+ * messages its GUC check hooks prepare.
  */
 extern bool oq_tag_check(const char *key, const char *value, char **errmsg);
 
@@ -71,7 +77,10 @@ extern bool oq_tag_check(const char *key, const char *value, char **errmsg);
  */
 extern bool oq_tag_key_indexable(const char *key);
 
-/* The rule for the number of tags; ntags is the count after any merge */
+/*
+ * The rule for the number of tags; ntags is the count after any merge.
+ * *errmsg as for oq_tag_check.
+ */
 extern bool oq_tag_check_count(int ntags, char **errmsg);
 
 /*

@@ -8,7 +8,7 @@
  * this file adds what only SQL input can get wrong -- a tags value that is
  * not an object, a value that is not a string -- and turns every broken
  * rule into an ereport with SQLSTATE 22023 whose message names the key and
- * the rule, as the SQL contract's error table says.
+ * the rule, as the table of errors in the README says.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,48 +22,75 @@
 /* Characters of a key quoted in a message */
 #define KEY_QUOTE_MAX_CHARS 64
 
-static const char *
-jsonb_type_phrase(enum jbvType type)
-{
-	switch (type)
-	{
-		case jbvNull:
-			return "null";
-		case jbvString:
-			return "a string";
-		case jbvNumeric:
-			return "a number";
-		case jbvBool:
-			return "a boolean";
-		case jbvArray:
-			return "an array";
-		case jbvObject:
-			return "an object";
-		default:
-			return "a JSON value";
-	}
-}
-
-/* What the root of a jsonb value is, for "tags must be an object, not ..." */
-static const char *
-jsonb_root_phrase(Jsonb *jb)
+/* The JSON type of the root of a jsonb value (containers as such) */
+static enum jbvType
+jsonb_root_type(Jsonb *jb)
 {
 	JsonbValue	v;
 
 	if (JB_ROOT_IS_SCALAR(jb) && JsonbExtractScalar(&jb->root, &v))
-		return jsonb_type_phrase(v.type);
-	if (JB_ROOT_IS_ARRAY(jb))
-		return "an array";
-	return "an object";
+		return v.type;
+	return JB_ROOT_IS_ARRAY(jb) ? jbvArray : jbvObject;
 }
 
-/* The type of a value an iterator returned (containers come as binary) */
-static const char *
-jsonb_value_phrase(const JsonbValue *v)
+/* The JSON type of a value an iterator returned (containers come as binary) */
+static enum jbvType
+jsonb_value_type(const JsonbValue *v)
 {
 	if (v->type == jbvBinary)
-		return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
-	return jsonb_type_phrase(v->type);
+		return JsonContainerIsArray(v->val.binary.data) ? jbvArray : jbvObject;
+	return v->type;
+}
+
+/*
+ * errmsg() for a tags value that is not an object: one whole message for
+ * each JSON type, so that each can be translated.
+ */
+static int
+errmsg_tags_not_object(enum jbvType type)
+{
+	switch (type)
+	{
+		case jbvNull:
+			return errmsg("tags must be a JSON object, not null");
+		case jbvString:
+			return errmsg("tags must be a JSON object, not a string");
+		case jbvNumeric:
+			return errmsg("tags must be a JSON object, not a number");
+		case jbvBool:
+			return errmsg("tags must be a JSON object, not a boolean");
+		case jbvArray:
+			return errmsg("tags must be a JSON object, not an array");
+		default:
+			return errmsg("tags must be a JSON object");
+	}
+}
+
+/* errmsg() for a tag value that is not a string, by its JSON type */
+static int
+errmsg_tag_not_string(const char *key, enum jbvType type)
+{
+	switch (type)
+	{
+		case jbvNull:
+			return errmsg("tag \"%s\" has a null value; tag values must be strings",
+						  key);
+		case jbvNumeric:
+			return errmsg("tag \"%s\" has a number value; tag values must be strings",
+						  key);
+		case jbvBool:
+			return errmsg("tag \"%s\" has a boolean value; tag values must be strings",
+						  key);
+		case jbvArray:
+			return errmsg("tag \"%s\" has an array value; tag values must be strings",
+						  key);
+		case jbvObject:
+			return errmsg("tag \"%s\" has an object value; tag values must be strings",
+						  key);
+		default:
+			return errmsg("tag \"%s\" has a value that is not a string; tag values must be strings",
+						  key);
+	}
 }
 
 OqTag *
@@ -80,13 +107,13 @@ oq_tags_from_jsonb(Jsonb *jb, int *ntags)
 	if (!JB_ROOT_IS_OBJECT(jb))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tags must be a JSON object, not %s", jsonb_root_phrase(jb)),
+				 errmsg_tags_not_object(jsonb_root_type(jb)),
 				 errhint("Pass tags as an object of strings, such as '{\"customer\": \"acme-corp\"}'.")));
 
 	if (!oq_tag_check_count(JB_ROOT_COUNT(jb), &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s", problem)));
+				 errmsg_internal("%s", problem)));
 
 	tags = palloc(sizeof(OqTag) * Max(JB_ROOT_COUNT(jb), 1));
 	it = JsonbIteratorInit(&jb->root);
@@ -101,15 +128,15 @@ oq_tags_from_jsonb(Jsonb *jb, int *ntags)
 			if (v.type != jbvString)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("tag \"%s\" has %s value; tag values must be strings",
-								oq_quote_for_message(key, strlen(key), KEY_QUOTE_MAX_CHARS),
-								v.type == jbvNull ? "a null" : jsonb_value_phrase(&v)),
+						 errmsg_tag_not_string(oq_quote_for_message(key, strlen(key),
+																	KEY_QUOTE_MAX_CHARS),
+											   jsonb_value_type(&v)),
 						 errhint("Write the value as a JSON string, such as \"42\".")));
 			value = pnstrdup(v.val.string.val, v.val.string.len);
 			if (!oq_tag_check(key, value, &problem))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s", problem)));
+						 errmsg_internal("%s", problem)));
 			tags[n].key = key;
 			tags[n].value = value;
 			tags[n].json = NULL;

@@ -3,8 +3,8 @@
  * tagsql.h
  *		Tags as SQL values: the jsonb and text[] arguments of the write
  *		functions (and of anything else that takes tags from SQL) turned
- *		into checked tag lists, with the seed's rules reported as SQLSTATE
- *		22023, and tag lists turned back into jsonb.
+ *		into checked tag lists, with the tagging specification's rules
+ *		reported as SQLSTATE 22023, and tag lists turned back into jsonb.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,9 +17,9 @@
 #include "tags.h"
 
 /*
- * The tags of a jsonb value, checked against every rule of the seed: an
- * object (else 22023 naming what it is), of string values (else 22023
- * naming the key), each tag valid (oq_tag_check), at most
+ * The tags of a jsonb value, checked against every rule of the tagging
+ * specification: an object (else 22023 naming what it is), of string values
+ * (else 22023 naming the key), each tag valid (oq_tag_check), at most
  * OQ_TAG_MAX_COUNT of them.  The list is palloc'd, in the object's key
  * order; keys are distinct.  Callers merging the list into existing tags
  * check the merged count themselves (oq_tag_check_count).

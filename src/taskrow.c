@@ -150,13 +150,13 @@ column_member(const OqColumn *col, const OqTaskDoc *doc, bool *from_doc)
 	return m;
 }
 
-/* The errdetail sentence for an OQ_WHY_* reason */
+/* The errdetail sentence for an OQ_WHY_* reason, translated */
 char *
 oq_why_detail(const char *why)
 {
 	if (why == OQ_WHY_NUL)
-		return pstrdup("The value contains \\u0000, which PostgreSQL text and jsonb cannot hold.");
-	return pstrdup("The value contains an unpaired UTF-16 surrogate escape, which PostgreSQL cannot hold.");
+		return pstrdup(_("The value contains \\u0000, which PostgreSQL text and jsonb cannot hold."));
+	return pstrdup(_("The value contains an unpaired UTF-16 surrogate escape, which PostgreSQL cannot hold."));
 }
 
 int
@@ -203,7 +203,7 @@ oq_row_readable(const OqRowBuilder *rb, const OqTaskDoc *doc,
 					 (col->conv == OQ_CONV_INT2 && doc->integer[col->known] > PG_INT16_MAX)))
 				{
 					*field = col->field;
-					*detail = psprintf("The value %.*s is out of range for type %s.",
+					*detail = psprintf(_("The value %.*s is out of range for type %s."),
 									   m->raw_len, m->raw,
 									   format_type_be(col->typid));
 					*sqlerrcode = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;

@@ -72,7 +72,10 @@ extern bool oq_row_readable(const OqRowBuilder *rb, const OqTaskDoc *doc,
 							const char **field, char **detail,
 							int *sqlerrcode);
 
-/* The errdetail sentence and SQLSTATE for an OQ_WHY_* reason */
+/*
+ * The errdetail sentence (translated, for errdetail_internal) and SQLSTATE
+ * for an OQ_WHY_* reason
+ */
 extern char *oq_why_detail(const char *why);
 extern int	oq_why_sqlerrcode(const char *why);
 

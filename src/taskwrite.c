@@ -29,8 +29,8 @@
  * that scans skip (they recheck every hit) and oq_rebuild_tag_index()
  * removes.  Writing entries before the task and deleting them only after
  * is what keeps a task this extension stored from lacking its entries
- * (README.md, "The tag index", has the one interleaving of two writers that can still
- * lose one, which the rebuild repairs).
+ * (README.md, "The tag index", has the one interleaving of two writers
+ * that can still lose one, which the rebuild repairs).
  *
  * Every write keeps the index, whatever the server option tag_index says:
  * another server or session may rely on it (the bucket's marker says it
@@ -252,6 +252,15 @@ copy_tags(const OqTag *tags, int ntags)
 	return copy;
 }
 
+/* Why a task's tags cannot be rewritten: a message clause, translated */
+static char *
+tags_problem(const char *why)
+{
+	if (why == OQ_WHY_NUL)
+		return pstrdup(_("task field \"tags\" holds \\u0000, which PostgreSQL text and jsonb cannot hold"));
+	return pstrdup(_("task field \"tags\" holds an unpaired UTF-16 surrogate escape"));
+}
+
 /*
  * Decide what to write from the task as stored now (body, with its ETag):
  * refuse, finish without writing, or start writing.
@@ -280,12 +289,13 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	m = doc.field[OQ_F_ID];
 	if (strcmp(m->str, w->id) != 0)
 	{
-		w->problem = psprintf("its id \"%s\" does not match its key", m->str);
+		w->problem = psprintf(_("task field \"id\" is \"%s\", which does not match the key"),
+							  m->str);
 		finish(w, OQ_WRITE_BAD_OBJECT);
 		return;
 	}
 
-	/* the seed: tags change only while the task is pending */
+	/* the tagging specification: tags change only while a task is pending */
 	m = doc.field[OQ_F_STATUS];
 	if (m != NULL && (m->str == NULL || strcmp(m->str, "pending") != 0))
 	{
@@ -298,7 +308,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 	/* a tag that text cannot hold would be lost by the rewrite */
 	if (doc.tags_why)
 	{
-		w->problem = psprintf("its tags hold %s", doc.tags_why);
+		w->problem = tags_problem(doc.tags_why);
 		finish(w, OQ_WRITE_BAD_OBJECT);
 		return;
 	}
@@ -332,7 +342,7 @@ decide(OqTaskWrite *w, const char *body, size_t len, const char *etag)
 
 	tags_json = oq_tags_to_json(result, nresult);
 	if (tags_json == NULL)
-		elog(ERROR, "oq_fdw: tags of task %s are not valid UTF-8", w->id);
+		elog(ERROR, "tags of task \"%s\" are not valid UTF-8", w->id);
 	oq_rfc3339_format(oq_s3_server_now_at(w->batch, w->key), now);
 	if (w->next_body)
 		pfree(w->next_body);
@@ -562,12 +572,17 @@ followup_error_context(void *arg)
 {
 	FollowupContext *fc = (FollowupContext *) arg;
 
+	/*
+	 * The warning, its detail and hint are oq_s3_report()'s; the context
+	 * says what was being done.  Both failures are harmless: every scan
+	 * rechecks a stale index entry and oq_rebuild_tag_index() removes it,
+	 * and workers also find pending tasks by listing them.
+	 */
 	if (fc->req->op == OQ_OP_DELETE)
-		errcontext("removing a tag index entry of task %s after changing its tags; the stale entry is harmless (scans recheck every hit) and oq_rebuild_tag_index() removes it",
+		errcontext("removing stale tag index entry of task \"%s\", which oq_rebuild_tag_index() also removes",
 				   fc->w->id);
 	else
-		errcontext("writing the ready entry of task %s after submitting it; workers also find pending tasks by listing them",
-				   fc->w->id);
+		errcontext("writing ready entry of task \"%s\"", fc->w->id);
 }
 
 static void
@@ -663,7 +678,7 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 	if (spec->id)
 	{
 		if (!oq_uuid_is_canonical(spec->id, strlen(spec->id)))
-			elog(ERROR, "oq_fdw: task id \"%s\" is not a canonical UUID", spec->id);
+			elog(ERROR, "task id \"%s\" is not a canonical UUID", spec->id);
 		strlcpy(w->id, spec->id, sizeof(w->id));
 	}
 	else
@@ -691,7 +706,8 @@ oq_task_submit_begin(OqBatch *batch, const OqSubmitSpec *spec)
 	if (w->next_body == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("could not build task object: input is not valid JSON, or a string is not valid UTF-8")));
+				 errmsg("could not build task object"),
+				 errdetail("The input is not valid JSON, or a string in it is not valid UTF-8.")));
 	if (w->next_len > OQ_MAX_RESPONSE_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -718,7 +734,7 @@ tags_begin(OqBatch *batch, const char *task_id, const OqTagChange *change,
 
 	/* the id names the key: nothing but a canonical UUID may get there */
 	if (!oq_uuid_is_canonical(task_id, strlen(task_id)))
-		elog(ERROR, "oq_fdw: task id \"%s\" is not a canonical UUID", task_id);
+		elog(ERROR, "task id \"%s\" is not a canonical UUID", task_id);
 	strlcpy(w->id, task_id, sizeof(w->id));
 	w->key = oq_task_key(w->id, oq_s3_batch_connection(batch)->opts.shard_prefix_len);
 
@@ -811,11 +827,11 @@ oq_task_write_run(OqTaskWrite *w)
 		OqTaskWrite *owner;
 
 		if (req == NULL)
-			elog(ERROR, "oq_fdw: task write of %s stalled with no request in flight",
+			elog(ERROR, "write of task \"%s\" stalled with no request in flight",
 				 w->id);
 		owner = oq_task_write_of(req);
 		if (owner == NULL)
-			elog(ERROR, "oq_fdw: a batch running task writes returned another request");
+			elog(ERROR, "a batch running task writes returned another request");
 		oq_task_write_handle(owner, req);
 	}
 	oq_task_write_report(w);
@@ -835,48 +851,51 @@ oq_task_write_report(OqTaskWrite *w)
 		case OQ_WRITE_NOT_FOUND:
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("task %s does not exist", w->id),
+					 errmsg("task \"%s\" does not exist", w->id),
 					 errdetail("There is no object \"%s\" in bucket \"%s\".",
 							   w->key, bucket)));
 			break;
 		case OQ_WRITE_NOT_PENDING:
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot change the tags of task %s: its status is \"%s\"",
-							w->id, w->status),
-					 errdetail("Tags can be changed only while a task is pending.")));
+					 errmsg("cannot change the tags of task \"%s\"", w->id),
+					 errdetail("Its status is \"%s\"; tags can be changed only while a task is pending.",
+							   w->status)));
 			break;
 		case OQ_WRITE_CONFLICT:
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not change the tags of task %s: it kept changing concurrently",
-							w->id),
-					 errdetail("Each of %d conditional writes (If-Match) found the task changed by another writer.",
-							   w->attempts),
+					 errmsg("could not change the tags of task \"%s\"", w->id),
+					 errdetail_plural("The task kept changing concurrently: %d conditional write (If-Match) found it changed by another writer.",
+									  "The task kept changing concurrently: each of %d conditional writes (If-Match) found it changed by another writer.",
+									  w->attempts, w->attempts),
 					 errhint("Retry the transaction.")));
 			break;
 		case OQ_WRITE_TOO_MANY_TAGS:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s", w->problem),
-					 errdetail("Task %s has %d tags now.", w->id, w->ntags)));
+					 errmsg_internal("%s", w->problem),
+					 errdetail_plural("Task \"%s\" has %d tag now.",
+									  "Task \"%s\" has %d tags now.",
+									  w->ntags, w->id, w->ntags)));
 			break;
 		case OQ_WRITE_BAD_OBJECT:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-					 errmsg("cannot read task object \"%s\" in bucket \"%s\": %s",
-							w->key, bucket, w->problem)));
+					 errmsg("could not read task object \"%s\" in bucket \"%s\"",
+							w->key, bucket),
+					 errdetail_internal("%s", w->problem)));
 			break;
 		case OQ_WRITE_EXISTS:
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("task %s already exists", w->id),
+					 errmsg("task \"%s\" already exists", w->id),
 					 errdetail("Object \"%s\" in bucket \"%s\" holds another task.",
 							   w->key, bucket)));
 			break;
 		case OQ_WRITE_CHANGED:
 			/* the caller of a guarded write decides again; never an error */
-			elog(ERROR, "oq_fdw: guarded write of task %s reported as an error", w->id);
+			elog(ERROR, "guarded write of task \"%s\" reported as an error", w->id);
 			break;
 		case OQ_WRITE_S3_ERROR:
 			oq_s3_report(w->failed, ERROR);

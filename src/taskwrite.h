@@ -41,7 +41,7 @@
 /* Conditional PUTs of one task before a persistent conflict is an error */
 #define OQ_WRITE_MAX_ATTEMPTS	5
 
-/* The format's defaults (oq-bucket-format.md) */
+/* The bucket format's defaults, as the queue's producers write them */
 #define OQ_DEFAULT_TIMEOUT_SECONDS	300
 #define OQ_DEFAULT_MAX_RETRIES		3
 
@@ -126,7 +126,8 @@ typedef struct OqTaskWrite
 	bool		changed;		/* once OK: our PUT is what is stored */
 	int			attempts;		/* task PUTs made */
 	char	   *status;			/* NOT_PENDING: the task's status */
-	char	   *problem;		/* TOO_MANY_TAGS, BAD_OBJECT: why */
+	char	   *problem;		/* TOO_MANY_TAGS, BAD_OBJECT: why (a
+								 * translated message clause) */
 	char	   *current_body;	/* CHANGED: the task as stored now */
 	size_t		current_len;
 	char	   *current_etag;

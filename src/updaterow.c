@@ -66,7 +66,7 @@ oq_update_state_create(EState *estate, ResultRelInfo *rinfo, Oid userid,
 	st->etag_attno = oq_column_of_field(st->rel, "etag");
 	oq_update_init(st, estate, fdw_private);
 	if (!st->can_recheck)
-		elog(ERROR, "oq_fdw: a direct UPDATE needs its WHERE clause and SET expression");
+		elog(ERROR, "a direct UPDATE needs its WHERE clause and SET expression");
 	return st;
 }
 
@@ -83,7 +83,7 @@ junk_string(TupleTableSlot *planSlot, AttrNumber attno, bool uuid)
 	Datum		d = ExecGetJunkAttribute(planSlot, attno, &isnull);
 
 	if (isnull)
-		elog(ERROR, "oq_fdw: the scanned row has no %s", uuid ? "id" : "etag");
+		elog(ERROR, "the scanned row has no %s", uuid ? "id" : "etag");
 	return uuid ? DatumGetCString(DirectFunctionCall1(uuid_out, d)) : TextDatumGetCString(d);
 }
 
@@ -176,8 +176,8 @@ oq_update_finished(OqModifyState *st, OqTaskWrite *w, bool *updated)
 	if (!st->can_recheck)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not update task %s: it changed since it was read", w->id),
-				 errdetail("The UPDATE refers to other tables, so its conditions cannot be evaluated again on the new version."),
+				 errmsg("could not update task \"%s\"", w->id),
+				 errdetail("The task changed since it was read, and the UPDATE refers to other tables, so its conditions cannot be evaluated again on the new version."),
 				 errhint("Retry the transaction.")));
 
 	/* what PostgreSQL does for a concurrently updated row: evaluate again */
@@ -208,11 +208,11 @@ oq_update_row(OqModifyState *st, TupleTableSlot *row)
 
 	d = slot_getattr(row, st->id_attno, &isnull);
 	if (isnull)
-		elog(ERROR, "oq_fdw: the scanned row has no id");
+		elog(ERROR, "the scanned row has no id");
 	id = DatumGetCString(DirectFunctionCall1(uuid_out, d));
 	d = slot_getattr(row, st->etag_attno, &isnull);
 	if (isnull)
-		elog(ERROR, "oq_fdw: the scanned row has no etag");
+		elog(ERROR, "the scanned row has no etag");
 	etag = TextDatumGetCString(d);
 	w = decide(st, row, id, NULL, 0, etag);
 	MemoryContextSwitchTo(oldcxt);
@@ -227,7 +227,7 @@ oq_update_wait(OqModifyState *st)
 	OqTaskWrite *w;
 
 	if (req == NULL)
-		elog(ERROR, "oq_fdw: task writes stalled with no request in flight");
+		elog(ERROR, "task writes stalled with no request in flight");
 	w = oq_task_write_of(req);
 	oq_task_write_handle(w, req);
 	return w;
@@ -273,8 +273,8 @@ oq_update_drain(OqModifyState *st, int limit)
 }
 
 TupleTableSlot *
-oq_exec_update(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
-			   TupleTableSlot *planSlot)
+oqExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
+					TupleTableSlot *planSlot)
 {
 	OqModifyState *st = (OqModifyState *) rinfo->ri_FdwState;
 	char	   *id = junk_string(planSlot, st->junk_id, true);

@@ -217,7 +217,7 @@ def invalid_object(path, *rules):
     query, _ = path
     rows, err, _, _ = scan(query, *rules)
     assert err is not None and err.sqlstate == "HV004", "expected HV004: %s" % err
-    assert 'cannot read task object "tasks/' in err.message and BUCKET_Q in err.message, err.message
+    assert 'could not read task object "tasks/' in err.message and BUCKET_Q in err.message, err.message
     assert rows == [], rows
     recovered()
 

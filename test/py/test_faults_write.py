@@ -303,7 +303,7 @@ for name in ("oq_submit", "oq_update_tags", "INSERT of 4 rows", "UPDATE of 3 row
               rule(INDEX_PUT, times=-1, forward=False, respond={"status": 500}))
 for name in TAG_WRITES:
     cases.run("%s: the task object arrives as garbage" % name, fails, name,
-              (BUCKET_Q, 'cannot read task object "tasks/'), persistent_bound(),
+              (BUCKET_Q, 'could not read task object "tasks/'), persistent_bound(),
               rule(TASK_GET, times=-1, garbage="json"), sqlstate="HV004")
     cases.run("%s: the task object is always cut short" % name, fails, name,
               (BUCKET_Q, 'key "tasks/', "partial file"), persistent_bound(),

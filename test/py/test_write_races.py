@@ -58,8 +58,9 @@ def value(sql):
 
 
 def sql_error(sql):
-    """'SQLSTATE: message' of a statement (the setup's regress_error)."""
-    return value("SELECT regress_error($q$%s$q$);" % sql)
+    """'SQLSTATE: message DETAIL: detail' of a statement (the setup's
+    regress_error)."""
+    return value("SELECT regress_error($q$%s$q$, true);" % sql)
 
 
 def task_key(task_id):
@@ -202,7 +203,7 @@ def test_claim_wins(env):
     }
     env.proxy.arm({"method": "PUT", "key": key_re(tid), "mutate": {"set": claim}})
     err = sql_error("SELECT oq_update_tags('%s', '%s', '{\"priority\": \"high\"}')" % (SERVER, tid))
-    assert err.startswith("55000: ") and 'its status is "running"' in err, err
+    assert err.startswith("55000: ") and 'Its status is "running"' in err, err
     stored = env.stored(tid)
     assert stored["status"] == "running" and stored["worker_id"] == "worker-7", stored
     assert stored["tags"] == {"customer": "acme"}, stored

@@ -1,8 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * oq_fdw.h
- *		The handler, the layout of a foreign scan's fdw_private, and the
- *		server lookup of the SQL functions.
+ *		The handler, and the server lookup of the SQL functions.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,18 +9,6 @@
 #define OQ_FDW_H
 
 #include "fmgr.h"
-
-/* fdw_private of a ForeignScan, by position */
-enum OqPlanPrivate
-{
-	OQ_PRIV_ACCESS,				/* Integer: OqAccessKind */
-	OQ_PRIV_QUALS,				/* serialized pushed-down quals */
-	OQ_PRIV_ATTRS,				/* IntList of the attributes to fill */
-	OQ_PRIV_DESCRIPTION,		/* String: the access path, for EXPLAIN */
-	OQ_PRIV_INDEX_NOT_KEPT,		/* Boolean: full listing for want of a kept
-								 * tag index */
-	OQ_PRIV_DIRECT				/* a direct UPDATE only: see directmodify.c */
-};
 
 extern Datum oq_fdw_handler(PG_FUNCTION_ARGS);
 

@@ -47,6 +47,7 @@
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/appendinfo.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
@@ -61,10 +62,10 @@
 #include "utils/uuid.h"
 
 #include "compat.h"
-#include "directmodify.h"
 #include "modify.h"
 #include "modifystate.h"
 #include "option.h"
+#include "scanexec.h"
 #include "submitargs.h"
 #include "tagsql.h"
 #include "taskcache.h"
@@ -954,4 +955,101 @@ oq_modify_state_end(OqModifyState *st)
 	}
 	oq_batch_destroy(st->batch);
 	st->batch = NULL;
+}
+
+/*
+ * The direct UPDATE's conditions, asked here so that this path's EXPLAIN
+ * can say why it runs instead (directmodify.c sits above this module)
+ */
+
+/*
+ * The ForeignScan that feeds this result relation: the subplan itself, or
+ * its subplan_index'th child of an Append (possibly under a Result), as
+ * postgres_fdw finds it.  Anything deeper would mean a join.
+ */
+static ForeignScan *
+find_scan(ModifyTable *plan, Index rti, int subplan_index)
+{
+	Plan	   *subplan = outerPlan(plan);
+	Append	   *append = NULL;
+
+	if (IsA(subplan, Append))
+		append = (Append *) subplan;
+	else if (IsA(subplan, Result) && outerPlan(subplan) != NULL &&
+			 IsA(outerPlan(subplan), Append))
+		append = (Append *) outerPlan(subplan);
+	if (append)
+		subplan = subplan_index < list_length(append->appendplans) ?
+			(Plan *) list_nth(append->appendplans, subplan_index) : NULL;
+
+	if (subplan && IsA(subplan, ForeignScan) &&
+		((ForeignScan *) subplan)->scan.scanrelid == rti)
+		return (ForeignScan *) subplan;
+	return NULL;
+}
+
+#if PG_VERSION_NUM >= 180000
+static bool
+refers_to_old_or_new(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) && ((Var *) node)->varreturningtype != VAR_RETURNING_DEFAULT)
+		return true;
+	if (IsA(node, ReturningExpr))
+		return true;
+	return expression_tree_walker(node, refers_to_old_or_new, context);
+}
+#endif
+
+const char *
+oq_direct_update_refusal(PlannerInfo *root, ModifyTable *plan, Index rti,
+						 int subplan_index, List *mpriv, ForeignScan **fscanp)
+{
+	RangeTblEntry *rte = planner_rt_fetch(rti, root);
+	Relation	rel = table_open(rte->relid, NoLock);
+	bool		triggers;
+	bool		generated;
+	int			natts = RelationGetNumberOfAttributes(rel);
+	ForeignScan *fscan;
+	ListCell   *lc;
+
+	triggers = rel->trigdesc &&
+		(rel->trigdesc->trig_update_before_row || rel->trigdesc->trig_update_after_row);
+	generated = rel->rd_att->constr && rel->rd_att->constr->has_generated_stored;
+	table_close(rel, NoLock);
+
+	if (triggers)
+		return "the table has row triggers";
+	if (generated)
+		return "the table has generated columns";
+	if (plan->withCheckOptionLists != NIL)
+		return "a view's WITH CHECK OPTION applies";
+	if (!boolVal(list_nth(mpriv, OQ_MPRIV_RECHECK)))
+		return "the UPDATE refers to other tables, subqueries or parameters";
+	foreach(lc, find_base_rel(root, rti)->baserestrictinfo)
+	{
+		/*
+		 * A security barrier view's conditions must be evaluated before the
+		 * user's: PostgreSQL orders them, the WHERE list here is not.
+		 */
+		if (lfirst_node(RestrictInfo, lc)->security_level > 0)
+			return "a security barrier view's conditions apply";
+	}
+	if (contain_volatile_functions((Node *) list_nth(mpriv, OQ_MPRIV_WHERE)) ||
+		contain_volatile_functions((Node *) list_nth(mpriv, OQ_MPRIV_SET)))
+		return "its WHERE clause or SET expression calls a volatile function";
+#if PG_VERSION_NUM >= 180000
+	if (refers_to_old_or_new((Node *) list_nth(plan->returningLists, subplan_index), NULL))
+		return "RETURNING refers to OLD or NEW";
+#endif
+	fscan = find_scan(plan, rti, subplan_index);
+	if (fscan == NULL || fscan->operation != CMD_SELECT)
+		return "the rows do not come from a scan of the table alone";
+	/* the scan must build every column: RETURNING may show any */
+	if (list_length((List *) list_nth(fscan->fdw_private, OQ_PRIV_ATTRS)) != natts)
+		return "the scan does not read every column";
+	if (fscanp)
+		*fscanp = fscan;
+	return NULL;
 }

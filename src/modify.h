@@ -82,4 +82,13 @@ extern void oq_modify_explain_requests(OqModifyState *st, struct ExplainState *e
 									   bool direct);
 extern void oq_modify_state_end(OqModifyState *st);
 
+/*
+ * Why an UPDATE ... RETURNING of this result relation cannot take the
+ * direct path, or NULL if it can (then *fscan, if given, is its scan).
+ * mpriv: what oqPlanForeignModify() decided for it.
+ */
+extern const char *oq_direct_update_refusal(PlannerInfo *root, ModifyTable *plan,
+											Index resultRelation, int subplan_index,
+											List *mpriv, ForeignScan **fscan);
+
 #endif							/* OQ_MODIFY_H */

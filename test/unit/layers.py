@@ -19,15 +19,6 @@ import os
 import re
 import sys
 
-# Back edges known to remain, each to be broken, not added to: the direct
-# UPDATE path (issue 19) runs the scan callbacks oq_fdw.c defines and
-# fdw_private's layout oq_fdw.h holds, and modify.c asks it why an UPDATE
-# cannot take it.  They are left out of the cycle check and printed.
-KNOWN_BACK_EDGES = {
-    ("directmodify", "oq_fdw"),
-    ("modify", "directmodify"),
-}
-
 # Headers private to a module of another name: part of that module
 PRIVATE_HEADERS = {
     "modifystate": "modify",    # the state modify.c shares with updaterow.c, directmodify.c
@@ -159,10 +150,6 @@ def main():
         print("FAIL layers (%d extern declarations in .c files)" % len(externs))
         return 1
     edges = graph(mods)
-    for a, b in sorted(KNOWN_BACK_EDGES):
-        if b in edges.get(a, ()):
-            edges[a].discard(b)
-            print("# known back edge, to be broken: %s -> %s" % (a, b))
     cycle = find_cycle(edges)
     if cycle:
         print("# the modules include each other in a cycle: " + " -> ".join(cycle))

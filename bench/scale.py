@@ -40,7 +40,7 @@ import gen_tasks  # noqa: E402  (test/gen_tasks.py, on the path bench.py set)
 
 S3LOAD = os.path.join(HERE, "s3load", "build", "s3load")
 SHARED_NAMES = ("shared_cache_bytes", "shared_cache_capacity_bytes", "shared_cache_entries",
-                "shared_cache_hits", "shared_cache_misses", "shared_cache_evictions")
+                "shared_cache_hits", "shared_cache_misses", "shared_cache_evictions", "shared_cache_skipped")
 
 
 def loadavg():
@@ -127,7 +127,7 @@ class Scale:
         B.psql("\n".join(sql))
         rows = B.psql("LOAD 'oq_fdw';\nSELECT name, setting, coalesce(unit, '') FROM pg_settings "
                       "WHERE name IN ('oq_fdw.cache_size', 'oq_fdw.shared_cache_size', "
-                      "'shared_preload_libraries', 'oq_fdw.max_concurrency') ORDER BY name;")
+                      "'oq_fdw.shared_cache', 'shared_preload_libraries') ORDER BY name;")
         self.settings = {r[0]: r[1] + r[2] for r in rows}
         stats = self.shared_stats()
         ssize = self.settings.get("oq_fdw.shared_cache_size")
@@ -144,6 +144,12 @@ class Scale:
         elif not stats:
             self.shared = None
             self.shared_why = "shared cache not available: oq_stats() has no shared_cache_* counters"
+        elif stats.get("shared_cache_capacity_bytes", 1) == 0:
+            self.shared = None
+            self.shared_why = "shared cache not available: oq_stats() says its capacity is 0 bytes"
+        elif self.settings.get("oq_fdw.shared_cache") == "off":
+            self.shared = None
+            self.shared_why = "shared cache not available: oq_fdw.shared_cache is off"
         else:
             self.shared = ssize
             self.shared_why = None
@@ -158,23 +164,23 @@ class Scale:
 
     # ---- measurements
 
-    def oq(self, key, title, steps, expected, sqltext):
-        """One fresh session: steps [(label, sql)]; keep the last step's
-        measurement (and every step's result rows under 'steps')."""
+    def oq(self, key, steps, expected, settings=()):
+        """One fresh session: steps [(label, sql)], each measured between
+        two probes; settings [(name, value)] are SET first.  Returns
+        {label: measurement}, the step's result rows included."""
         la = loadavg()
-        got = B.session(steps, [], self.a.server_pid)
+        got = B.session(steps, list(settings), self.a.server_pid)
         out = {}
-        for label, _sql in steps:
+        for label, sql in steps:
             m = got[label]
             m["loadavg"] = la
-            m["command"] = sqltext.get(label, "")
+            m["command"] = "".join("SET %s = %s; " % kv for kv in settings) + sql + ";"
             if label in expected:
                 answer = B.SEP.join(m["result"][0]) if m["result"] else None
                 m["correct"] = answer == expected[label]
                 if not m["correct"]:
                     self.wrong.append("%s (%s: got %r, expected %r)" % (key, label, answer, expected[label]))
             out[label] = m
-        self.results[key] = out
         return out
 
     @staticmethod
@@ -185,22 +191,26 @@ class Scale:
                 return int(found.group(1))
         return None
 
-    def scan_size(self, n, bucket, schema, tag):
-        """Cold scan, warm scan (fresh session) and the warm scan of every
-        column, of the bucket of n tasks; EXPLAIN estimates around them."""
+    def scan_size(self, n, schema, tag):
+        """Of the bucket of n tasks, each in a fresh session: the cold
+        scan, the warm scan, the warm scan of every column, and every
+        column with oq_fdw.cache_size = 0 (no cache at all: the scan's own
+        memory); the planner's estimate after the scan and in a fresh
+        session.  Returns {name: measurement}."""
         count = "SELECT count(*) FROM %s.tasks" % schema
         every = "SELECT count(*), sum(pg_column_size(t.*)) > 0 FROM %s.tasks t" % schema
         explain = "EXPLAIN SELECT * FROM %s.tasks" % schema
+        res = {}
         self.log("%s: cold full scan, fresh session (%d tasks)" % (tag, n))
-        cold = self.oq(tag + "_cold", "cold", [("cold", count), ("explain_after", explain)],
-                       {"cold": str(n)}, {"cold": count, "explain_after": explain})
+        res.update(self.oq(tag + "_cold", [("cold", count), ("explain_after", explain)], {"cold": str(n)}))
         self.log("%s: warm full scan, another fresh session" % tag)
-        warm = self.oq(tag + "_warm", "warm", [("explain_fresh", explain), ("warm", count)],
-                       {"warm": str(n)}, {"warm": count, "explain_fresh": explain})
+        res.update(self.oq(tag + "_warm", [("explain_fresh", explain), ("warm", count)], {"warm": str(n)}))
         self.log("%s: warm scan of every column, another fresh session" % tag)
-        allc = self.oq(tag + "_every", "every", [("every", every)], {"every": "%s%st" % (n, B.SEP)},
-                       {"every": every})
-        return cold["cold"], cold["explain_after"], warm["explain_fresh"], warm["warm"], allc["every"]
+        res.update(self.oq(tag + "_every", [("every", every)], {"every": "%s%st" % (n, B.SEP)}))
+        self.log("%s: every column, oq_fdw.cache_size = 0 (no cache), another fresh session" % tag)
+        res.update(self.oq(tag + "_nocache", [("nocache", every)], {"nocache": "%s%st" % (n, B.SEP)},
+                           [("oq_fdw.cache_size", "0")]))
+        return res
 
     def run(self):
         a = self.a
@@ -249,11 +259,11 @@ class Scale:
         listing = "SELECT count(*) FROM regexp_split_to_table('0123456789abcdef', '') AS d, " \
                   "oq_list_objects('scale', 'tasks/' || d)"
         self.log("list only: the sixteen shard prefixes, one after the other")
-        self.oq("list_only", "list", [("list", listing)], {"list": str(big[0])}, {"list": listing})
+        self.results["list_only"] = self.oq("list_only", [("list", listing)], {"list": str(big[0])})
 
-        self.results["big"] = self.scan_size(big[0], big[1], big[2], "big")
+        self.results["big"] = self.scan_size(big[0], big[2], "big")
         self.results["shared_after_big"] = self.shared_stats() if self.shared else None
-        self.results["small"] = self.scan_size(small[0], small[1], small[2], "small")
+        self.results["small"] = self.scan_size(small[0], small[2], "small")
         self.results["shared_end"] = self.shared_stats() if self.shared else None
         self.results["best_ceiling"] = best
         self.results["machine"]["loadavg_end"] = loadavg()
@@ -263,8 +273,8 @@ class Scale:
     def table(self):
         a, r = self.a, self.results
         n, ns = a.tasks, a.small
-        big_cold, big_expl_after, big_expl_fresh, big_warm, big_every = r["big"]
-        sm_cold, _sa, _sf, sm_warm, sm_every = r["small"]
+        bg, sm = r["big"], r["small"]
+        big_cold, big_warm = bg["cold"], bg["warm"]
         best = r["best_ceiling"]
         ceil_rate = best["rate"]
         base = r["baseline"]
@@ -278,52 +288,62 @@ class Scale:
                    % (mach["loadavg_start"], mach["loadavg_end"], mach["nproc"]))
         out.append("settings: " + ", ".join("%s=%s" % kv for kv in sorted(self.settings.items())))
         out.append("")
-        hdr = "%-4s %-50s %12s %-9s %6s %7s %8s %9s %7s %-15s" % (
-            "ref", "measurement", "rate", "unit", "LIST", "GET", "wall s", "VmHWM kB", "server", "load avg")
+        fmt = "%-4s %-50s %10s %-9s %5s %7s %8s %7s %9s %7s %-15s"
+        hdr = fmt % ("ref", "measurement", "rate", "unit", "LIST", "GET", "wall s", "CPU s", "VmHWM kB",
+                     "server", "load avg")
         out.append(hdr)
         out.append("-" * len(hdr))
         cmds = []
 
-        def row(title, rate, unit, lists, gets, wall, hwm, server, la, command):
+        def row(title, rate, unit, lists, gets, wall, cpu, hwm, server, la, command):
             ref = "[%d]" % (len(cmds) + 1)
             cmds.append("%s %s" % (ref, command))
-            out.append("%-4s %-50s %12s %-9s %6s %7s %8s %9s %7s %-15s" % (
-                ref, title, rate, unit, lists, gets, wall, hwm, server, la))
+            out.append(fmt % (ref, title, rate, unit, lists, gets, wall, cpu, hwm, server, la))
 
         def pct(srv_s, wall):
             return "%.0f%%" % (100 * srv_s / wall) if wall > 0.5 else "-"
         for s in r["seed"]:
             row("seeding s3://%s (not a result)" % s["bucket"], "%.0f" % (s["requests"] / s["wall_s"]), "PUT/s",
-                "-", "-", "%.1f" % s["wall_s"], "-", pct(s["server_cpu_s"], s["wall_s"]), s["loadavg"],
-                s["command"].replace("KEYS", "TASKS.tsv"))
+                "-", "-", "%.1f" % s["wall_s"], "%.1f" % s["cpu_s"], "-", pct(s["server_cpu_s"], s["wall_s"]),
+                s["loadavg"], s["command"].replace("KEYS", "TASKS.tsv"))
         for c in r["ceiling"]:
             row("ceiling: s3load GET, %d connections%s" % (c["parallel"], " (best)" if c is best else ""),
-                "%.0f" % c["rate"], "GET/s", 0, c["requests"], "%.1f" % c["wall_s"], "-",
+                "%.0f" % c["rate"], "GET/s", 0, c["requests"], "%.1f" % c["wall_s"], "%.1f" % c["cpu_s"], "-",
                 pct(c["server_cpu_s"], c["wall_s"]), c["loadavg"], c["command"])
         if base:
             row("baseline: boto3, 32 threads, list+GET+parse", "%.0f" % (base["tasks"] / base["wall_s"]),
-                "tasks/s", base["requests_list"], base["requests_get"], "%.1f" % base["wall_s"], "-",
-                pct(base.get("server_cpu_s", 0), base["wall_s"]), base["loadavg"], base["command"])
+                "tasks/s", base["requests_list"], base["requests_get"], "%.1f" % base["wall_s"],
+                "%.1f" % base["cpu_s"], "-", pct(base.get("server_cpu_s", 0), base["wall_s"]), base["loadavg"],
+                base["command"])
 
         def oqrow(title, m, unit="tasks/s", count=n):
             row(title, "%.0f" % (count / m["wall_s"]) if m["wall_s"] > 0 else "-", unit, m["requests_list"],
-                m["requests_get"], "%.2f" % m["wall_s"], m["hwm_kb"], pct(m["server_cpu_s"], m["wall_s"]),
-                m["loadavg"], m["command"] + ";  (fresh session)")
+                m["requests_get"], "%.2f" % m["wall_s"], "%.1f" % m["cpu_s"], m["hwm_kb"],
+                pct(m["server_cpu_s"], m["wall_s"]), m["loadavg"], m["command"] + "  (a fresh session)")
         lst = r["list_only"]["list"]
+        warm = "warm (shared cache)," if self.shared else "no shared cache: cold again,"
         oqrow("oq_fdw list only: 16 shard prefixes in turn", lst, "keys/s")
-        oqrow("oq_fdw cold full scan count(*), fresh session", big_cold)
-        warm_title = "oq_fdw warm full scan, another fresh session"
-        if not self.shared:
-            warm_title = "oq_fdw 2nd fresh session: NO shared cache"
-        oqrow(warm_title, big_warm)
-        oqrow("oq_fdw warm, every column, fresh session", big_every)
-        oqrow("oq_fdw cold full scan, %d tasks" % ns, sm_cold, count=ns)
-        oqrow("oq_fdw warm full scan, %d tasks" % ns, sm_warm, count=ns)
-        oqrow("oq_fdw warm, every column, %d tasks" % ns, sm_every, count=ns)
+        for size, res in ((n, bg), (ns, sm)):
+            oqrow("oq_fdw %d: cold full scan, fresh session" % size, res["cold"], count=size)
+            oqrow("oq_fdw %d: %s new session" % (size, warm), res["warm"], count=size)
+            oqrow("oq_fdw %d: every column, %s new session" % (size, "warm," if self.shared else "cold,"),
+                  res["every"], count=size)
+            oqrow("oq_fdw %d: every column, cache_size 0, fresh" % size, res["nocache"], count=size)
         out.append("")
-        out.append("rate: per second of wall time; VmHWM: the backend's peak RSS at the end of the query "
-                   "(/proc/self/status, read in the same session); server: the S3 server process's CPU / wall "
-                   "(radosgw or moto; the OSD and monitor are not counted)")
+        out.append("rate: per second of wall time.  CPU s: the client's (s3load, the boto3 process, the "
+                   "backend).  VmHWM: the backend's peak RSS after the query (/proc/self/status, read in the "
+                   "same session; %d kB before the first query).  server: the S3 server process's CPU / wall "
+                   "(radosgw or moto; the OSD's and monitor's not counted)" % big_cold["hwm_kb_before"])
+        out.append("")
+        out.append("%-58s %12s %12s %10s" % ("peak RSS of the backend, VmHWM kB (fresh session each)",
+                                             "%d tasks" % ns, "%d tasks" % n, "growth"))
+        for what, key in (("cold full scan, count(*)", "cold"),
+                          ("another fresh session, count(*)" + (" (warm)" if self.shared else " (cold again)"),
+                           "warm"),
+                          ("every column (%s)" % ("warm" if self.shared else "cold"), "every"),
+                          ("every column, oq_fdw.cache_size = 0 (no cache at all)", "nocache")):
+            out.append("%-58s %12d %12d %10d" % (what, sm[key]["hwm_kb"], bg[key]["hwm_kb"],
+                                                 bg[key]["hwm_kb"] - sm[key]["hwm_kb"]))
         out.append("")
 
         cold_rate = n / big_cold["wall_s"]
@@ -348,12 +368,10 @@ class Scale:
         if base:
             target("cold scan speedup vs boto3 baseline", "%.2fx" % (base["wall_s"] / big_cold["wall_s"]),
                    "(report)", None)
-        g_cold = big_cold["hwm_kb"] - sm_cold["hwm_kb"]
-        g_every = big_every["hwm_kb"] - sm_every["hwm_kb"]
-        target("peak RSS growth %d -> %d tasks, cold count(*), kB" % (ns, n), str(g_cold), "< 20480",
-               g_cold < 20480)
-        target("peak RSS growth %d -> %d tasks, warm every column, kB" % (ns, n), str(g_every), "< 20480",
-               g_every < 20480)
+        for what, key in (("cold count(*)", "cold"), ("every column", "every"),
+                          ("every column, no cache", "nocache")):
+            g = bg[key]["hwm_kb"] - sm[key]["hwm_kb"]
+            target("peak RSS growth %d -> %d tasks, %s, kB" % (ns, n, what), str(g), "< 20480", g < 20480)
         out.append("%-62s %10s %10s %5s" % ("target (issue 19)", "measured", "target", "met"))
         for what, value, goal, met in targets:
             out.append("%-62s %10s %10s %5s" % (what, value, goal, {True: "yes", False: "no", None: ""}[met]))
@@ -362,7 +380,7 @@ class Scale:
         # the planner, the listing, the shared cache
         out.append("planner: EXPLAIN SELECT * FROM tasks: rows=%s in the session that scanned %d tasks; "
                    "rows=%s in a fresh session (before it scans)"
-                   % (self.explain_rows(big_expl_after), n, self.explain_rows(big_expl_fresh)))
+                   % (self.explain_rows(bg["explain_after"]), n, self.explain_rows(bg["explain_fresh"])))
         share = lst["wall_s"] / big_cold["wall_s"]
         out.append("listing: the scan lists tasks/0 .. tasks/f as sixteen concurrent ListObjectsV2 chains "
                    "(src/scan.c); cold scan: %d LIST requests; listing alone, prefixes one after the other: "
@@ -415,7 +433,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     res = dict(s.results)
     for k in ("big", "small"):
-        res[k] = dict(zip(("cold", "explain_after", "explain_fresh", "warm", "every"), res[k]))
+        res[k] = {label: {f: v for f, v in m.items() if f != "result"} for label, m in res[k].items()}
     with open(args.json, "w") as f:
         json.dump(dict(config=vars(args), results=res, notes=s.notes, wrong=s.wrong, table=text),
                   f, indent=2, default=str)

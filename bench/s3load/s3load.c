@@ -375,5 +375,14 @@ main(int argc, char **argv)
 	}
 	curl_multi_cleanup(multi);
 	curl_global_cleanup();
+	pg_free(slots);
+	for (i = 0; i < nitems; i++)
+	{
+		pg_free(items[i].key);
+		if (items[i].body)
+			pg_free(items[i].body);
+	}
+	pg_free(items);
+	pg_free(p);
 	return by_status[2] == nitems ? 0 : 1;
 }

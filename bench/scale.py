@@ -462,7 +462,8 @@ class Scale:
                               ", ".join("%s=%s" % (k, se[k]) for k in SHARED_NAMES if k in se)))
             wst = big_warm["stats"]
             out.append("  warm scan's own counters: %s" % ", ".join(
-                "%s=%d" % (k, v) for k, v in sorted(wst.items()) if "cache" in k or k.startswith("requests_")))
+                "%s=%d" % (k, wst.get(k, 0)) for k in ("requests_list", "requests_get", "cache_hits", "cache_misses",
+                                                     "shared_cache_hits", "shared_cache_misses")))
         else:
             out.append("shared cache: %s" % self.shared_why)
         out.append("")

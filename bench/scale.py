@@ -168,7 +168,7 @@ class Scale:
         B.psql("\n".join(sql))
         rows = B.psql("LOAD 'oq_fdw';\nSELECT name, setting, coalesce(unit, '') FROM pg_settings "
                       "WHERE name IN ('oq_fdw.cache_size', 'oq_fdw.shared_cache_size', "
-                      "'oq_fdw.shared_cache', 'shared_preload_libraries') ORDER BY name;")
+                      "'oq_fdw.shared_cache', 'shared_preload_libraries', 'jit', 'jit_above_cost') ORDER BY name;")
         self.settings = {r[0]: r[1] + r[2] for r in rows}
         stats = self.shared_stats()
         ssize = self.settings.get("oq_fdw.shared_cache_size")
@@ -256,7 +256,8 @@ class Scale:
         self.log("%s: cold full scan, fresh session (%d tasks)" % (tag, n))
         res.update(self.oq(tag + "_cold", [("cold", count), ("explain_after", explain)], {"cold": str(n)}))
         self.log("%s: warm full scan, another fresh session" % tag)
-        res.update(self.oq(tag + "_warm", [("explain_fresh", explain), ("warm", count)], {"warm": str(n)}))
+        res.update(self.oq(tag + "_warm", [("explain_fresh", explain), ("explain_every", "EXPLAIN " + every),
+                                           ("warm", count)], {"warm": str(n)}))
         self.log("%s: warm scan of every column, another fresh session" % tag)
         res.update(self.oq(tag + "_every", [("every", every)], {"every": "%s%st" % (n, B.SEP)}))
         self.log("%s: every column, oq_fdw.cache_size = 0 (no cache), another fresh session" % tag)
@@ -450,6 +451,13 @@ class Scale:
         out.append("planner: EXPLAIN SELECT * FROM tasks: rows=%s in the session that scanned %d tasks; "
                    "rows=%s in a fresh session (before it scans)"
                    % (self.explain_rows(bg["explain_after"]), n, self.explain_rows(bg["explain_fresh"])))
+        jit = [size for size, res in ((ns, sm), (n, bg)) if any(row[0].lstrip().startswith("JIT:")
+                                                                for row in res["explain_every"]["result"])]
+        if jit:
+            out.append("  JIT: at %s tasks the estimate puts the plan over jit_above_cost (%s), so the fresh "
+                       "sessions' scans JIT-compile: LLVM's heap is in their private memory and libLLVM's pages "
+                       "in VmHWM, once, whatever the number of tasks (jit = off takes both away)"
+                       % (" and ".join(str(x) for x in jit), self.settings.get("jit_above_cost", "?")))
         share = lst["wall_s"] / big_cold["wall_s"]
         out.append("listing: the scan lists tasks/0 .. tasks/f as sixteen concurrent ListObjectsV2 chains "
                    "(src/scan.c); cold scan: %d LIST requests; listing alone, prefixes one after the other: "

@@ -99,12 +99,15 @@ def parse_probe(row):
                 stats={k: int(v) for k, v in (kv.split("=") for kv in stats.split(","))})
 
 
-def session(steps, settings, moto_pid):
+def session(steps, settings, moto_pid, pidfile=None):
     """Run steps [(label, sql)] in one fresh session, each between two probes.
 
     Returns {label: measurement}.  settings: SET statements run first.
+    pidfile: the backend's pid is written there first (for a sampler that
+    watches the backend from outside, bench/scale.py).
     """
-    parts = ["SET %s = %s;" % kv for kv in settings]
+    parts = ["SELECT pg_backend_pid() \\g %s" % pidfile] if pidfile else []
+    parts += ["SET %s = %s;" % kv for kv in settings]
     # loads the library (and curl_global_init) before anything is measured
     parts.append("SELECT oq_stats_reset();")
     parts.append(probe_sql("@start", moto_pid))

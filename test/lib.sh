@@ -135,8 +135,9 @@ oq_missing_deps() {
 			if ! command -v clang >/dev/null 2>&1; then
 				echo clang
 			else
-				rt=$(clang --print-runtime-dir 2>/dev/null)
-				compgen -G "$rt/libclang_rt.fuzzer*.a" >/dev/null || echo "clang's libFuzzer runtime"
+				# lib/linux/ or lib/<target triple>/, as the packaging has it
+				rt=$(clang -print-resource-dir 2>/dev/null)
+				compgen -G "$rt/lib/*/libclang_rt.fuzzer*.a" >/dev/null || echo "clang's libFuzzer runtime"
 			fi
 			;;
 		valgrind)

@@ -23,9 +23,10 @@ endif
 endif
 
 # What "make clean" removes beyond PGXS's own (objects, bitcode, results/,
-# regression.*): the RGW stage's output, the unit test and fuzz builds,
-# benchmark results, python's caches.  A clean tree is what git tracks.
-EXTRA_CLEAN = output_rgw/ test/unit/build/ test/fuzz/build/ bench/results/ \
+# regression.*): objects of modules since renamed, the RGW stage's output,
+# the unit test and fuzz builds, benchmark results, python's caches.  A
+# clean tree is what git tracks.
+EXTRA_CLEAN = src/*.o src/*.bc output_rgw/ test/unit/build/ test/fuzz/build/ bench/results/ \
 	test/__pycache__/ test/py/__pycache__/ test/py/lib/__pycache__/ bench/__pycache__/
 
 DEPS = libcurl openssl jansson libxml-2.0

@@ -22,10 +22,12 @@ $(error the regression suites need the PostgreSQL cluster and the S3 server that
 endif
 endif
 
-# Isolation specs (specs/NAME.spec, expected/NAME.out), run by test/run after
-# the suites above in a database prepared by sql/setup.sql; picked up as soon
-# as the first spec exists.  ":=" so that no spec means ISOLATION is unset.
-ISOLATION := $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+# What "make clean" removes beyond PGXS's own (objects, bitcode, results/,
+# regression.*): objects of modules since renamed, the RGW stage's output,
+# the unit test and fuzz builds, benchmark results, python's caches.  A
+# clean tree is what git tracks.
+EXTRA_CLEAN = src/*.o src/*.bc output_rgw/ test/unit/build/ test/fuzz/build/ bench/results/ \
+	test/__pycache__/ test/py/__pycache__/ test/py/lib/__pycache__/ bench/__pycache__/
 
 DEPS = libcurl openssl jansson libxml-2.0
 PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags $(DEPS))

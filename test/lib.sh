@@ -100,7 +100,73 @@ oq_find_python() {
 			return 0
 		fi
 	done
-	return 0 # test/install-deps explains what to install
+	return 0 # oq_ensure_deps says what is missing
+}
+
+# What a run needs, checked in about a second without asking dpkg or apt:
+# the server binaries, headers and PGXS of $PG_CONFIG's release, the
+# libraries the build links (pkg-config), the tools the harness calls,
+# python3 with moto and boto3, and per argument: "fuzz" clang and its
+# libFuzzer runtime, "valgrind", "rgw" the Ceph binaries (test/rgw.sh).
+# Prints what is missing, one a line.
+oq_missing_deps() {
+	local bindir what c rt
+	if [ ! -x "$PG_CONFIG" ]; then
+		echo "pg_config ($PG_CONFIG)"
+	else
+		bindir=$("$PG_CONFIG" --bindir)
+		for c in postgres initdb pg_ctl; do
+			[ -x "$bindir/$c" ] || echo "$bindir/$c"
+		done
+		[ -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ] || echo "the server headers (postgres.h)"
+		[ -f "$("$PG_CONFIG" --pgxs)" ] || echo "PGXS (pgxs.mk)"
+	fi
+	for c in make gcc pkg-config curl psql python3; do
+		command -v "$c" >/dev/null 2>&1 || echo "$c"
+	done
+	if command -v pkg-config >/dev/null 2>&1; then
+		pkg-config --exists libcurl openssl jansson libxml-2.0 ||
+			echo "the libcurl, OpenSSL, jansson or libxml2 headers (pkg-config)"
+	fi
+	python3 -c 'import moto, boto3' >/dev/null 2>&1 || echo "python3 modules moto and boto3"
+	for what in "$@"; do
+		case $what in
+		fuzz)
+			if ! command -v clang >/dev/null 2>&1; then
+				echo clang
+			else
+				# lib/linux/ or lib/<target triple>/, as the packaging has it
+				rt=$(clang -print-resource-dir 2>/dev/null)
+				compgen -G "$rt/lib/*/libclang_rt.fuzzer*.a" >/dev/null || echo "clang's libFuzzer runtime"
+			fi
+			;;
+		valgrind)
+			command -v valgrind >/dev/null 2>&1 || echo valgrind
+			;;
+		rgw)
+			for c in radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool ceph-authtool; do
+				command -v "$c" >/dev/null 2>&1 || echo "$c"
+			done
+			;;
+		esac
+	done
+}
+
+# Run test/install-deps only when something is missing (a fresh machine,
+# CI), not on every run on a machine that has it all.  Arguments as for
+# oq_missing_deps; without "rgw", install-deps leaves out the Ceph packages.
+oq_ensure_deps() {
+	local missing=() args=(--without-rgw)
+	oq_find_python
+	mapfile -t missing < <(oq_missing_deps "$@")
+	[ ${#missing[@]} -gt 0 ] || return 0
+	oq_say "missing: $(printf '%s, ' "${missing[@]}" | sed 's/, $//'); running test/install-deps"
+	[[ " $* " == *" rgw "* ]] && args=()
+	"$OQ_ROOT/test/install-deps" "${args[@]}"
+	oq_find_python
+	mapfile -t missing < <(oq_missing_deps "$@")
+	[ ${#missing[@]} -eq 0 ] ||
+		oq_die "still missing after test/install-deps: $(printf '%s, ' "${missing[@]}" | sed 's/, $//')"
 }
 
 oq_free_port() {
@@ -541,12 +607,15 @@ oq_start_services() {
 		oq_rgw_start
 		oq_say "Ceph RGW at $OQ_RGW_ENDPOINT"
 	fi
+	# the python tests' helpers (test/py/lib/) and the importable tools of
+	# test/ (gen_tasks, s3proxy, metadata_standin)
+	export PYTHONPATH=$OQ_ROOT/test/py/lib:$OQ_ROOT/test${PYTHONPATH:+:$PYTHONPATH}
 	oq_write_env_file
 	oq_say "ready: PostgreSQL on port $PGPORT (socket $PGHOST), S3 at $OQ_TEST_ENDPOINT (SigV4 verified: $OQ_TEST_SIGV4_VERIFY)"
 }
 
 # A fresh database in which sql/setup.sql has run: extension oq_fdw, SERVER
-# regress and the user mapping.  Used for isolation specs and python tests.
+# regress and the user mapping.  Used for the python tests.
 oq_fresh_db() {
 	local db=$1
 	PGOPTIONS="-c client_min_messages=warning" \
@@ -563,7 +632,8 @@ oq_write_env_file() {
 	(
 		umask 077
 		for v in PGHOST PGPORT PGUSER PGDATABASE PGPASSFILE OQ_TEST_ENDPOINT OQ_TEST_REGION \
-			OQ_TEST_ACCESS_KEY_ID OQ_TEST_SECRET_ACCESS_KEY OQ_TEST_SIGV4_VERIFY OQ_TEST_FIXTURES; do
+			OQ_TEST_ACCESS_KEY_ID OQ_TEST_SECRET_ACCESS_KEY OQ_TEST_SIGV4_VERIFY OQ_TEST_FIXTURES \
+			PYTHONPATH; do
 			printf 'export %s=%q\n' "$v" "${!v}"
 		done >"$OQ_TMP/env"
 		if [ -n "$OQ_RGW_ENDPOINT" ]; then

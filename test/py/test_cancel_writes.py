@@ -14,15 +14,11 @@ object in the bucket is complete, every tag has its index entry, and each
 updated task is exactly old or exactly new.  The session works afterwards.
 """
 import json
-import os
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import CrashWatch, start_proxy  # noqa: E402
-from oqtest import (Checks, Session, bucket_state, create_server, list_keys, psql,  # noqa: E402
+from faulttest import CrashWatch, start_proxy
+from oqtest import (Checks, Session, bucket_state, create_server, list_keys, psql,
                     s3, slowness)
 
 BUCKET = "oq-cancel"

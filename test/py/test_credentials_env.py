@@ -12,12 +12,7 @@ Proves:
   through a PUBLIC mapping, and not after losing superuser mid-session;
 - no secret reaches errors, EXPLAIN or the server log.
 """
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import credtest as ct  # noqa: E402
+import credtest as ct
 
 USER = "oq_cred_user"
 SUPER = "oq_cred_super"

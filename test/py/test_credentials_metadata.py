@@ -29,14 +29,11 @@ Proves:
 """
 import os
 import re
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import credtest as ct  # noqa: E402
-from metadata_standin import MetadataStandin  # noqa: E402
+import credtest as ct
+from metadata_standin import MetadataStandin
 
 AUTH_TOKEN = "oq-container-authorization-token-0123456789"
 FILE_TOKEN = "oq-container-token-from-file-9876543210"

@@ -26,11 +26,8 @@ Proves:
 - no secret or token in errors or the server log.
 """
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import credtest as ct  # noqa: E402
+import credtest as ct
 
 USER = "oq_sts_user"
 EXTERNAL_ID = "oq-ext-4711"

@@ -12,13 +12,10 @@ SQLSTATE and the hint of that cause -- never "task ... does not exist",
 never an empty result.  Then a 404 without a code on a GET of a key (what
 RGW may send) is a missing task, as NoSuchKey is.
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import Cases, CrashWatch, fault_server, start_proxy, task_key, exact  # noqa: E402
-from oqtest import Session, seed_tasks  # noqa: E402
+from faulttest import Cases, CrashWatch, fault_server, start_proxy, task_key, exact
+from oqtest import Session, seed_tasks
 
 BUCKET = "oq-causes"
 

@@ -9,12 +9,8 @@ the newer count again.  (sql/plan_estimates.sql covers what one session
 can show: the guess, a listing, a listing cut short, ANALYZE alone.)
 """
 import json
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from oqtest import Checks, Session, create_server, psql, seed_tasks  # noqa: E402
+from oqtest import Checks, Session, create_server, psql, seed_tasks
 
 BUCKET = "oq-estimates-b"
 checks = Checks()

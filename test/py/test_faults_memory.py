@@ -13,14 +13,10 @@ its open file descriptors (libcurl's connections among them) bounded by
 the connection pool's size: an error releases every request, handle and
 buffer.  The backend then still scans correctly.
 """
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import CrashWatch, exact, start_proxy, task_key  # noqa: E402
-from oqtest import (Checks, Session, backend_resources, create_server, seed_tasks,  # noqa: E402
+from faulttest import CrashWatch, exact, start_proxy, task_key
+from oqtest import (Checks, Session, backend_resources, create_server, seed_tasks,
                     under_valgrind)
 
 BUCKET = "oq-faults"

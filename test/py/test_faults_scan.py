@@ -20,16 +20,12 @@ Everything runs in one backend, which must keep working after every error,
 and no backend may crash meanwhile.
 """
 import collections
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import (STALL_S, TIMEOUT_S, RETRIES, Cases, CrashWatch,  # noqa: E402
+from faulttest import (STALL_S, TIMEOUT_S, RETRIES, Cases, CrashWatch,
                        check_fdw_error, exact, fault_server, persistent_bound, start_proxy,
                        task_key)
-from oqtest import Session, seed_tasks  # noqa: E402
+from oqtest import Session, seed_tasks
 
 BUCKET = "oq-faults"
 N = 40

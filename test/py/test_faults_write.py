@@ -28,15 +28,11 @@ up (the request stalled in the network) still leaves old-or-new: the
 If-Match / If-None-Match of the later attempts refuses them.
 """
 import json
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import (STALL_S, TIMEOUT_S, Cases, CrashWatch, check_fdw_error,  # noqa: E402
+from faulttest import (STALL_S, TIMEOUT_S, Cases, CrashWatch, check_fdw_error,
                        fault_server, persistent_bound, start_proxy)
-from oqtest import Session, bucket_state, create_server, list_keys, s3  # noqa: E402
+from oqtest import Session, bucket_state, create_server, list_keys, s3
 
 BUCKET = "oq-faults-w"
 WRITE_ATTEMPTS = 5          # OQ_WRITE_MAX_ATTEMPTS: conditional PUTs of one write

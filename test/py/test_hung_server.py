@@ -12,17 +12,13 @@ of connections is the number of attempts.  Servers use small timeouts
 seconds; the only timing checks are generous upper bounds, and that the
 time the error reports is no more than the time the statement took.
 """
-import os
 import re
 import socket
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import CrashWatch  # noqa: E402
-from oqtest import Checks, Session, create_server, psql, slowness  # noqa: E402
+from faulttest import CrashWatch
+from oqtest import Checks, Session, create_server, psql, slowness
 
 DEADLINE_MS = 1500
 TIMEOUT_MS = 400

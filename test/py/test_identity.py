@@ -18,13 +18,9 @@ altered, a failed rebuild of its connection was rolled back and another
 server was used, still read its own server with its first credentials.
 """
 import collections
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import credtest as ct  # noqa: E402
-from oqtest import seed_tasks  # noqa: E402
+import credtest as ct
+from oqtest import seed_tasks
 
 ALICE = "oq_id_alice"
 SAM = "oq_id_sam"

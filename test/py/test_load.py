@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import random
-import sys
 import threading
 import time
 import uuid
@@ -45,9 +44,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from oqtest import Checks, Session, bucket_state, create_server, psql, s3  # noqa: E402
+from oqtest import Checks, Session, bucket_state, create_server, psql, s3
 
 BUCKET = "oq-load"
 NTASKS = 20

@@ -14,7 +14,6 @@ independent of oq_fdw's):
 """
 import hashlib
 import os
-import sys
 import urllib.error
 import urllib.request
 from urllib.parse import quote
@@ -23,9 +22,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from oqtest import Checks, s3  # noqa: E402
+from oqtest import Checks, s3
 
 ENDPOINT = os.environ["OQ_TEST_ENDPOINT"]
 REGION = os.environ.get("OQ_TEST_REGION", "us-east-1")

@@ -31,13 +31,10 @@ type refuses anything else).
 import json
 import os
 import re
-import sys
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import CrashWatch, start_proxy  # noqa: E402
-from oqtest import Checks, Session, list_keys, psql, s3  # noqa: E402
+from faulttest import CrashWatch, start_proxy
+from oqtest import Checks, Session, list_keys, psql, s3
 
 BUCKET = "oq-secrets"
 SECRET = os.environ["OQ_TEST_SECRET_ACCESS_KEY"]

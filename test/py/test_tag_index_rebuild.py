@@ -16,8 +16,7 @@ import sys
 import time
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import gen_tasks  # noqa: E402
+import gen_tasks
 
 BUCKET = "oq-w-rebuild-scale"
 SERVER = "scale"

@@ -12,11 +12,10 @@ Bulk: INSERT of 500 rows lands 500 tasks with their index entries; an
 UPDATE of the batch by tag changes exactly the pending ones."""
 import json
 import os
-import sys
+import subprocess
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from oqtest import Checks, SqlError, psql, s3, value  # noqa: E402
-from s3proxy import S3Proxy  # noqa: E402
+from oqtest import Checks, SqlError, psql, s3, value
+from s3proxy import S3Proxy
 
 BUCKET = "oq-update-races"
 c = Checks()
@@ -65,7 +64,6 @@ c.check(t["status"] == "running" and t["worker_id"] == "worker-9" and t["tags"] 
 # 2. without RETURNING (pipelined): the same, and a NOTICE says so
 tid = submit({"customer": "acme"})
 proxy.arm({"method": "PUT", "key": key_re(tid), "mutate": CLAIM})
-import subprocess  # noqa: E402
 p = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-c",
                     "UPDATE up.tasks SET tags = tags || '{\"priority\": \"high\"}' "
                     "WHERE id = '%s' AND status = 'pending'" % tid],

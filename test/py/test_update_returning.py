@@ -17,13 +17,10 @@ held ends promptly and leaves each task exactly old or exactly new.
 """
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import exact, start_proxy, task_key  # noqa: E402
-from oqtest import Checks, Session, bucket_state, create_server, s3, slowness  # noqa: E402
+from faulttest import exact, start_proxy, task_key
+from oqtest import Checks, Session, bucket_state, create_server, s3, slowness
 
 BUCKET = "oq-returning-py"
 c = Checks()

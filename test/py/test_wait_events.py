@@ -7,15 +7,12 @@ scanning backend's row of pg_stat_activity: wait_event_type is Extension,
 and wait_event is OqS3Request on PostgreSQL 17 and later (custom wait
 events), Extension before.  The scan then returns every task.
 """
-import os
 import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import CrashWatch, start_proxy  # noqa: E402
-from oqtest import Session, create_server, psql, seed_tasks, slowness  # noqa: E402
+from faulttest import CrashWatch, start_proxy
+from oqtest import Session, create_server, psql, seed_tasks, slowness
 
 BUCKET = "oq-waits"
 N = 4

@@ -19,14 +19,10 @@ test/s3proxy.py.
   4. No backend crashed.
 """
 import json
-import os
 import re
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from faulttest import CrashWatch, fault_server, start_proxy  # noqa: E402
-from oqtest import Checks, Session, psql, s3, slowness  # noqa: E402
+from faulttest import CrashWatch, fault_server, start_proxy
+from oqtest import Checks, Session, psql, s3, slowness
 
 c = Checks()
 proxy = start_proxy()

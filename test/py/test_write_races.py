@@ -28,8 +28,7 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from s3proxy import S3Proxy  # noqa: E402
+from s3proxy import S3Proxy
 
 BUCKET = "oq-w-races"
 # moto: the bucket is versioned, so the PUTs that were stored are also

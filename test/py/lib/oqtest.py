@@ -15,9 +15,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-import gen_tasks  # noqa: E402  (test/gen_tasks.py)
+import gen_tasks  # test/gen_tasks.py
 
 SKIP = 77
 

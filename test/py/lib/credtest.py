@@ -14,13 +14,10 @@ import subprocess
 import sys
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import boto3
+from botocore.config import Config
 
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
-
-from oqtest import SKIP, Checks  # noqa: E402,F401
+from oqtest import SKIP, Checks  # noqa: F401
 
 ENDPOINT = os.environ["OQ_TEST_ENDPOINT"]
 REGION = os.environ.get("OQ_TEST_REGION", "us-east-1")

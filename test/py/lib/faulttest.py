@@ -12,11 +12,8 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from oqtest import create_server, psql, slowness, under_valgrind  # noqa: E402,F401
-from s3proxy import S3Proxy  # noqa: E402
+from oqtest import create_server, psql, slowness, under_valgrind  # noqa: F401
+from s3proxy import S3Proxy
 
 # Per request: connect within 500 ms, answer within 600 ms; 2 retries of
 # what may be retried.  A persistent fault fails a statement within about
